@@ -1,0 +1,143 @@
+"""Interceptor flyout, kinematic level: average speed along a straight line.
+
+A missile launched at t_launch flies at its type's average speed to the
+predicted intercept point (PIP) computed from the track at decision time; it
+arrives at t_intercept, known at launch, so no integration is needed. Midcourse
+guidance keeps moving the aim point to the fire-control track's latest
+estimate (`midcourse_update`); if the track is lost the missile flies to its
+last aim point. Terminal homing is summarised by the type's homing basket: the
+aim-point error it can still remove.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skydome.engagement.geometry import time_of_flight
+from skydome.tracking.base import TrackState
+
+__all__ = ["InFlight", "kinematic_flyout", "midcourse_update"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """Missiles launched and not yet resolved, struct of arrays (K missiles).
+
+    Attributes:
+        battery: (K,) firing battery.
+        mtype: (K,) missile type.
+        track_id: (K,) track engaged.
+        threat: (K,) threat the track follows (-1: none; bookkeeping only).
+        t_launch_s: (K,) launch time.
+        t_intercept_s: (K,) arrival at the PIP.
+        pip_m: (K, 3) predicted intercept point, map frame.
+    """
+
+    battery: I64
+    mtype: I64
+    track_id: I64
+    threat: I64
+    t_launch_s: F64
+    t_intercept_s: F64
+    pip_m: F64
+
+    @staticmethod
+    def empty() -> InFlight:
+        """No missiles in flight."""
+        i = np.zeros(0, dtype=np.int64)
+        f = np.zeros(0)
+        return InFlight(i, i, i, i, f, f, np.zeros((0, 3)))
+
+    @property
+    def n(self) -> int:
+        """Number of missiles."""
+        return int(self.battery.shape[0])
+
+    def take(self, sel: NDArray[np.bool_] | I64) -> InFlight:
+        """The missiles selected by a mask or index array."""
+        return InFlight(
+            self.battery[sel],
+            self.mtype[sel],
+            self.track_id[sel],
+            self.threat[sel],
+            self.t_launch_s[sel],
+            self.t_intercept_s[sel],
+            self.pip_m[sel],
+        )
+
+    def concat(self, other: InFlight) -> InFlight:
+        """These missiles followed by `other`'s."""
+        return InFlight(
+            np.concatenate([self.battery, other.battery]),
+            np.concatenate([self.mtype, other.mtype]),
+            np.concatenate([self.track_id, other.track_id]),
+            np.concatenate([self.threat, other.threat]),
+            np.concatenate([self.t_launch_s, other.t_launch_s]),
+            np.concatenate([self.t_intercept_s, other.t_intercept_s]),
+            np.concatenate([self.pip_m, other.pip_m]),
+        )
+
+
+def kinematic_flyout(
+    t_now_s: float,
+    track_pos_m: F64,
+    track_vel_mps: F64,
+    launch_pos_m: F64,
+    launch_delay_s: F64,
+    speed_mps: F64,
+) -> tuple[F64, F64, F64]:
+    """Launch and intercept times and PIPs for K missiles, one per row.
+
+    Args:
+        t_now_s: decision time, s.
+        track_pos_m: (K, 3) engaged track's position at decision time.
+        track_vel_mps: (K, 3) its velocity.
+        launch_pos_m: (K, 3) launcher position.
+        launch_delay_s: (K,) decision-to-launch delay (reaction + launcher queue).
+        speed_mps: (K,) missile average speed.
+
+    Returns:
+        (t_launch_s, t_intercept_s, pip_m): (K,), (K,), (K, 3); t_intercept is
+        inf where the missile can no longer catch the track.
+    """
+    d = track_pos_m + track_vel_mps * launch_delay_s[:, None] - launch_pos_m
+    tof = time_of_flight(d, track_vel_mps, speed_mps)
+    t_launch = t_now_s + launch_delay_s
+    t_int = t_launch + tof
+    dt = np.where(np.isfinite(tof), launch_delay_s + tof, 0.0)
+    pip = track_pos_m + track_vel_mps * dt[:, None]
+    return t_launch, t_int, pip
+
+
+def midcourse_update(due: InFlight, tracks: TrackState) -> InFlight:
+    """Move each missile's aim point to its track's estimate at intercept time.
+
+    The track state (valid at `tracks.time_s`) is extrapolated at constant
+    velocity to each missile's intercept time. Missiles whose track no longer
+    exists keep their previous aim point.
+
+    Args:
+        due: missiles about to reach their aim points.
+        tracks: the current air picture.
+
+    Returns:
+        `due` with `pip_m` replaced where the track is still held.
+    """
+    order = np.argsort(tracks.track_id)
+    pos = np.searchsorted(tracks.track_id, due.track_id, sorter=order)
+    pos = np.minimum(pos, max(tracks.n - 1, 0))
+    row = order[pos] if tracks.n else pos
+    held = (tracks.track_id[row] == due.track_id) if tracks.n else np.zeros(due.n, dtype=bool)
+    x = tracks.x[row[held]]
+    dt = due.t_intercept_s[held] - tracks.time_s
+    pip = due.pip_m.copy()
+    pip[held] = x[:, :3] + x[:, 3:] * dt[:, None]
+    return InFlight(
+        due.battery, due.mtype, due.track_id, due.threat, due.t_launch_s, due.t_intercept_s, pip
+    )

@@ -1,0 +1,112 @@
+"""Intercept geometry: predicted intercept points for every (track, battery, type).
+
+A missile of average speed s launched after delay tau from battery position b
+meets a constant-velocity target (x, v) after flight time T solving
+|x + v (tau + T) - b| = s T, i.e. (v.v - s^2) T^2 + 2 (d.v) T + d.d = 0 with
+d = x + v tau - b (the classic constant-speed pursuit-intercept quadratic;
+Zarchan, *Tactical and Strategic Missile Guidance*, ch. 2 gives the
+collision-course geometry). The smallest positive root is taken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skydome.scenario.params import BatteryParams, MissileParams
+
+__all__ = ["InterceptGrid", "intercept_grid", "time_of_flight"]
+
+F64 = NDArray[np.float64]
+B = NDArray[np.bool_]
+
+
+def time_of_flight(d_m: F64, v_mps: F64, speed_mps: F64) -> F64:
+    """Flight time to meet a constant-velocity target, broadcasting.
+
+    Args:
+        d_m: (..., 3) target position at launch relative to the launcher.
+        v_mps: (..., 3) target velocity.
+        speed_mps: (...) missile average speed.
+
+    Returns:
+        (...) smallest non-negative root T of |d + v T| = s T; inf where none.
+    """
+    vv = np.sum(v_mps * v_mps, axis=-1)
+    dv = np.sum(d_m * v_mps, axis=-1)
+    dd = np.sum(d_m * d_m, axis=-1)
+    a = vv - speed_mps * speed_mps
+    disc = dv * dv - a * dd
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sq = np.sqrt(np.maximum(disc, 0.0))
+        # a < 0 (missile faster than target): one non-negative root (-dv - sq) / a,
+        # written in the cancellation-free form dd / (sq - dv).
+        root = np.where(a < 0.0, dd / (sq - dv), np.where(dv < 0.0, (-dv - sq) / a, np.inf))
+    tof: F64 = np.where((disc >= 0.0) & np.isfinite(root) & (root >= 0.0), root, np.inf)
+    return tof
+
+
+@dataclass(frozen=True)
+class InterceptGrid:
+    """Intercept solutions, each field (N tracks, B batteries, M types).
+
+    Attributes:
+        tof_s: missile time of flight, s (inf where no solution).
+        t_intercept_rel_s: reaction delay + flight time, s from now.
+        pip_m: (N, B, M, 3) predicted intercept point.
+        feasible: solution exists and lies inside the type's envelope.
+    """
+
+    tof_s: F64
+    t_intercept_rel_s: F64
+    pip_m: F64
+    feasible: B
+
+
+def intercept_grid(
+    pos_m: F64,
+    vel_mps: F64,
+    batteries: BatteryParams,
+    missiles: MissileParams,
+    deadline_rel_s: F64,
+) -> InterceptGrid:
+    """Solve every intercept at once and check it against each type's envelope.
+
+    The envelope: ground range from the battery to the PIP in [min, max], PIP
+    altitude in [min, max], target speed below the type's limit, and the
+    intercept before the track's deadline (e.g. its time-to-go to the asset).
+
+    Args:
+        pos_m: (N, 3) track positions now.
+        vel_mps: (N, 3) track velocities.
+        batteries: the batteries (B).
+        missiles: the missile library (M).
+        deadline_rel_s: (N,) latest useful intercept, s from now.
+
+    Returns:
+        The grid of solutions.
+    """
+    tau = batteries.reaction_s[None, :, None]  # (1, B, 1)
+    x = pos_m[:, None, None, :]
+    v = vel_mps[:, None, None, :]
+    d = x + v * tau[..., None] - batteries.pos_m[None, :, None, :]  # (N, B, 1, 3)
+    tof = time_of_flight(d, v, missiles.speed_mps[None, None, :])
+    vv = np.sum(v * v, axis=3)
+    t_rel = tau + tof
+    finite = np.isfinite(tof)
+    pip = x + v * np.where(finite, t_rel, 0.0)[..., None]
+    ground = np.linalg.norm(pip[..., :2] - batteries.pos_m[None, :, None, :2], axis=3)
+    alt = pip[..., 2]
+    speed = np.sqrt(vv)
+    feasible = (
+        finite
+        & (ground >= missiles.min_range_m[None, None, :])
+        & (ground <= missiles.max_range_m[None, None, :])
+        & (alt >= missiles.min_alt_m[None, None, :])
+        & (alt <= missiles.max_alt_m[None, None, :])
+        & (speed <= missiles.max_target_speed_mps[None, None, :])
+        & (t_rel <= deadline_rel_s[:, None, None])
+    )
+    return InterceptGrid(tof_s=tof, t_intercept_rel_s=t_rel, pip_m=pip, feasible=feasible)

@@ -1,0 +1,101 @@
+"""Greedy weapon-target assignment, priority first, cheapest adequate weapon.
+
+Threats are served in priority order; each takes the cheapest feasible option
+(battery, missile type) -- so long-range missiles are kept for threats only
+they can reach -- subject to the battery's inventory and fire channels. The
+greedy runs in rounds vectorised over threats: each round every unserved
+threat bids for its best remaining option, bids are accepted in priority order
+up to each option's and battery's capacity (a grouped cumulative count), and a
+rejected threat strikes that option and bids again. There are at most
+(number of options) rounds, whatever the number of threats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["GreedyAssignment", "greedy_assign", "rank_within_groups"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class GreedyAssignment:
+    """Result: `option[i]` is the option index given to threat i, or -1."""
+
+    option: I64
+
+
+def rank_within_groups(keys: I64) -> I64:
+    """Position of each element among the earlier elements with the same key."""
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    start = np.r_[0, np.flatnonzero(sk[1:] != sk[:-1]) + 1]
+    first = np.repeat(start, np.diff(np.r_[start, sk.size]))
+    rank = np.empty_like(keys)
+    rank[order] = np.arange(sk.size) - first
+    return rank
+
+
+def greedy_assign(
+    priority_order: I64,
+    feasible: B,
+    preference: F64,
+    option_battery: I64,
+    option_inventory: I64,
+    target_channels_free: I64,
+    missile_channels_free: I64,
+    salvo_size: int,
+) -> GreedyAssignment:
+    """Assign at most one option per threat.
+
+    Args:
+        priority_order: (K,) threat row indices, most urgent first; rows not
+            listed are not engaged.
+        feasible: (N, O) whether option o can engage threat row n.
+        preference: (N, O) lower is better (e.g. cost, then intercept time).
+        option_battery: (O,) battery of each option.
+        option_inventory: (O,) missiles available for each option.
+        target_channels_free: (B,) targets each battery can still take on.
+        missile_channels_free: (B,) missiles each battery can still guide.
+        salvo_size: missiles per engagement.
+
+    Returns:
+        The assignment, `option` of shape (N,).
+    """
+    n = feasible.shape[0]
+    choice = np.full(n, -1, dtype=np.int64)
+    avail = feasible.copy()
+    inv = option_inventory.astype(np.int64).copy()
+    tch = target_channels_free.astype(np.int64).copy()
+    mch = missile_channels_free.astype(np.int64).copy()
+    pending = priority_order.astype(np.int64)
+    while pending.size:
+        pref = np.where(avail[pending], preference[pending], np.inf)
+        pick = np.argmin(pref, axis=1)
+        has = np.isfinite(pref[np.arange(pending.size), pick])
+        pending, pick = pending[has], pick[has]
+        if pending.size == 0:
+            break
+        bat = option_battery[pick]
+        r_opt = rank_within_groups(pick) + 1
+        r_bat = rank_within_groups(bat) + 1
+        ok = (
+            (r_opt * salvo_size <= inv[pick])
+            & (r_bat <= tch[bat])
+            & (r_bat * salvo_size <= mch[bat])
+        )
+        won, wp = pending[ok], pick[ok]
+        choice[won] = wp
+        inv -= salvo_size * np.bincount(wp, minlength=inv.size)
+        nb = np.bincount(option_battery[wp], minlength=tch.size)
+        tch -= nb
+        mch -= salvo_size * nb
+        avail[pending[~ok], pick[~ok]] = False
+        pending = pending[~ok]
+    return GreedyAssignment(option=choice)

@@ -1,0 +1,112 @@
+"""The event log: one row per event, appended in batches, tidy at the end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["EVENT_KINDS", "EventLog", "Events"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+EVENT_KINDS = ("detect", "track", "launch", "kill", "miss", "leak", "track_lost")
+"""Event kinds, in the order used to break ties at equal times.
+
+detect: first detection of a threat (by any radar); track: a track confirmed;
+launch: a missile leaves its launcher; kill / miss: a missile resolved; leak: a
+threat reached its release point or impact; track_lost: a confirmed track dropped.
+"""
+
+MISS_NOTES = ("", "pk", "basket", "no target")
+"""`note` of miss events by outcome code: Pk draw failed, PIP error beyond the
+homing basket, or nothing left to hit (threat already dead or gone)."""
+
+_I = ("kind", "threat_id", "track_id", "battery", "missile_type", "radar", "note")
+_F = ("time_s", "miss_distance_m", "x_m", "y_m", "z_m")
+
+
+@dataclass
+class Events:
+    """The whole log as columns (E events), sorted by time then kind.
+
+    Integer columns hold indices into the scenario's name lists (-1: not
+    applicable); `kind` indexes `EVENT_KINDS`, `note` indexes `MISS_NOTES`.
+    """
+
+    time_s: F64
+    kind: I64
+    threat_id: I64
+    track_id: I64
+    battery: I64
+    missile_type: I64
+    radar: I64
+    note: I64
+    miss_distance_m: F64
+    x_m: F64
+    y_m: F64
+    z_m: F64
+
+    @property
+    def n(self) -> int:
+        """Number of events."""
+        return int(self.time_s.shape[0])
+
+
+@dataclass
+class EventLog:
+    """Append-only buffer of event batches; `finish()` sorts them into `Events`."""
+
+    _parts: list[dict[str, NDArray[np.generic]]] = field(default_factory=list)
+
+    def add(
+        self,
+        kind: str,
+        time_s: F64 | float,
+        *,
+        n: int,
+        threat_id: I64 | int = -1,
+        track_id: I64 | int = -1,
+        battery: I64 | int = -1,
+        missile_type: I64 | int = -1,
+        radar: I64 | int = -1,
+        note: I64 | int = 0,
+        miss_distance_m: F64 | float = np.nan,
+        pos_m: F64 | None = None,
+    ) -> None:
+        """Append `n` events of one kind; scalars broadcast to all `n`."""
+        if n == 0:
+            return
+
+        def col(v: object, dtype: type) -> NDArray[np.generic]:
+            return np.broadcast_to(np.asarray(v, dtype=dtype), (n,)).copy()
+
+        p = np.full((n, 3), np.nan) if pos_m is None else pos_m
+        self._parts.append(
+            {
+                "time_s": col(time_s, np.float64),
+                "kind": col(EVENT_KINDS.index(kind), np.int64),
+                "threat_id": col(threat_id, np.int64),
+                "track_id": col(track_id, np.int64),
+                "battery": col(battery, np.int64),
+                "missile_type": col(missile_type, np.int64),
+                "radar": col(radar, np.int64),
+                "note": col(note, np.int64),
+                "miss_distance_m": col(miss_distance_m, np.float64),
+                "x_m": p[:, 0].astype(np.float64),
+                "y_m": p[:, 1].astype(np.float64),
+                "z_m": p[:, 2].astype(np.float64),
+            }
+        )
+
+    def finish(self) -> Events:
+        """All events, stably sorted by (time, kind, threat, track)."""
+        cols: dict[str, NDArray[np.generic]] = {}
+        for name in _F + _I:
+            dtype = np.float64 if name in _F else np.int64
+            parts = [p[name] for p in self._parts]
+            cols[name] = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+        order = np.lexsort((cols["track_id"], cols["threat_id"], cols["kind"], cols["time_s"]))
+        return Events(**{k: v[order] for k, v in cols.items()})  # type: ignore[arg-type]

@@ -1,0 +1,253 @@
+"""Compile a validated `Scenario` into frozen SI-unit parameter arrays.
+
+This is the one place where units are converted (km -> m, deg -> rad, mrad ->
+rad). Stages receive these `*Params` and never see the scenario models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skydome.scenario.schema import Scenario
+from skydome.threats import Threats, build_threats
+
+__all__ = [
+    "AssetParams",
+    "BatteryParams",
+    "DoctrineParams",
+    "MissileParams",
+    "RadarParams",
+    "SimParams",
+    "TrackerParams",
+    "compile_scenario",
+]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class RadarParams:
+    """Every radar, struct of arrays (R radars).
+
+    Attributes:
+        names: radar names.
+        pos_m: (R, 3) antenna position, map frame (z = mast height).
+        ref_range_m: (R,) range of the reference detection.
+        ref_rcs_m2: (R,) RCS of the reference detection.
+        ref_snr: (R,) single-look SNR (linear) at the reference point.
+        pfa: (R,) probability of false alarm per resolution cell.
+        max_range_m: (R,) instrumented range.
+        min_el_rad, max_el_rad: (R,) elevation limits.
+        az_center_rad, az_half_width_rad: (R,) azimuth sector.
+        scan_period_s: (R,) revisit period.
+        sigma_range_m, sigma_az_rad, sigma_el_rad: (R,) measurement noise, 1 sigma.
+    """
+
+    names: tuple[str, ...]
+    pos_m: F64
+    ref_range_m: F64
+    ref_rcs_m2: F64
+    ref_snr: F64
+    pfa: F64
+    max_range_m: F64
+    min_el_rad: F64
+    max_el_rad: F64
+    az_center_rad: F64
+    az_half_width_rad: F64
+    scan_period_s: F64
+    sigma_range_m: F64
+    sigma_az_rad: F64
+    sigma_el_rad: F64
+
+    @property
+    def n(self) -> int:
+        """Number of radars."""
+        return len(self.names)
+
+
+@dataclass(frozen=True)
+class MissileParams:
+    """The interceptor library, struct of arrays (M types), in scenario order."""
+
+    names: tuple[str, ...]
+    min_range_m: F64
+    max_range_m: F64
+    min_alt_m: F64
+    max_alt_m: F64
+    speed_mps: F64
+    max_target_speed_mps: F64
+    pk: F64
+    basket_m: F64
+    cost: F64
+
+
+@dataclass(frozen=True)
+class BatteryParams:
+    """Every battery, struct of arrays (B batteries).
+
+    Attributes:
+        names: battery names.
+        pos_m: (B, 3) launch position, map frame.
+        launchers: (B,) number of launchers.
+        inventory: (B, M) missiles of each type at the start (launchers x load).
+        target_channels: (B,) targets engaged at once.
+        missile_channels: (B,) missiles guided at once.
+        reaction_s: (B,) decision-to-launch delay.
+        launch_interval_s: (B,) between launches from one launcher.
+    """
+
+    names: tuple[str, ...]
+    pos_m: F64
+    launchers: I64
+    inventory: I64
+    target_channels: I64
+    missile_channels: I64
+    reaction_s: F64
+    launch_interval_s: F64
+
+
+@dataclass(frozen=True)
+class AssetParams:
+    """Defended assets (A assets)."""
+
+    names: tuple[str, ...]
+    pos_m: F64
+    value: F64
+    radius_m: F64
+
+
+@dataclass(frozen=True)
+class DoctrineParams:
+    """Engagement doctrine."""
+
+    salvo_size: int
+    engage_order: str
+    decision_period_s: float
+
+
+@dataclass(frozen=True)
+class TrackerParams:
+    """Tracker settings in SI units."""
+
+    q_mps2: float
+    gate_probability: float
+    confirm_m: int
+    confirm_n: int
+    delete_misses: int
+    max_coast_s: float
+    init_velocity_sigma_mps: float
+
+
+@dataclass(frozen=True)
+class SimParams:
+    """Everything static about one scenario, SI units."""
+
+    name: str
+    duration_s: float
+    step_s: float
+    seed: int
+    origin: tuple[float, float, float]
+    threats: Threats
+    radars: RadarParams
+    missiles: MissileParams
+    batteries: BatteryParams
+    assets: AssetParams
+    doctrine: DoctrineParams
+    tracker: TrackerParams
+
+
+def _xy(east_km: float, north_km: float, z_m: float = 0.0) -> list[float]:
+    return [east_km * 1e3, north_km * 1e3, z_m]
+
+
+def _arr(values: list[float] | list[list[float]]) -> F64:
+    return np.asarray(values, dtype=np.float64)
+
+
+def compile_scenario(s: Scenario) -> SimParams:
+    """Convert a validated scenario to SI parameter arrays."""
+    from skydome.sensors.radar import swerling1_snr_for_pd
+
+    r = s.radars
+    ref_pd = _arr([x.reference_pd for x in r])
+    pfa = _arr([x.pfa for x in r])
+    radars = RadarParams(
+        names=tuple(x.name for x in r),
+        pos_m=_arr([_xy(x.position.east_km, x.position.north_km, x.mast_height_m) for x in r]),
+        ref_range_m=_arr([x.detection_range_km * 1e3 for x in r]),
+        ref_rcs_m2=_arr([x.reference_rcs_m2 for x in r]),
+        ref_snr=swerling1_snr_for_pd(ref_pd, pfa),
+        pfa=pfa,
+        max_range_m=_arr([x.max_range_km * 1e3 for x in r]),
+        min_el_rad=np.radians(_arr([x.min_elevation_deg for x in r])),
+        max_el_rad=np.radians(_arr([x.max_elevation_deg for x in r])),
+        az_center_rad=np.radians(_arr([x.sector.center_deg for x in r])),
+        az_half_width_rad=np.radians(_arr([x.sector.width_deg / 2.0 for x in r])),
+        scan_period_s=_arr([x.scan_period_s for x in r]),
+        sigma_range_m=_arr([x.sigma_range_m for x in r]),
+        sigma_az_rad=_arr([x.sigma_azimuth_mrad * 1e-3 for x in r]),
+        sigma_el_rad=_arr([x.sigma_elevation_mrad * 1e-3 for x in r]),
+    )
+    mnames = tuple(s.missiles)
+    m = [s.missiles[k] for k in mnames]
+    missiles = MissileParams(
+        names=mnames,
+        min_range_m=_arr([x.min_range_km * 1e3 for x in m]),
+        max_range_m=_arr([x.max_range_km * 1e3 for x in m]),
+        min_alt_m=_arr([x.min_altitude_m for x in m]),
+        max_alt_m=_arr([x.max_altitude_km * 1e3 for x in m]),
+        speed_mps=_arr([x.average_speed_mps for x in m]),
+        max_target_speed_mps=_arr([x.max_target_speed_mps for x in m]),
+        pk=_arr([x.pk for x in m]),
+        basket_m=_arr([x.homing_basket_m for x in m]),
+        cost=_arr([x.cost for x in m]),
+    )
+    b = s.batteries
+    inventory = np.array(
+        [[bat.launchers * bat.load.get(name, 0) for name in mnames] for bat in b], dtype=np.int64
+    )
+    batteries = BatteryParams(
+        names=tuple(x.name for x in b),
+        pos_m=_arr([_xy(x.position.east_km, x.position.north_km) for x in b]),
+        launchers=np.array([x.launchers for x in b], dtype=np.int64),
+        inventory=inventory.reshape(len(b), len(mnames)),
+        target_channels=np.array([x.fire_channels.targets for x in b], dtype=np.int64),
+        missile_channels=np.array([x.fire_channels.missiles for x in b], dtype=np.int64),
+        reaction_s=_arr([x.reaction_time_s for x in b]),
+        launch_interval_s=_arr([x.launch_interval_s for x in b]),
+    )
+    a = s.assets
+    assets = AssetParams(
+        names=tuple(x.name for x in a),
+        pos_m=_arr([_xy(x.position.east_km, x.position.north_km) for x in a]),
+        value=_arr([x.value for x in a]),
+        radius_m=_arr([x.defended_radius_km * 1e3 for x in a]),
+    )
+    d = s.doctrine
+    t = s.tracker
+    return SimParams(
+        name=s.name,
+        duration_s=s.run.duration_s,
+        step_s=s.run.step_s,
+        seed=s.run.seed,
+        origin=(s.origin.lat_deg, s.origin.lon_deg, s.origin.alt_m),
+        threats=build_threats(s),
+        radars=radars,
+        missiles=missiles,
+        batteries=batteries,
+        assets=assets,
+        doctrine=DoctrineParams(d.salvo_size, d.engage_order, d.decision_period_s),
+        tracker=TrackerParams(
+            q_mps2=t.process_noise_mps2,
+            gate_probability=t.gate_probability,
+            confirm_m=t.confirm_m,
+            confirm_n=t.confirm_n,
+            delete_misses=t.delete_misses,
+            max_coast_s=t.max_coast_s,
+            init_velocity_sigma_mps=t.init_velocity_sigma_mps,
+        ),
+    )

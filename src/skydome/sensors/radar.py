@@ -1,0 +1,139 @@
+"""Radar detection: radar equation, Swerling I fluctuation, horizon, noise.
+
+The radar equation is scaled from the radar's reference detection:
+SNR(R, sigma) = SNR_ref * (sigma / sigma_ref) * (R_ref / R)^4 (Skolnik, 3rd ed.,
+eq. 2.61, all other terms held fixed). For a Swerling I target with a
+square-law detector and one pulse, Pd = Pfa^(1 / (1 + SNR)) (Skolnik eq. 2.48;
+Richards, *Fundamentals of Radar Signal Processing*, eq. 6.47), which is
+drawn independently per scan (scan-to-scan fluctuation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skydome.geo import RadarGeometry, polar_to_map, radar_geometry
+from skydome.scenario.params import RadarParams
+from skydome.sensors.base import Detections
+
+__all__ = ["coverage_mask", "detect", "swerling1_pd", "swerling1_snr_for_pd"]
+
+F64 = NDArray[np.float64]
+
+
+def swerling1_pd(snr: F64 | float, pfa: F64 | float) -> F64:
+    """Single-look detection probability of a Swerling I target.
+
+    Args:
+        snr: mean signal-to-noise ratio, linear (not dB).
+        pfa: probability of false alarm.
+
+    Returns:
+        Pd = Pfa^(1/(1+SNR)).
+    """
+    snr_a = np.maximum(np.asarray(snr, dtype=np.float64), 0.0)
+    out: F64 = np.power(np.asarray(pfa, dtype=np.float64), 1.0 / (1.0 + snr_a))
+    return out
+
+
+def swerling1_snr_for_pd(pd: F64 | float, pfa: F64 | float) -> F64:
+    """Mean SNR (linear) that gives `pd` at `pfa` for a Swerling I target."""
+    out: F64 = np.log(np.asarray(pfa, dtype=np.float64)) / np.log(pd) - 1.0
+    return out
+
+
+def coverage_mask(radars: RadarParams, r: int, geom: RadarGeometry) -> NDArray[np.bool_]:
+    """Targets inside radar `r`'s volume: line of sight, range, elevation, sector.
+
+    Args:
+        radars: all radars.
+        r: index of the radar.
+        geom: geometry of the targets from that radar, fields (1, N).
+
+    Returns:
+        (N,) True where the target can be seen (before the detection draw).
+    """
+    slant = geom.slant_m[0]
+    el = geom.elevation_rad[0]
+    off = np.angle(np.exp(1j * (geom.azimuth_rad[0] - radars.az_center_rad[r])))
+    mask: NDArray[np.bool_] = (
+        geom.visible[0]
+        & (slant <= radars.max_range_m[r])
+        & (el >= radars.min_el_rad[r])
+        & (el <= radars.max_el_rad[r])
+        & (np.abs(off) <= radars.az_half_width_rad[r])
+    )
+    return mask
+
+
+def detect(
+    radars: RadarParams,
+    r: int,
+    t_s: float,
+    pos_m: F64,
+    rcs_m2: F64,
+    ids: NDArray[np.int64],
+    rng: np.random.Generator,
+) -> Detections:
+    """One scan of radar `r` over the targets in the sky.
+
+    Args:
+        radars: all radars.
+        r: index of the scanning radar.
+        t_s: scan time, s.
+        pos_m: (N, 3) true target positions, map frame.
+        rcs_m2: (N,) target RCS.
+        ids: (N,) threat ids, carried into `Detections.truth`.
+        rng: the radar's own random stream.
+
+    Returns:
+        The scan's detections, with noisy polar measurements converted to the map frame.
+    """
+    radar_pos = radars.pos_m[r : r + 1]
+    geom = radar_geometry(radar_pos, pos_m)
+    seen = coverage_mask(radars, r, geom)
+    slant = geom.slant_m[0]
+    snr = (
+        radars.ref_snr[r]
+        * (rcs_m2 / radars.ref_rcs_m2[r])
+        * (radars.ref_range_m[r] / np.maximum(slant, 1.0)) ** 4
+    )
+    pd = swerling1_pd(snr, radars.pfa[r])
+    # One uniform per target every scan, drawn whether or not it is covered, so
+    # the stream stays aligned across targets entering and leaving coverage.
+    u = rng.random(pos_m.shape[0])
+    hit = np.flatnonzero(seen & (u < pd))
+    m = hit.shape[0]
+    sig = np.array([radars.sigma_range_m[r], radars.sigma_az_rad[r], radars.sigma_el_rad[r]])
+    noise = rng.standard_normal((m, 3)) * sig
+    rng_m = np.maximum(slant[hit] + noise[:, 0], 1.0)
+    az = geom.azimuth_rad[0, hit] + noise[:, 1]
+    el = geom.elevation_rad[0, hit] + noise[:, 2]
+    pos = polar_to_map(np.repeat(radar_pos, m, axis=0), rng_m, az, el)
+    return Detections(
+        time_s=t_s,
+        radar=r,
+        pos_m=pos,
+        cov_m2=polar_covariance(rng_m, az, el, sig),
+        polar=np.stack([rng_m, az, el], axis=1),
+        truth=ids[hit],
+    )
+
+
+def polar_covariance(slant_m: F64, az_rad: F64, el_rad: F64, sigma: F64) -> F64:
+    """Covariance of a converted (R, az, el) measurement, first-order (M, 3, 3).
+
+    P = J diag(sigma^2) J^T with J the Jacobian of x = R cos(el) sin(az),
+    y = R cos(el) cos(az), z = R sin(el) (Bar-Shalom, Li & Kirubarajan,
+    *Estimation with Applications to Tracking and Navigation*, sec. 10.4).
+    """
+    sa, ca = np.sin(az_rad), np.cos(az_rad)
+    se, ce = np.sin(el_rad), np.cos(el_rad)
+    J = np.empty((slant_m.shape[0], 3, 3))
+    J[:, 0, 0], J[:, 1, 0], J[:, 2, 0] = ce * sa, ce * ca, se
+    J[:, 0, 1], J[:, 1, 1], J[:, 2, 1] = slant_m * ce * ca, -slant_m * ce * sa, 0.0
+    J[:, 0, 2], J[:, 1, 2], J[:, 2, 2] = -slant_m * se * sa, -slant_m * se * ca, slant_m * ce
+    Js = J * (sigma * sigma)[None, None, :]
+    out: F64 = Js @ J.transpose(0, 2, 1)
+    return out
