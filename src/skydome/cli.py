@@ -61,6 +61,7 @@ def run(
     params = compile_scenario(load_scenario(scenario))
     used_seed = params.seed if seed is None else seed
     target = out_dir if out_dir is not None else Path("runs") / f"{params.name}-s{used_seed}"
+    _check_writable(target)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -78,6 +79,16 @@ def run(
     summary = write_run(result, target)
     _print_summary(summary)
     out.print(f"wrote {target / 'summary.json'} and {target / 'events.parquet'}")
+
+
+def _check_writable(target: Path) -> None:
+    """Fail before a long run, not after it, when the output cannot be written."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{target}: cannot create output directory: {e}") from None
+    if target.exists() and not target.is_dir():
+        raise UserError(f"{target}: exists and is not a directory")
 
 
 def _print_summary(s: dict[str, Any]) -> None:
@@ -142,8 +153,17 @@ def validate(file: Annotated[str, typer.Argument(help="Scenario file to check.")
 
 
 @app.command()
-def schema() -> None:
+def schema(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the Markdown reference instead.")
+    ] = False,
+) -> None:
     """Print the scenario JSON Schema (for editor completion and validation)."""
+    if markdown:
+        from skydome.scenario.reference import markdown_reference
+
+        sys.stdout.write(markdown_reference() + "\n")
+        return
     sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
 
 

@@ -117,6 +117,7 @@ def simulate(
     next_scan = np.zeros(rad.n)
     next_decision = 0.0
     ids = np.arange(n)
+    n_launched = 0
 
     n_steps = int(np.ceil(params.duration_s / params.step_s - 1e-9))
     report_every = max(1, n_steps // 100)
@@ -180,13 +181,15 @@ def simulate(
         # 5. evaluate, assign, fly out
         if t + 1e-9 >= next_decision:
             next_decision += doc.decision_period_s
-            new, inventory = _plan(params, t, tracks, inflight, inventory)
+            new, inventory = _plan(params, t, tracks, inflight, inventory, n_launched)
+            n_launched += new.n
             if new.n:
                 inflight = inflight.concat(new)
                 engaged[new.threat[new.threat >= 0]] = True
                 log.add(
                     "launch", new.t_launch_s, n=new.n, threat_id=new.threat,
-                    track_id=new.track_id, battery=new.battery, missile_type=new.mtype,
+                    track_id=new.track_id, missile_id=new.missile_id, battery=new.battery,
+                    missile_type=new.mtype,
                     pos_m=new.pip_m,
                 )  # fmt: skip
 
@@ -220,6 +223,7 @@ def _log_outcomes(log: EventLog, due: InFlight, out: Outcome) -> None:
             n=int(sel.sum()),
             threat_id=due.threat[sel],
             track_id=due.track_id[sel],
+            missile_id=due.missile_id[sel],
             battery=due.battery[sel],
             missile_type=due.mtype[sel],
             note=np.where(kill, 0, out.code)[sel],
@@ -229,9 +233,18 @@ def _log_outcomes(log: EventLog, due: InFlight, out: Outcome) -> None:
 
 
 def _plan(
-    params: SimParams, t: float, tracks: TrackState, inflight: InFlight, inventory: I64
+    params: SimParams,
+    t: float,
+    tracks: TrackState,
+    inflight: InFlight,
+    inventory: I64,
+    first_missile_id: int,
 ) -> tuple[InFlight, I64]:
-    """One decision cycle: evaluate threats, assign, launch. Pure."""
+    """One decision cycle: evaluate threats, assign, launch. Pure.
+
+    Returns the missiles launched (ids from `first_missile_id` on) and the
+    inventory after their launch.
+    """
     bat, mis, doc = params.batteries, params.missiles, params.doctrine
     busy = np.isin(tracks.track_id, inflight.track_id)
     cand = np.flatnonzero(tracks.confirmed & (tracks.misses < _FRESH_MISSES) & ~busy)
@@ -286,6 +299,7 @@ def _plan(
     )
     ok = np.isfinite(t_int)
     new = InFlight(
+        missile_id=first_missile_id + np.arange(int(ok.sum()), dtype=np.int64),
         battery=b[ok],
         mtype=m[ok],
         track_id=tracks.track_id[cand[rows[ok]]],

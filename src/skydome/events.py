@@ -24,7 +24,7 @@ MISS_NOTES = ("", "pk", "basket", "no target")
 """`note` of miss events by outcome code: Pk draw failed, PIP error beyond the
 homing basket, or nothing left to hit (threat already dead or gone)."""
 
-_I = ("kind", "threat_id", "track_id", "battery", "missile_type", "radar", "note")
+_I = ("kind", "threat_id", "track_id", "missile_id", "battery", "missile_type", "radar", "note")
 _F = ("time_s", "miss_distance_m", "x_m", "y_m", "z_m")
 
 
@@ -40,6 +40,7 @@ class Events:
     kind: I64
     threat_id: I64
     track_id: I64
+    missile_id: I64
     battery: I64
     missile_type: I64
     radar: I64
@@ -69,6 +70,7 @@ class EventLog:
         n: int,
         threat_id: I64 | int = -1,
         track_id: I64 | int = -1,
+        missile_id: I64 | int = -1,
         battery: I64 | int = -1,
         missile_type: I64 | int = -1,
         radar: I64 | int = -1,
@@ -90,6 +92,7 @@ class EventLog:
                 "kind": col(EVENT_KINDS.index(kind), np.int64),
                 "threat_id": col(threat_id, np.int64),
                 "track_id": col(track_id, np.int64),
+                "missile_id": col(missile_id, np.int64),
                 "battery": col(battery, np.int64),
                 "missile_type": col(missile_type, np.int64),
                 "radar": col(radar, np.int64),
@@ -102,11 +105,13 @@ class EventLog:
         )
 
     def finish(self) -> Events:
-        """All events, stably sorted by (time, kind, threat, track)."""
+        """All events, stably sorted by (time, kind, threat, track, missile)."""
         cols: dict[str, NDArray[np.generic]] = {}
         for name in _F + _I:
             dtype = np.float64 if name in _F else np.int64
             parts = [p[name] for p in self._parts]
             cols[name] = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-        order = np.lexsort((cols["track_id"], cols["threat_id"], cols["kind"], cols["time_s"]))
+        order = np.lexsort(
+            (cols["missile_id"], cols["track_id"], cols["threat_id"], cols["kind"], cols["time_s"])
+        )
         return Events(**{k: v[order] for k, v in cols.items()})  # type: ignore[arg-type]

@@ -119,7 +119,7 @@ def summarize(r: RunResult) -> dict[str, Any]:
 def events_table(r: RunResult) -> pa.Table:
     """One row per event, names instead of indices, nulls where not applicable.
 
-    Columns: time_s, kind, threat_id, threat_type, track_id, radar, battery,
+    Columns: time_s, kind, threat_id, threat_type, track_id, missile_id, radar, battery,
     missile_type, miss_distance_m, note, x_m, y_m, z_m (map frame).
     """
     p = r.params
@@ -144,6 +144,7 @@ def events_table(r: RunResult) -> pa.Table:
             "threat_id": ints(ev.threat_id),
             "threat_type": names(tt, p.threats.type_names),
             "track_id": ints(ev.track_id),
+            "missile_id": ints(ev.missile_id),
             "radar": names(ev.radar, p.radars.names),
             "battery": names(ev.battery, p.batteries.names),
             "missile_type": names(ev.missile_type, p.missiles.names),

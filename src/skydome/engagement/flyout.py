@@ -30,6 +30,7 @@ class InFlight:
     """Missiles launched and not yet resolved, struct of arrays (K missiles).
 
     Attributes:
+        missile_id: (K,) unique id of each missile in the run.
         battery: (K,) firing battery.
         mtype: (K,) missile type.
         track_id: (K,) track engaged.
@@ -39,6 +40,7 @@ class InFlight:
         pip_m: (K, 3) predicted intercept point, map frame.
     """
 
+    missile_id: I64
     battery: I64
     mtype: I64
     track_id: I64
@@ -52,7 +54,7 @@ class InFlight:
         """No missiles in flight."""
         i = np.zeros(0, dtype=np.int64)
         f = np.zeros(0)
-        return InFlight(i, i, i, i, f, f, np.zeros((0, 3)))
+        return InFlight(i, i, i, i, i, f, f, np.zeros((0, 3)))
 
     @property
     def n(self) -> int:
@@ -62,6 +64,7 @@ class InFlight:
     def take(self, sel: NDArray[np.bool_] | I64) -> InFlight:
         """The missiles selected by a mask or index array."""
         return InFlight(
+            self.missile_id[sel],
             self.battery[sel],
             self.mtype[sel],
             self.track_id[sel],
@@ -74,6 +77,7 @@ class InFlight:
     def concat(self, other: InFlight) -> InFlight:
         """These missiles followed by `other`'s."""
         return InFlight(
+            np.concatenate([self.missile_id, other.missile_id]),
             np.concatenate([self.battery, other.battery]),
             np.concatenate([self.mtype, other.mtype]),
             np.concatenate([self.track_id, other.track_id]),
@@ -139,5 +143,12 @@ def midcourse_update(due: InFlight, tracks: TrackState) -> InFlight:
     pip = due.pip_m.copy()
     pip[held] = x[:, :3] + x[:, 3:] * dt[:, None]
     return InFlight(
-        due.battery, due.mtype, due.track_id, due.threat, due.t_launch_s, due.t_intercept_s, pip
+        due.missile_id,
+        due.battery,
+        due.mtype,
+        due.track_id,
+        due.threat,
+        due.t_launch_s,
+        due.t_intercept_s,
+        pip,
     )

@@ -6,16 +6,17 @@ line when known, and what was expected.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from pydantic import ValidationError
 
 from skydome.errors import Problem, ScenarioError
 from skydome.scenario.builtin import builtin_names, builtin_path
 from skydome.scenario.schema import Scenario
+from skydome.threats import route_length_m
 
 __all__ = ["load_scenario", "parse_scenario", "resolve_scenario_path"]
 
@@ -147,10 +148,14 @@ def _cross_reference_problems(s: Scenario, root: yaml.Node | None) -> list[Probl
         "raids": [x.name for x in s.raids],
     }
     for section, names in sections.items():
-        counts = Counter(names)
+        first: dict[str, int] = {}
         for i, name in enumerate(names):
-            if counts[name] > 1:
-                add((section, i, "name"), f"duplicate name {name!r} in {section}")
+            if name in first:
+                add(
+                    (section, i, "name"),
+                    f"duplicate name {name!r} (already used by {section}[{first[name]}])",
+                )
+            first.setdefault(name, i)
     assets = {a.name for a in s.assets}
     library = sorted(s.missiles)
     for i, b in enumerate(s.batteries):
@@ -173,6 +178,20 @@ def _cross_reference_problems(s: Scenario, root: yaml.Node | None) -> list[Probl
                 f"launches end at {r.launch_time_s + r.launch_spread_s:g} s, "
                 f"after the run ends ({s.run.duration_s:g} s)",
             )
+    for i, r in enumerate(s.raids):
+        if r.route is not None:
+            length_km = (
+                route_length_m(
+                    np.array([[w.east_km * 1e3, w.north_km * 1e3, w.altitude_m] for w in r.route])
+                )
+                / 1e3
+            )
+            if length_km <= r.release_range_km:
+                add(
+                    ("raids", i, "release_range_km"),
+                    f"must be shorter than the route ({length_km:.1f} km), "
+                    f"got {r.release_range_km:g}",
+                )
     for name, m in s.missiles.items():
         fastest = m.max_range_km * 1000.0 / m.average_speed_mps
         if fastest > 3600.0:

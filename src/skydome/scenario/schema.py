@@ -56,22 +56,22 @@ class Origin(_Model):
 class Point(_Model):
     """A ground position in the local frame."""
 
-    east_km: EastKm
-    north_km: NorthKm
+    east_km: EastKm = Field(description="East of the origin.")
+    north_km: NorthKm = Field(description="North of the origin.")
 
 
 class Waypoint(_Model):
     """A route point: ground position and altitude above the surface."""
 
-    east_km: EastKm
-    north_km: NorthKm
+    east_km: EastKm = Field(description="East of the origin.")
+    north_km: NorthKm = Field(description="North of the origin.")
     altitude_m: float = Field(ge=0.0, le=40_000.0, description="Altitude above ground, metres.")
 
 
 class Asset(_Model):
     """A defended asset: what the threats attack and the defence protects."""
 
-    name: Name
+    name: Name = Field(description="Unique asset name; raids name it as `target`.")
     position: Point
     value: float = Field(gt=0.0, le=1e6, description="Relative value (any consistent unit).")
     defended_radius_km: float = Field(
@@ -85,8 +85,8 @@ class Asset(_Model):
 class Sector(_Model):
     """Azimuth coverage of a radar, clockwise from north."""
 
-    center_deg: float = Field(0.0, ge=-360.0, le=360.0)
-    width_deg: float = Field(360.0, gt=0.0, le=360.0)
+    center_deg: float = Field(0.0, ge=-360.0, le=360.0, description="Sector centre bearing.")
+    width_deg: float = Field(360.0, gt=0.0, le=360.0, description="Full sector width.")
 
 
 class Radar(_Model):
@@ -97,23 +97,29 @@ class Radar(_Model):
     `reference_pd` per look at false-alarm probability `pfa` (Swerling I).
     """
 
-    name: Name
+    name: Name = Field(description="Unique radar name (also names its random stream).")
     position: Point
     mast_height_m: float = Field(
         10.0, ge=0.0, le=500.0, description="Antenna phase-centre height above ground, metres."
     )
-    detection_range_km: float = Field(gt=0.0, le=5000.0)
-    reference_rcs_m2: float = Field(1.0, ge=1e-5, le=1e4)
-    reference_pd: float = Field(0.5, gt=0.0, lt=1.0)
-    pfa: float = Field(1e-6, gt=0.0, lt=0.1)
+    detection_range_km: float = Field(
+        gt=0.0, le=5000.0, description="Range at which the reference target is detected."
+    )
+    reference_rcs_m2: float = Field(
+        1.0, ge=1e-5, le=1e4, description="RCS of the reference target."
+    )
+    reference_pd: float = Field(
+        0.5, gt=0.0, lt=1.0, description="Single-look Pd of the reference detection."
+    )
+    pfa: float = Field(1e-6, gt=0.0, lt=0.1, description="Probability of false alarm.")
     max_range_km: float = Field(gt=0.0, le=5000.0, description="Instrumented range, km.")
-    min_elevation_deg: float = Field(-1.0, ge=-10.0, le=89.0)
-    max_elevation_deg: float = Field(80.0, gt=-10.0, le=90.0)
-    sector: Sector = Sector()
+    min_elevation_deg: float = Field(-1.0, ge=-10.0, le=89.0, description="Lowest beam.")
+    max_elevation_deg: float = Field(80.0, gt=-10.0, le=90.0, description="Highest beam.")
+    sector: Sector = Field(Sector(), description="Azimuth coverage (default: all round).")
     scan_period_s: float = Field(gt=0.0, le=600.0, description="Revisit period, seconds.")
-    sigma_range_m: float = Field(gt=0.0, le=10_000.0)
-    sigma_azimuth_mrad: float = Field(gt=0.0, le=100.0)
-    sigma_elevation_mrad: float = Field(gt=0.0, le=100.0)
+    sigma_range_m: float = Field(gt=0.0, le=10_000.0, description="Range noise, 1 sigma.")
+    sigma_azimuth_mrad: float = Field(gt=0.0, le=100.0, description="Azimuth noise, 1 sigma.")
+    sigma_elevation_mrad: float = Field(gt=0.0, le=100.0, description="Elevation noise, 1 sigma.")
 
     @model_validator(mode="after")
     def _elevations_ordered(self) -> Radar:
@@ -125,12 +131,16 @@ class Radar(_Model):
 class MissileType(_Model):
     """An interceptor type of the library: its engagement envelope and lethality."""
 
-    min_range_km: float = Field(ge=0.0, le=5000.0)
-    max_range_km: float = Field(gt=0.0, le=5000.0)
-    min_altitude_m: float = Field(0.0, ge=0.0, le=100_000.0)
-    max_altitude_km: float = Field(gt=0.0, le=300.0)
-    average_speed_mps: float = Field(gt=0.0, le=8000.0)
-    max_target_speed_mps: float = Field(gt=0.0, le=8000.0)
+    min_range_km: float = Field(ge=0.0, le=5000.0, description="Nearest intercept (ground).")
+    max_range_km: float = Field(gt=0.0, le=5000.0, description="Farthest intercept (ground).")
+    min_altitude_m: float = Field(0.0, ge=0.0, le=100_000.0, description="Lowest intercept.")
+    max_altitude_km: float = Field(gt=0.0, le=300.0, description="Highest intercept.")
+    average_speed_mps: float = Field(
+        gt=0.0, le=8000.0, description="Mean speed over the flyout (kinematic flyout)."
+    )
+    max_target_speed_mps: float = Field(
+        gt=0.0, le=8000.0, description="Fastest target the type can engage."
+    )
     pk: float = Field(ge=0.0, le=1.0, description="Single-shot kill probability.")
     homing_basket_m: float = Field(
         2000.0,
@@ -155,16 +165,16 @@ class MissileType(_Model):
 class FireChannels(_Model):
     """Fire-control channels: how many targets engaged and missiles guided at once."""
 
-    targets: int = Field(ge=1, le=10_000)
-    missiles: int = Field(ge=1, le=20_000)
+    targets: int = Field(ge=1, le=10_000, description="Targets engaged at once.")
+    missiles: int = Field(ge=1, le=20_000, description="Missiles guided at once.")
 
 
 class Battery(_Model):
     """A fire unit: launchers with their missile loads and a fire-control system."""
 
-    name: Name
+    name: Name = Field(description="Unique battery name.")
     position: Point
-    launchers: int = Field(ge=0, le=1000)
+    launchers: int = Field(ge=0, le=1000, description="Number of launchers.")
     load: dict[Name, int] = Field(
         description="Missiles of each library type carried by one launcher.",
         min_length=1,
@@ -186,9 +196,11 @@ class Battery(_Model):
 class Ballistic(_Model):
     """A ballistic arc from a launch point to the raid's target asset."""
 
-    launch: Point
-    apogee_km: float | None = Field(None, gt=0.0, le=1500.0)
-    time_of_flight_s: float | None = Field(None, gt=0.0, le=3600.0)
+    launch: Point = Field(description="Launch point (the impact point is the target asset).")
+    apogee_km: float | None = Field(None, gt=0.0, le=1500.0, description="Highest altitude.")
+    time_of_flight_s: float | None = Field(
+        None, gt=0.0, le=3600.0, description="Launch to impact (instead of apogee_km)."
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> Ballistic:
@@ -200,15 +212,15 @@ class Ballistic(_Model):
 class Raid(_Model):
     """A group of identical threats: route or ballistic arc, staggered in time."""
 
-    name: Name
+    name: Name = Field(description="Unique raid name.")
     type: Name = Field(description="Threat type label used in summaries, e.g. 'cruise missile'.")
-    count: int = Field(ge=1, le=200_000)
+    count: int = Field(ge=1, le=200_000, description="Number of threats in the raid.")
     target: Name = Field(description="Name of the asset attacked.")
-    launch_time_s: float = Field(0.0, ge=0.0, le=86_400.0)
+    launch_time_s: float = Field(0.0, ge=0.0, le=86_400.0, description="First launch.")
     launch_spread_s: float = Field(
         0.0, ge=0.0, le=86_400.0, description="Launches evenly spread over this span."
     )
-    rcs_m2: float = Field(ge=1e-5, le=1e4)
+    rcs_m2: float = Field(ge=1e-5, le=1e4, description="Radar cross-section (mean).")
     speed_mps: float | None = Field(None, gt=0.0, le=8000.0, description="Route speed (routes).")
     route: list[Waypoint] | None = Field(None, description="Route flown, first to last waypoint.")
     lateral_spacing_km: float = Field(
@@ -217,9 +229,9 @@ class Raid(_Model):
     release_range_km: float = Field(
         0.0, ge=0.0, le=2000.0, description="The threat leaks this far before its route's end."
     )
-    ballistic: Ballistic | None = None
+    ballistic: Ballistic | None = Field(None, description="Ballistic arc (instead of a route).")
     damage: float = Field(0.1, ge=0.0, le=1.0, description="Fraction of asset value destroyed.")
-    source: str = Field("assumed")
+    source: str = Field("assumed", description="Where the figures come from.")
 
     @model_validator(mode="after")
     def _route_or_ballistic(self) -> Raid:
@@ -239,8 +251,12 @@ class Doctrine(_Model):
     """How the command post engages."""
 
     salvo_size: int = Field(2, ge=1, le=16, description="Missiles fired per engagement.")
-    engage_order: Literal["threat_score", "time_to_go", "range"] = "threat_score"
-    decision_period_s: float = Field(2.0, gt=0.0, le=600.0)
+    engage_order: Literal["threat_score", "time_to_go", "range"] = Field(
+        "threat_score", description="Which threats are served first."
+    )
+    decision_period_s: float = Field(
+        2.0, gt=0.0, le=600.0, description="Time between engagement decisions."
+    )
 
 
 class TrackerSettings(_Model):
@@ -249,16 +265,20 @@ class TrackerSettings(_Model):
     process_noise_mps2: float = Field(
         20.0, gt=0.0, le=1000.0, description="White-noise acceleration density sqrt(q), m/s^2."
     )
-    gate_probability: float = Field(0.9999, gt=0.5, lt=1.0)
-    confirm_m: int = Field(2, ge=1, le=8)
-    confirm_n: int = Field(3, ge=1, le=8)
+    gate_probability: float = Field(
+        0.9999, gt=0.5, lt=1.0, description="Chi-square gate probability (3 dof)."
+    )
+    confirm_m: int = Field(2, ge=1, le=8, description="Hits needed to confirm ...")
+    confirm_n: int = Field(3, ge=1, le=8, description="... within this many looks.")
     delete_misses: int = Field(
         12, ge=1, le=100, description="Consecutive missed looks that drop a track."
     )
     max_coast_s: float = Field(
         25.0, gt=0.0, le=3600.0, description="Time without an update that drops a track."
     )
-    init_velocity_sigma_mps: float = Field(800.0, gt=0.0, le=10_000.0)
+    init_velocity_sigma_mps: float = Field(
+        800.0, gt=0.0, le=10_000.0, description="Velocity uncertainty of a new track."
+    )
 
     @model_validator(mode="after")
     def _m_of_n(self) -> TrackerSettings:
@@ -270,25 +290,27 @@ class TrackerSettings(_Model):
 class RunSettings(_Model):
     """Simulated time and randomness."""
 
-    duration_s: float = Field(gt=0.0, le=7 * 86_400.0)
-    step_s: float = Field(1.0, gt=0.0, le=60.0)
-    seed: int = Field(0, ge=0)
+    duration_s: float = Field(gt=0.0, le=7 * 86_400.0, description="Simulated time.")
+    step_s: float = Field(1.0, gt=0.0, le=60.0, description="Engine tick.")
+    seed: int = Field(0, ge=0, description="Replication seed (overridden by --seed).")
 
 
 class Scenario(_Model):
     """A complete scenario. Parameters are labelled approximations of public figures."""
 
-    name: Name
-    description: str = ""
+    name: Name = Field(description="Scenario name; used in output directory names.")
+    description: str = Field("", description="One paragraph for `skydome scenarios`.")
     provenance: str = Field(
         "assumed", description="Where the parameters come from; approximations are labelled."
     )
-    origin: Origin
-    run: RunSettings
-    assets: list[Asset] = Field(min_length=1)
-    radars: list[Radar] = Field(min_length=1)
-    missiles: dict[Name, MissileType] = Field(min_length=1)
-    batteries: list[Battery] = Field(min_length=1)
-    raids: list[Raid] = Field(min_length=1)
+    origin: Origin = Field(description="Geodetic origin of the local map frame.")
+    run: RunSettings = Field(description="Duration, time step and seed.")
+    assets: list[Asset] = Field(min_length=1, description="Defended assets.")
+    radars: list[Radar] = Field(min_length=1, description="Radars feeding the air picture.")
+    missiles: dict[Name, MissileType] = Field(
+        min_length=1, description="Interceptor library, keyed by type name."
+    )
+    batteries: list[Battery] = Field(min_length=1, description="Fire units.")
+    raids: list[Raid] = Field(min_length=1, description="The attack, as groups of threats.")
     doctrine: Doctrine = Doctrine()
     tracker: TrackerSettings = TrackerSettings()

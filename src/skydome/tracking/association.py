@@ -9,10 +9,12 @@ and Analysis of Modern Tracking Systems*, sec. 6.2) and assigned with
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
-from scipy.stats import chi2
+from scipy.special import chdtri
 
 __all__ = ["gate_threshold", "gnn_associate"]
 
@@ -22,9 +24,10 @@ I64 = NDArray[np.int64]
 _BIG = 1e12
 
 
+@lru_cache(maxsize=64)
 def gate_threshold(probability: float, dim: int = 3) -> float:
     """Chi-square gate on d^2 that keeps a true measurement with `probability`."""
-    return float(chi2.ppf(probability, dim))
+    return float(chdtri(dim, 1.0 - probability))
 
 
 def gnn_associate(pred_pos: F64, pred_cov: F64, z: F64, R: F64, gate: float) -> tuple[I64, I64]:

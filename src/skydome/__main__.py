@@ -1,0 +1,5 @@
+"""`python -m skydome` is the `skydome` command."""
+
+from skydome.cli import main
+
+main()
