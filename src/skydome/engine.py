@@ -221,7 +221,7 @@ def _log_outcomes(log: EventLog, due: InFlight, out: Outcome) -> None:
             kind,
             due.t_intercept_s[sel],
             n=int(sel.sum()),
-            threat_id=due.threat[sel],
+            threat_id=out.threat[sel],
             track_id=due.track_id[sel],
             missile_id=due.missile_id[sel],
             battery=due.battery[sel],

@@ -104,10 +104,11 @@ def radar_geometry(
     r1 = ae_m + h1
     r2 = ae_m + h2
     theta = ground / ae_m
-    c = np.cos(theta)
-    s = np.sin(theta)
-    slant = np.sqrt(np.maximum(r1 * r1 + r2 * r2 - 2.0 * r1 * r2 * c, 0.0))
-    el = np.arctan2(r2 * c - r1, r2 * s)
+    # R^2 = r1^2 + r2^2 - 2 r1 r2 cos(theta), in a form that does not cancel
+    # (r1^2 ~ 1e14 m^2): (r2 - r1)^2 + 4 r1 r2 sin^2(theta / 2).
+    slant = np.sqrt((h2 - h1) ** 2 + 4.0 * r1 * r2 * np.sin(0.5 * theta) ** 2)
+    # r2 cos(theta) - r1 without cancellation: (h2 - h1) - 2 r2 sin^2(theta / 2).
+    el = np.arctan2((h2 - h1) - 2.0 * r2 * np.sin(0.5 * theta) ** 2, r2 * np.sin(theta))
     visible = ground <= horizon_range_m(h1, h2, ae_m)
     return RadarGeometry(ground, slant, az, el, visible)
 
@@ -162,15 +163,14 @@ def map_to_geodetic(
         alt0_m: origin ground altitude, metres (added to z).
 
     Returns:
-        (lat_deg, lon_deg, alt_m), each (N,).
+        (lat_deg, lon_deg, alt_m), each (N,); longitude in [-180, 180).
     """
     from pymap3d.vincenty import vreckon
 
     dist = np.hypot(pos_m[:, 0], pos_m[:, 1])
     bearing = np.degrees(np.arctan2(pos_m[:, 0], pos_m[:, 1])) % 360.0
     lat, lon = vreckon(lat0_deg, lon0_deg, dist, bearing)
-    return (
-        np.asarray(lat, dtype=np.float64),
-        np.asarray(lon, dtype=np.float64),
-        pos_m[:, 2] + alt0_m,
-    )
+    lat = np.asarray(lat, dtype=np.float64).reshape(-1)  # vreckon squeezes one row
+    lon = np.asarray(lon, dtype=np.float64).reshape(-1)
+    lon = (lon + 180.0) % 360.0 - 180.0  # vreckon answers in [0, 360)
+    return lat, lon, pos_m[:, 2] + alt0_m

@@ -1,10 +1,13 @@
-"""Kill assessment: did each arriving missile kill its threat?
+"""Kill assessment: did each arriving missile kill a threat?
 
-A missile kills when its threat is still in the sky at the intercept time, the
-PIP error (distance from the PIP to the threat's true position then) is within
-the type's homing basket, and a uniform draw falls below the type's
-single-shot Pk. When several missiles reach one threat, the earliest success
-kills it and later arrivals find no target.
+At its intercept time a missile's terminal seeker acquires the threat nearest
+its aim point among those still in the sky. It kills when that threat is within
+the type's homing basket and a uniform draw falls below the type's single-shot
+Pk. The seeker does not know which threat the command post meant: after a track
+swap it may kill a different threat, and `threat_id` of the kill or miss event
+names the threat actually acquired (the nearest one, for a basket miss). When
+several missiles reach one threat, the earliest success kills it and later
+arrivals find no target.
 """
 
 from __future__ import annotations
@@ -33,12 +36,14 @@ class Outcome:
 
     Attributes:
         code: (K,) KILL, MISS_PK, MISS_BASKET or NO_TARGET.
-        miss_m: (K,) distance from the PIP to the threat at intercept time (nan: no threat).
+        threat: (K,) threat acquired (nearest to the aim point; -1: none in the sky).
+        miss_m: (K,) distance from the aim point to that threat (nan: none).
         threat_pos_m: (K, 3) the threat's true position at intercept time.
         kill_time_s: (N,) per threat, time of death (inf while alive).
     """
 
     code: I64
+    threat: I64
     miss_m: F64
     threat_pos_m: F64
     kill_time_s: F64
@@ -65,13 +70,25 @@ def assess(
     """
     k = due.n
     u = rng.random(k)
-    has = due.threat >= 0
-    tid = np.where(has, due.threat, 0)
-    pos, _ = threats.state_at(due.t_intercept_s, tid)
-    miss = np.where(has, np.linalg.norm(pos - due.pip_m, axis=1), np.nan)
     t = due.t_intercept_s
-    in_sky = has & (t >= threats.launch_s[tid]) & (t < threats.end_s[tid]) & (t < kill_time_s[tid])
-    in_basket = in_sky & (miss <= missiles.basket_m[due.mtype])
+    n = threats.n
+    # Every threat's position at every arriving missile's own time: (K, N).
+    tid_all = np.tile(np.arange(n), k)
+    pos_all, _ = threats.state_at(np.repeat(t, n), tid_all)
+    pos_all = pos_all.reshape(k, n, 3)
+    in_sky = (
+        (t[:, None] >= threats.launch_s[None, :])
+        & (t[:, None] < threats.end_s[None, :])
+        & (t[:, None] < kill_time_s[None, :])
+    )
+    dist = np.linalg.norm(pos_all - due.pip_m[:, None, :], axis=2)
+    dist = np.where(in_sky, dist, np.inf)
+    tid = np.argmin(dist, axis=1)  # a scenario always has at least one threat
+    rows = np.arange(k)
+    has = np.isfinite(dist[rows, tid])
+    miss = np.where(has, dist[rows, tid], np.nan)
+    pos = pos_all[rows, tid]
+    in_basket = has & (miss <= missiles.basket_m[due.mtype])
     success = in_basket & (u < missiles.pk[due.mtype])
     # The earliest success on each threat kills it (ties: the first listed);
     # every other missile arriving at or after that instant finds no target.
@@ -84,8 +101,14 @@ def assess(
     new_kill[tid[killer]] = t[killer]
     late = has & ~killer & (t >= new_kill[tid])
     code = np.where(
-        ~in_sky | late,
+        ~has | late,
         NO_TARGET,
         np.where(killer, KILL, np.where(in_basket, MISS_PK, MISS_BASKET)),
     ).astype(np.int64)
-    return Outcome(code=code, miss_m=miss, threat_pos_m=pos, kill_time_s=new_kill)
+    return Outcome(
+        code=code,
+        threat=np.where(has, tid, -1).astype(np.int64),
+        miss_m=miss,
+        threat_pos_m=pos,
+        kill_time_s=new_kill,
+    )

@@ -39,12 +39,15 @@ def time_of_flight(d_m: F64, v_mps: F64, speed_mps: F64) -> F64:
     dd = np.sum(d_m * d_m, axis=-1)
     a = vv - speed_mps * speed_mps
     disc = dv * dv - a * dd
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         sq = np.sqrt(np.maximum(disc, 0.0))
-        # a < 0 (missile faster than target): one non-negative root (-dv - sq) / a,
-        # written in the cancellation-free form dd / (sq - dv).
-        root = np.where(a < 0.0, dd / (sq - dv), np.where(dv < 0.0, (-dv - sq) / a, np.inf))
-    tof: F64 = np.where((disc >= 0.0) & np.isfinite(root) & (root >= 0.0), root, np.inf)
+        # The smallest non-negative root is (-dv - sq) / a, written in the
+        # cancellation-free form dd / (sq - dv): exact also for a == 0 (equal
+        # speeds) and well-conditioned for |a| << dv^2. It exists when the
+        # missile is faster (a < 0) or the target is closing (dv < 0).
+        root = np.where((a < 0.0) | (dv < 0.0), dd / (sq - dv), np.inf)
+    ok = (disc >= 0.0) & np.isfinite(root) & (root >= 0.0)
+    tof: F64 = np.where(dd == 0.0, 0.0, np.where(ok, root, np.inf))
     return tof
 
 

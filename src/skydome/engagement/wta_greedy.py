@@ -1,13 +1,16 @@
 """Greedy weapon-target assignment, priority first, cheapest adequate weapon.
 
-Threats are served in priority order; each takes the cheapest feasible option
-(battery, missile type) -- so long-range missiles are kept for threats only
-they can reach -- subject to the battery's inventory and fire channels. The
-greedy runs in rounds vectorised over threats: each round every unserved
-threat bids for its best remaining option, bids are accepted in priority order
-up to each option's and battery's capacity (a grouped cumulative count), and a
-rejected threat strikes that option and bids again. There are at most
-(number of options) rounds, whatever the number of threats.
+Threats are served strictly in priority order; each takes the cheapest
+feasible option (battery, missile type) still available -- so long-range
+missiles are kept for threats only they can reach -- subject to the option's
+inventory and the battery's target and missile channels. The result is exactly
+that of serving threats one at a time, but computed in vectorised rounds: in a
+round every unserved threat bids for its best option under the current
+capacities, and the longest prefix of bids (in priority order) whose
+cumulative demand fits is accepted at once. The first bid that does not fit
+has just exhausted an option or a battery, which is struck for everyone; so
+there are at most (options + batteries + 1) rounds, whatever the number of
+threats.
 """
 
 from __future__ import annotations
@@ -68,34 +71,37 @@ def greedy_assign(
     Returns:
         The assignment, `option` of shape (N,).
     """
-    n = feasible.shape[0]
+    n, n_opt = feasible.shape
     choice = np.full(n, -1, dtype=np.int64)
-    avail = feasible.copy()
     inv = option_inventory.astype(np.int64).copy()
     tch = target_channels_free.astype(np.int64).copy()
     mch = missile_channels_free.astype(np.int64).copy()
     pending = priority_order.astype(np.int64)
     while pending.size:
-        pref = np.where(avail[pending], preference[pending], np.inf)
+        usable = (
+            (inv >= salvo_size) & (tch[option_battery] >= 1) & (mch[option_battery] >= salvo_size)
+        )
+        pref = np.where(feasible[pending] & usable[None, :], preference[pending], np.inf)
         pick = np.argmin(pref, axis=1)
         has = np.isfinite(pref[np.arange(pending.size), pick])
+        # Capacities only shrink: a threat with nothing usable now never gets anything.
         pending, pick = pending[has], pick[has]
         if pending.size == 0:
             break
         bat = option_battery[pick]
         r_opt = rank_within_groups(pick) + 1
         r_bat = rank_within_groups(bat) + 1
-        ok = (
+        fits = (
             (r_opt * salvo_size <= inv[pick])
             & (r_bat <= tch[bat])
             & (r_bat * salvo_size <= mch[bat])
         )
-        won, wp = pending[ok], pick[ok]
+        stop = int(np.argmin(fits)) if not fits.all() else pending.size
+        won, wp = pending[:stop], pick[:stop]
         choice[won] = wp
-        inv -= salvo_size * np.bincount(wp, minlength=inv.size)
+        inv -= salvo_size * np.bincount(wp, minlength=n_opt)
         nb = np.bincount(option_battery[wp], minlength=tch.size)
         tch -= nb
         mch -= salvo_size * nb
-        avail[pending[~ok], pick[~ok]] = False
-        pending = pending[~ok]
+        pending = pending[stop:]
     return GreedyAssignment(option=choice)
