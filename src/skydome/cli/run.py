@@ -1,8 +1,4 @@
-"""The `skydome` command.
-
-Bad input never shows a traceback: every `UserError` is printed as one
-message on stderr and the command exits with code 2.
-"""
+"""Single runs and scenario files: `run`, `validate`, `schema`, `scenarios`, `init`."""
 
 from __future__ import annotations
 
@@ -12,10 +8,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+from rich import box
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from skydome.cli._app import ScenarioArg, app, err, out
 from skydome.errors import UserError
 from skydome.scenario import (
     Scenario,
@@ -25,21 +22,7 @@ from skydome.scenario import (
     load_scenario,
 )
 
-__all__ = ["app", "main"]
-
-app = typer.Typer(
-    name="skydome",
-    help="Fast, open air-defence engagement simulator (synthetic worlds, public figures).",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-out = Console()
-err = Console(stderr=True)
-
-ScenarioArg = Annotated[
-    str, typer.Argument(help="Scenario file, or the name of a built-in scenario.")
-]
+__all__ = ["init", "run", "scenarios", "schema", "validate"]
 
 
 @app.command()
@@ -92,18 +75,25 @@ def _check_writable(target: Path) -> None:
 
 
 def _print_summary(s: dict[str, Any]) -> None:
-    t = Table(title=f"{s['scenario']}  (seed {s['seed']}, {s['duration_s']:g} s simulated)")
+    t = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title=f"{s['scenario']}  (seed {s['seed']}, {s['duration_s']:g} s simulated)",
+        caption="det detected, trk tracked, eng engaged, air still airborne at the end, "
+        "km median range at first detection",
+    )
     cols = ("count", "detected", "tracked", "engaged", "killed", "leaked", "airborne_at_end")
-    t.add_column("threat type")
-    for c in cols:
-        t.add_column(c.replace("_", " "), justify="right")
-    t.add_column("detected at\n(median km)", justify="right")
+    heads = ("n", "det", "trk", "eng", "kill", "leak", "air")
+    t.add_column("threat type", no_wrap=True)
+    for h in heads:
+        t.add_column(h, justify="right")
+    t.add_column("km", justify="right")
     for row in s["threats"]["by_type"]:
         km = row["median_detection_range_km"]
         t.add_row(row["type"], *(str(row[c]) for c in cols), "-" if km is None else f"{km:.0f}")
     tot = s["threats"]
     t.add_row(
-        "[bold]all[/bold]",
+        "all",
         str(tot["count"]),
         *(str(sum(r[c] for r in tot["by_type"])) for c in cols[1:]),
         "",
@@ -201,12 +191,3 @@ def init(
     out.print(
         f"wrote {target}; edit it, then `skydome validate {target}` and `skydome run {target}`"
     )
-
-
-def main() -> None:
-    """Entry point: run the app, turning user errors into exit code 2."""
-    try:
-        app()
-    except UserError as e:
-        err.print(str(e), markup=False, highlight=False)
-        sys.exit(2)
