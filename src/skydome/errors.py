@@ -33,13 +33,14 @@ class Problem:
 class ScenarioError(UserError):
     """A scenario (or other input) file that cannot be used, with every problem found."""
 
-    def __init__(self, file: str, problems: list[Problem]):
+    def __init__(self, file: str, problems: list[Problem], what: str = "scenario"):
         self.file = file
         self.problems = problems
+        self.what = what
         super().__init__(self._format())
 
     def _format(self) -> str:
-        head = f"{self.file}: invalid scenario ({len(self.problems)} problem"
+        head = f"{self.file}: invalid {self.what} ({len(self.problems)} problem"
         head += "s)" if len(self.problems) != 1 else ")"
         lines = [head]
         for p in self.problems:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from skydome.cli import run as _run  # noqa: F401  (registers its commands)
+from skydome.cli import wta as _wta  # noqa: F401
 from skydome.cli._app import app, err
 from skydome.errors import UserError
 

@@ -18,7 +18,12 @@ from skydome.scenario.builtin import builtin_names, builtin_path
 from skydome.scenario.schema import Scenario
 from skydome.threats import route_length_m
 
-__all__ = ["load_scenario", "parse_scenario", "resolve_scenario_path"]
+__all__ = [
+    "load_scenario",
+    "parse_scenario",
+    "problems_from_validation",
+    "resolve_scenario_path",
+]
 
 
 def resolve_scenario_path(spec: str | Path) -> Path:
@@ -68,8 +73,7 @@ def parse_scenario(text: str, file: str = "<string>") -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
-        problems = [_problem_from_pydantic(err, root) for err in e.errors()]
-        raise ScenarioError(file, problems) from None
+        raise ScenarioError(file, problems_from_validation(e, root)) from None
     problems = _cross_reference_problems(scenario, root)
     if problems:
         raise ScenarioError(file, problems)
@@ -108,6 +112,11 @@ def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
 
 
 _UNIT_HINTS = {"_km": "metres", "_s": "milliseconds", "_m": "millimetres"}
+
+
+def problems_from_validation(e: ValidationError, root: yaml.Node | None = None) -> list[Problem]:
+    """One `Problem` per pydantic error, with field path and (given a YAML tree) line."""
+    return [_problem_from_pydantic(err, root) for err in e.errors()]
 
 
 def _problem_from_pydantic(err: Any, root: yaml.Node | None) -> Problem:

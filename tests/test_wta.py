@@ -1,0 +1,202 @@
+"""Weapon-target assignment solvers: exactness, bounds, heuristics, the `wta` command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skydome.engagement.wta import (
+    WtaProblem,
+    objective,
+    solve,
+    solve_brute_force,
+    solve_exact,
+    solve_heuristic,
+    unit_assignment,
+)
+
+
+def random_problem(seed: int, w: int, t: int, typed: bool = False) -> WtaProblem:
+    """The literature's generator: V ~ U[25, 100], p ~ U[0.6, 0.9] (Ahuja et al. 2007)."""
+    rng = np.random.default_rng(seed)
+    return WtaProblem(
+        values=rng.uniform(25, 100, t),
+        pk=rng.uniform(0.6, 0.9, (w, t)),
+        counts=rng.integers(1, 4, w) if typed else np.zeros(0, dtype=np.int64),
+    )
+
+
+problems = st.builds(
+    lambda seed, w, t, sparse, cost, cap: _variant(seed, w, t, sparse, cost, cap),
+    seed=st.integers(0, 2**31),
+    w=st.integers(1, 6),
+    t=st.integers(1, 5),
+    sparse=st.booleans(),
+    cost=st.booleans(),
+    cap=st.sampled_from([None, 1, 2]),
+)
+
+
+def _variant(seed: int, w: int, t: int, sparse: bool, cost: bool, cap: int | None) -> WtaProblem:
+    rng = np.random.default_rng(seed)
+    pk = rng.uniform(0.0, 1.0, (w, t))
+    if sparse:
+        pk *= rng.random((w, t)) < 0.6  # out-of-envelope pairs
+    return WtaProblem(
+        values=rng.uniform(0, 100, t),
+        pk=pk,
+        cost=rng.uniform(0, 40, w) if cost else np.zeros(0),
+        max_per_target=cap,
+    )
+
+
+@settings(max_examples=120, deadline=None)
+@given(p=problems)
+def test_exact_equals_brute_force_up_to_6_by_5(p: WtaProblem) -> None:
+    bf = solve_brute_force(p)
+    ex = solve_exact(p, time_limit_s=20.0)
+    assert ex.optimal
+    assert ex.objective == pytest.approx(bf.objective, rel=1e-6, abs=1e-9)
+    assert ex.lower_bound is not None and ex.lower_bound <= bf.objective + 1e-6
+    assert objective(p, ex.x) == pytest.approx(ex.objective)
+
+
+@settings(max_examples=120, deadline=None)
+@given(p=problems)
+def test_heuristic_is_feasible_and_never_beats_the_optimum(p: WtaProblem) -> None:
+    bf = solve_brute_force(p)
+    h = solve_heuristic(p, time_limit_s=0.2)
+    assert h.objective >= bf.objective - 1e-9
+    assert (h.x >= 0).all() and (h.x.sum(axis=1) <= p.counts).all()
+    if p.max_per_target is not None:
+        assert (h.x.sum(axis=0) <= p.max_per_target).all()
+    assert (h.x[p.pk == 0] == 0).all() or objective(p, h.x) >= bf.objective
+
+
+def test_typed_weapons_with_counts_match_brute_force() -> None:
+    for seed in range(8):
+        p = random_problem(seed, 3, 3, typed=True)
+        bf = solve_brute_force(p)
+        ex = solve_exact(p)
+        assert ex.optimal and ex.objective == pytest.approx(bf.objective, rel=1e-6)
+        assert (ex.x.sum(axis=1) <= p.counts).all()
+
+
+def test_one_weapon_one_target_closed_form() -> None:
+    p = WtaProblem(values=np.array([10.0]), pk=np.array([[0.7]]))
+    r = solve_exact(p)
+    assert r.objective == pytest.approx(3.0)  # 10 * (1 - 0.7)
+    assert r.x.tolist() == [[1]]
+
+
+def test_cost_above_marginal_return_holds_fire() -> None:
+    # Firing gains 10 * 0.7 = 7 < cost 8: the optimum does not fire.
+    p = WtaProblem(values=np.array([10.0]), pk=np.array([[0.7]]), cost=np.array([8.0]))
+    for r in (solve_exact(p), solve_heuristic(p)):
+        assert r.x.sum() == 0 and r.objective == pytest.approx(10.0)
+
+
+def test_certain_kill_is_handled() -> None:
+    p = WtaProblem(values=np.array([5.0, 7.0]), pk=np.array([[1.0, 0.2], [0.5, 1.0]]))
+    for r in (solve_exact(p), solve_heuristic(p)):
+        assert r.objective == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("n", [20, 40])
+def test_heuristic_within_half_a_percent_of_proven_optimum(n: int) -> None:
+    for seed in range(3):
+        p = random_problem(1000 * n + seed, n, n)
+        ex = solve_exact(p, time_limit_s=30.0)
+        assert ex.optimal
+        h = solve_heuristic(p)
+        assert h.objective <= ex.objective * 1.005
+
+
+def test_auto_reports_bound_and_optimality() -> None:
+    small = solve(random_problem(1, 10, 10), "auto", 10.0)
+    assert small.optimal and small.gap is not None and small.gap <= 1e-6
+    big = solve(random_problem(2, 120, 120), "auto", 2.0)
+    assert big.solver == "heuristic" and big.lower_bound is None and not big.optimal
+
+
+def test_unit_assignment_lists_every_weapon() -> None:
+    p = WtaProblem(
+        values=np.array([10.0, 20.0]),
+        pk=np.array([[0.5, 0.5]]),
+        counts=np.array([3]),
+        max_per_target=1,
+    )
+    r = solve_exact(p)
+    (units,) = unit_assignment(p, r.x)
+    assert sorted(units) == [-1, 0, 1]
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def sky(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "skydome", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_wta_command_solves_and_writes_result(tmp_path: Path) -> None:
+    p = random_problem(7, 5, 4)
+    inst = tmp_path / "i.json"
+    inst.write_text(json.dumps({"values": p.values.tolist(), "pk": p.pk.tolist()}))
+    out = tmp_path / "r.json"
+    res = sky("wta", str(inst), "--solver", "exact", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    r = json.loads(out.read_text())
+    bf = solve_brute_force(p)
+    assert r["optimal"] is True
+    assert r["expected_surviving_value"] == pytest.approx(bf.objective, rel=1e-6)
+    x = np.zeros((5, 4), dtype=np.int64)
+    for i, j in enumerate(r["assignment"]):
+        if j >= 0:
+            x[i, j] = 1
+    assert objective(p, x) == pytest.approx(bf.objective, rel=1e-6)
+    assert r["lower_bound"] <= r["expected_surviving_value"] + 1e-9
+    assert {"solver", "seconds", "gap"} <= set(r)
+
+
+def test_wta_command_weapon_types(tmp_path: Path) -> None:
+    inst = tmp_path / "i.json"
+    inst.write_text(json.dumps({"values": [10, 20], "pk": [[0.5, 0.5]], "weapon_counts": [3]}))
+    out = tmp_path / "r.json"
+    assert sky("wta", str(inst), "--out", str(out)).returncode == 0
+    r = json.loads(out.read_text())
+    assert len(r["assignment"][0]) == 3  # one entry per weapon of the type
+    assert sum(r["allocation"][0]) == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ('{"values": [1, 2], "pk": [[0.5], [0.2, 0.3]]}', "pk[0] has 1 entries"),
+        ('{"values": [1], "pk": [[1.5]]}', "pk[0][0]"),
+        ('{"values": [-1], "pk": [[0.5]]}', "values[0]"),
+        ('{"values": [], "pk": []}', "at least 1"),
+        ('{"values": [1], "pk": [[0.5]], "weapon_counts": [1, 2]}', "weapon_counts has 2"),
+        ('{"values": [1], "pk": [[0.5]], "extra": 1}', "unknown field"),
+        ('{"values": [1], "pk": [[0.5]]', "invalid JSON"),
+        ("[1, 2]", "expected an object"),
+    ],
+    ids=["ragged", "p>1", "negative", "empty", "counts", "extra", "json", "array"],
+)
+def test_wta_bad_instance_exit_2(tmp_path: Path, content: str, needle: str) -> None:
+    inst = tmp_path / "bad.json"
+    inst.write_text(content)
+    out = tmp_path / "r.json"
+    res = sky("wta", str(inst), "--out", str(out))
+    assert res.returncode == 2
+    assert needle in res.stderr and str(inst) in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not out.exists()
