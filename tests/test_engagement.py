@@ -119,6 +119,7 @@ def make_missiles(**over) -> MissileParams:
         max_target_speed_mps=np.array([4_800.0, 3_000.0]),
         pk=np.array([0.7, 0.8]),
         basket_m=np.array([2_000.0, 1_000.0]),
+        max_tof_s=np.array([np.inf, np.inf]),
         cost=np.array([8.0, 1.0]),
     )
     base.update(over)
@@ -133,6 +134,10 @@ def make_batteries(pos, reaction=(10.0,)) -> BatteryParams:
         pos_m=pos,
         launchers=np.full(nb, 4, dtype=np.int64),
         inventory=np.full((nb, 2), 8, dtype=np.int64),
+        load=np.full((nb, 2), 2, dtype=np.int64),
+        reserve=np.zeros((nb, 2), dtype=np.int64),
+        reload_s=np.full(nb, 900.0),
+        fc_radar=np.full(nb, -1, dtype=np.int64),
         target_channels=np.full(nb, 4, dtype=np.int64),
         missile_channels=np.full(nb, 8, dtype=np.int64),
         reaction_s=np.resize(np.asarray(reaction, dtype=np.float64), nb),

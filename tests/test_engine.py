@@ -56,7 +56,8 @@ def check_invariants(r: RunResult) -> None:
     launch = ev.kind == K["launch"]
     fired = np.zeros_like(p.batteries.inventory)
     np.add.at(fired, (ev.battery[launch], ev.missile_type[launch]), 1)
-    assert np.array_equal(p.batteries.inventory - fired, r.inventory_end)
+    start = p.batteries.inventory + p.batteries.reserve
+    assert np.array_equal(start - fired, r.inventory_end)
     # Each missile launches once and is resolved at most once, after its launch.
     ids = ev.missile_id[launch]
     assert np.unique(ids).size == ids.size

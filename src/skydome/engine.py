@@ -6,8 +6,14 @@ Each tick of `step_s` runs the kill chain in order:
 2. **leak**    -- threats that reached their release point or impact leak;
 3. **sense**   -- radars whose revisit is due scan the threats in the sky;
 4. **track**   -- each scan updates the air picture;
-5. **evaluate, assign, fly out** -- at each decision time, confirmed tracks are
-   ranked, matched to batteries and missile types, and missiles launched.
+5. **evaluate, assign, fly out** -- at each decision time, empty launchers
+   start reloading, confirmed tracks are ranked, matched to batteries and
+   missile types (greedy or weapon-target assignment), and missiles take the
+   earliest launch slots of their battery's launchers.
+
+The command post learns each intercept's outcome `kill_assessment_s` after it;
+under shoot-look-shoot a track is engaged again only after that, and a killed
+threat's track is dropped then.
 
 Events with exact times (intercepts, leaks) keep those times, so results do not
 depend on the tick except through radar and decision timing. Every stochastic
@@ -25,7 +31,14 @@ from numpy.typing import NDArray
 from skydome.engagement.assessment import KILL, Outcome, assess
 from skydome.engagement.evaluation import evaluate_threats
 from skydome.engagement.flyout import InFlight, kinematic_flyout, midcourse_update
-from skydome.engagement.geometry import intercept_grid
+from skydome.engagement.geometry import InterceptGrid, intercept_grid
+from skydome.engagement.launchers import (
+    Launchers,
+    allocate_slots,
+    commit_launches,
+    start_reloads,
+)
+from skydome.engagement.wta import WtaProblem, solve
 from skydome.engagement.wta_greedy import greedy_assign, rank_within_groups
 from skydome.events import EventLog, Events
 from skydome.geo import radar_geometry
@@ -42,9 +55,6 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 ProgressFn = Callable[[float], None]
-
-_FRESH_MISSES = 3
-"""A track is engaged only while it has missed fewer scans than this in a row."""
 
 
 @dataclass(frozen=True)
@@ -109,10 +119,14 @@ def simulate(
     first_detect = np.full(n, np.inf)
     first_track = np.full(n, np.inf)
     engaged = np.zeros(n, dtype=bool)
-    inventory = bat.inventory.copy()
+    launchers = Launchers.from_params(bat)
     asset_value = params.assets.value.copy()
     tracks = TrackState.empty()
     inflight = InFlight.empty()
+    # Outcomes the command post is waiting to learn: one row per resolved missile.
+    pending_track = np.zeros(0, dtype=np.int64)
+    pending_until = np.zeros(0)
+    pending_kill = np.zeros(0, dtype=bool)
     log = EventLog()
     next_scan = np.zeros(rad.n)
     next_decision = 0.0
@@ -124,7 +138,7 @@ def simulate(
     for k in range(1, n_steps + 1):
         t = min(k * params.step_s, params.duration_s)
 
-        # 1. assess arrivals
+        # 1. assess arrivals; the command post learns outcomes after a delay
         if inflight.n:
             arrived = inflight.t_intercept_s <= t
             if arrived.any():
@@ -133,10 +147,17 @@ def simulate(
                 out = assess(due, th, kill_time, mis, engage_rng)
                 kill_time = out.kill_time_s
                 _log_outcomes(log, due, out)
-                killed_tracks = due.track_id[out.code == KILL]
-                if killed_tracks.size:
-                    # Kill assessment: the command post drops the track it killed.
-                    tracks = tracks.select(~np.isin(tracks.track_id, killed_tracks))
+                pending_track = np.r_[pending_track, due.track_id]
+                pending_until = np.r_[pending_until, due.t_intercept_s + doc.kill_assessment_s]
+                pending_kill = np.r_[pending_kill, out.code == KILL]
+        if pending_track.size:
+            known = pending_until <= t
+            killed_tracks = pending_track[known & pending_kill]
+            if killed_tracks.size:
+                tracks = tracks.select(~np.isin(tracks.track_id, killed_tracks))
+            pending_track = pending_track[~known]
+            pending_until = pending_until[~known]
+            pending_kill = pending_kill[~known]
 
         # 2. leaks
         leaking = np.isinf(leak_time) & (th.end_s <= t) & (kill_time > th.end_s)
@@ -153,10 +174,9 @@ def simulate(
         due_radars = np.flatnonzero(next_scan <= t + 1e-9)
         if due_radars.size:
             in_sky = (th.launch_s <= t) & (t < th.end_s) & (kill_time > t)
-            sky = ids[in_sky]
-            pos, _ = th.state_at(t, sky)
+            pos, _ = th.state_at(t)
             for r in due_radars:
-                det = detect(rad, int(r), t, pos, th.rcs_m2[sky], sky, radar_rng[r])
+                det = detect(rad, int(r), t, pos, th.rcs_m2, ids, radar_rng[r], in_sky)
                 fresh = det.truth[np.isinf(first_detect[det.truth])]
                 if fresh.size:
                     first_detect[fresh] = t
@@ -181,7 +201,15 @@ def simulate(
         # 5. evaluate, assign, fly out
         if t + 1e-9 >= next_decision:
             next_decision += doc.decision_period_s
-            new, inventory = _plan(params, t, tracks, inflight, inventory, n_launched)
+            launchers, reloading = start_reloads(launchers, bat, t)
+            if reloading.size:
+                log.add(
+                    "reload", t, n=reloading.size, battery=launchers.battery[reloading],
+                )  # fmt: skip
+            waiting = pending_track[pending_until > t]
+            new, launchers, score, rank = _plan(
+                params, t, tracks, inflight, waiting, launchers, n_launched
+            )
             n_launched += new.n
             if new.n:
                 inflight = inflight.concat(new)
@@ -189,8 +217,7 @@ def simulate(
                 log.add(
                     "launch", new.t_launch_s, n=new.n, threat_id=new.threat,
                     track_id=new.track_id, missile_id=new.missile_id, battery=new.battery,
-                    missile_type=new.mtype,
-                    pos_m=new.pip_m,
+                    missile_type=new.mtype, pos_m=new.pip_m, score=score, rank=rank,
                 )  # fmt: skip
 
         if progress is not None and (k % report_every == 0 or k == n_steps):
@@ -205,7 +232,7 @@ def simulate(
         first_detect_s=first_detect,
         first_track_s=first_track,
         engaged=engaged,
-        inventory_end=inventory,
+        inventory_end=launchers.battery_stock(bat.pos_m.shape[0]) + launchers.reserve,
         asset_value_end=asset_value,
     )
 
@@ -232,82 +259,207 @@ def _log_outcomes(log: EventLog, due: InFlight, out: Outcome) -> None:
         )
 
 
+def _fire_control_ok(params: SimParams, grid: InterceptGrid) -> NDArray[np.bool_]:
+    """(N, B, M): the battery's fire-control radar (if any) sees the intercept point."""
+    bat, rad = params.batteries, params.radars
+    n, _, m = grid.feasible.shape
+    ok: NDArray[np.bool_] = np.ones(grid.feasible.shape, dtype=bool)
+    for b in np.flatnonzero(bat.fc_radar >= 0):  # batteries: a handful
+        r = int(bat.fc_radar[b])
+        pip = grid.pip_m[:, b].reshape(-1, 3)
+        finite: NDArray[np.bool_] = np.asarray(np.isfinite(pip).all(axis=1), dtype=bool)
+        geom = radar_geometry(rad.pos_m[r : r + 1], np.where(finite[:, None], pip, 0.0))
+        seen = np.asarray(coverage_mask(rad, r, geom) & finite, dtype=bool)
+        ok[:, b] = seen.reshape(n, m)
+    return ok
+
+
 def _plan(
     params: SimParams,
     t: float,
     tracks: TrackState,
     inflight: InFlight,
-    inventory: I64,
+    waiting: I64,
+    launchers: Launchers,
     first_missile_id: int,
-) -> tuple[InFlight, I64]:
-    """One decision cycle: evaluate threats, assign, launch. Pure.
+) -> tuple[InFlight, Launchers, F64, I64]:
+    """One decision cycle: evaluate threats, assign, allocate launch slots. Pure.
 
-    Returns the missiles launched (ids from `first_missile_id` on) and the
-    inventory after their launch.
+    Args:
+        params: the scenario.
+        t: decision time, s.
+        tracks: the air picture.
+        inflight: missiles in the air.
+        waiting: track ids whose last intercept's outcome is not yet known.
+        launchers: launcher magazines and ready times.
+        first_missile_id: id of the first missile launched now.
+
+    Returns:
+        The missiles launched, the launchers after launching, and each missile's
+        threat score and priority rank (0 = most urgent) at this decision.
     """
     bat, mis, doc = params.batteries, params.missiles, params.doctrine
-    busy = np.isin(tracks.track_id, inflight.track_id)
-    cand = np.flatnonzero(tracks.confirmed & (tracks.misses < _FRESH_MISSES) & ~busy)
+    nothing = (InFlight.empty(), launchers, np.zeros(0), np.zeros(0, dtype=np.int64))
+    n_b, n_m = bat.load.shape
+    stock = launchers.battery_stock(n_b)
+    if not stock.any():
+        return nothing
+    in_air = _count_per_track(tracks.track_id, inflight.track_id)
+    if doc.policy == "shoot_look_shoot":
+        room = np.where((in_air == 0) & ~np.isin(tracks.track_id, waiting), doc.salvo_size, 0)
+    else:
+        room = np.maximum(doc.max_missiles_per_target - in_air, 0)
+    salvo = np.minimum(room, doc.salvo_size)
+    fresh = t - tracks.last_update_s <= doc.max_track_age_s
+    cand = np.flatnonzero(tracks.confirmed & fresh & (salvo > 0))
     if cand.size == 0:
-        return InFlight.empty(), inventory
+        return nothing
+    salvo = salvo[cand]
     x = tracks.x[cand]
     dt = t - tracks.time_s
     if dt > 0.0:
         F, _ = cv_model(dt, params.tracker.q_mps2)
         x = x @ F.T
     pos, vel = x[:, :3], x[:, 3:]
-    ta = evaluate_threats(pos, vel, params.assets)
+    truth = tracks.truth[cand]
+    weight = np.where(truth >= 0, doc.type_weight[np.maximum(truth, 0)], 1.0)
+    ta = evaluate_threats(pos, vel, params.assets, doc.tgo_softening_s)
+    score = ta.score * weight
     threatening = ta.cpa_m <= params.assets.radius_m[ta.asset]
     deadline = np.where(threatening & np.isfinite(ta.tgo_s), ta.tgo_s, params.duration_s)
     grid = intercept_grid(pos, vel, bat, mis, deadline)
-
-    n_b, n_m = inventory.shape
-    feasible = grid.feasible & (inventory >= doc.salvo_size)[None, :, :]
-    pref = mis.cost[None, None, :] + 1e-6 * grid.t_intercept_rel_s
+    feasible = grid.feasible & _fire_control_ok(params, grid) & (stock > 0)[None, :, :]
     if doc.engage_order == "time_to_go":
-        order = np.lexsort((-ta.score, ta.tgo_s))
+        order = np.lexsort((-score, ta.tgo_s))
     elif doc.engage_order == "range":
-        order = np.lexsort((-ta.score, ta.range_m))
+        order = np.lexsort((-score, ta.range_m))
     else:
-        order = np.argsort(-ta.score, kind="stable")
+        order = np.lexsort((np.arange(cand.size), -score))
+    rank = np.empty(cand.size, dtype=np.int64)
+    rank[order] = np.arange(cand.size)
 
     guided = np.bincount(inflight.battery, minlength=n_b)
     pairs = np.unique(np.stack([inflight.battery, inflight.track_id]), axis=1)
     engaged_targets = np.bincount(pairs[0], minlength=n_b) if pairs.size else np.zeros(n_b)
-    res = greedy_assign(
-        priority_order=order,
-        feasible=feasible.reshape(cand.size, n_b * n_m),
-        preference=pref.reshape(cand.size, n_b * n_m),
-        option_battery=np.repeat(np.arange(n_b), n_m),
-        option_inventory=inventory.reshape(-1),
-        target_channels_free=np.maximum(bat.target_channels - engaged_targets, 0),
-        missile_channels_free=np.maximum(bat.missile_channels - guided, 0),
-        salvo_size=doc.salvo_size,
-    )
-    rows = np.flatnonzero(res.option >= 0)
+    tch = np.maximum(bat.target_channels - engaged_targets, 0)
+    mch = np.maximum(bat.missile_channels - guided, 0)
+    if doc.planner == "wta":
+        rows, opt, count = _assign_wta(params, score, salvo, feasible, stock, tch, mch)
+    else:
+        res = greedy_assign(
+            priority_order=order,
+            feasible=(feasible & (stock >= doc.salvo_size)[None]).reshape(cand.size, -1),
+            preference=(mis.cost[None, None, :] + 1e-6 * grid.t_intercept_rel_s).reshape(
+                cand.size, -1
+            ),
+            option_battery=np.repeat(np.arange(n_b), n_m),
+            option_inventory=stock.reshape(-1),
+            target_channels_free=tch,
+            missile_channels_free=mch,
+            salvo_size=doc.salvo_size,
+        )
+        rows = np.flatnonzero(res.option >= 0)
+        opt, count = res.option[rows], salvo[rows]
     if rows.size == 0:
-        return InFlight.empty(), inventory
-    rows = np.repeat(rows, doc.salvo_size)
-    opt = res.option[rows]
+        return nothing
+    rows = np.repeat(rows, count)
+    opt = np.repeat(opt, count)
     b, m = opt // n_m, opt % n_m
-    # Launchers fire in turn: the k-th missile of a battery this cycle waits for
-    # k // launchers reload intervals.
-    queue = rank_within_groups(b) // np.maximum(bat.launchers[b], 1)
-    delay = bat.reaction_s[b] + queue * bat.launch_interval_s[b]
+    launcher, t_launch = allocate_slots(launchers, bat, b, m, t + bat.reaction_s[b])
+    has_slot = launcher >= 0
+    delay = np.where(has_slot, t_launch - t, 0.0)
     t_launch, t_int, pip = kinematic_flyout(
         t, pos[rows], vel[rows], bat.pos_m[b], delay, mis.speed_mps[m]
     )
-    ok = np.isfinite(t_int)
+    ok = (
+        has_slot
+        & np.isfinite(t_int)
+        & (t_int - t <= deadline[rows])
+        & (t_int - t_launch <= mis.max_tof_s[m])
+    )
+    launchers = commit_launches(launchers, bat, launcher[ok], m[ok], t_launch[ok])
     new = InFlight(
         missile_id=first_missile_id + np.arange(int(ok.sum()), dtype=np.int64),
         battery=b[ok],
         mtype=m[ok],
         track_id=tracks.track_id[cand[rows[ok]]],
-        threat=tracks.truth[cand[rows[ok]]],
+        threat=truth[rows[ok]],
         t_launch_s=t_launch[ok],
         t_intercept_s=t_int[ok],
         pip_m=pip[ok],
     )
-    inventory = inventory.copy()
-    np.subtract.at(inventory, (new.battery, new.mtype), 1)
-    return new, inventory
+    return new, launchers, score[rows[ok]], rank[rows[ok]]
+
+
+def _count_per_track(track_ids: I64, missile_tracks: I64) -> I64:
+    """(N,) missiles in the air at each track."""
+    if missile_tracks.size == 0 or track_ids.size == 0:
+        return np.zeros(track_ids.size, dtype=np.int64)
+    u, c = np.unique(missile_tracks, return_counts=True)
+    pos = np.clip(np.searchsorted(u, track_ids), 0, u.size - 1)
+    return np.where(u[pos] == track_ids, c[pos], 0).astype(np.int64)
+
+
+def _assign_wta(
+    params: SimParams,
+    score: F64,
+    salvo: I64,
+    feasible: NDArray[np.bool_],
+    stock: I64,
+    tch: I64,
+    mch: I64,
+) -> tuple[I64, I64, I64]:
+    """Weapon-target assignment for one decision: value at risk against missile cost.
+
+    Weapons are (battery, type) options with counts (stock, capped by the
+    battery's free missile channels); a track's value is its threat score times
+    `tgo_softening_s` -- the value at risk of an imminent threat -- so far
+    threats weigh less and can wait for a cheaper shot. Target channels and
+    battery-wide missile channels are then enforced by keeping each battery's
+    most valuable engagements.
+
+    Returns:
+        (rows, option, count): each engaged track row, the option used and how
+        many missiles (one option per track: the one given most missiles).
+    """
+    mis, doc = params.missiles, params.doctrine
+    n, n_b, n_m = feasible.shape
+    pk = np.where(feasible, mis.pk[None, None, :], 0.0).reshape(n, n_b * n_m).T
+    counts = np.minimum(stock, mch[:, None]).reshape(-1)
+    problem = WtaProblem(
+        values=score * doc.tgo_softening_s,
+        pk=pk,
+        counts=counts.astype(np.int64),
+        cost=np.tile(mis.cost, n_b) * doc.missile_cost_weight,
+        max_per_target=int(salvo.max()),
+    )
+    x = solve(problem, doc.wta_solver, doc.wta_time_limit_s).x  # (O, N)
+    opt = np.argmax(x, axis=0)
+    count = np.minimum(x[opt, np.arange(n)], salvo)
+    rows = np.flatnonzero(count > 0)
+    if rows.size == 0:
+        return rows, rows, rows
+    opt, count = opt[rows], count[rows]
+    # Channels: per battery, keep the most valuable engagements while the
+    # cumulative targets, missiles and stock (in value order) still fit.
+    order = np.lexsort((rows, -score[rows]))
+    rows, opt, count = rows[order], opt[order], count[order]
+    bat_of = opt // n_m
+    fits = (
+        (rank_within_groups(bat_of) < tch[bat_of])
+        & (_grouped_cumsum(bat_of, count) <= mch[bat_of])
+        & (_grouped_cumsum(opt, count) <= stock.reshape(-1)[opt])
+    )
+    return rows[fits], opt[fits], count[fits]
+
+
+def _grouped_cumsum(keys: I64, values: I64) -> I64:
+    """Running total of `values` among the elements sharing each key, in order."""
+    order = np.argsort(keys, kind="stable")
+    cs = np.cumsum(values[order])
+    sk = keys[order]
+    start = np.r_[0, np.flatnonzero(sk[1:] != sk[:-1]) + 1]
+    offset = np.repeat(cs[start] - values[order][start], np.diff(np.r_[start, sk.size]))
+    out = np.empty_like(values)
+    out[order] = cs - offset
+    return out

@@ -12,11 +12,13 @@ __all__ = ["EVENT_KINDS", "EventLog", "Events"]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-EVENT_KINDS = ("detect", "track", "launch", "kill", "miss", "leak", "track_lost")
+EVENT_KINDS = ("detect", "track", "reload", "launch", "kill", "miss", "leak", "track_lost")
 """Event kinds, in the order used to break ties at equal times.
 
 detect: first detection of a threat (by any radar); track: a track confirmed;
-launch: a missile leaves its launcher; kill / miss: a missile resolved; leak: a
+reload: a launcher starts reloading from its battery's reserve; launch: a
+missile leaves its launcher (with the threat score and priority rank of its
+track at the decision); kill / miss: a missile resolved; leak: a
 threat reached its release point or impact; track_lost: a confirmed track dropped.
 """
 
@@ -24,8 +26,18 @@ MISS_NOTES = ("", "pk", "basket", "no target")
 """`note` of miss events by outcome code: Pk draw failed, PIP error beyond the
 homing basket, or nothing left to hit (threat already dead or gone)."""
 
-_I = ("kind", "threat_id", "track_id", "missile_id", "battery", "missile_type", "radar", "note")
-_F = ("time_s", "miss_distance_m", "x_m", "y_m", "z_m")
+_I = (
+    "kind",
+    "threat_id",
+    "track_id",
+    "missile_id",
+    "battery",
+    "missile_type",
+    "radar",
+    "note",
+    "rank",
+)
+_F = ("time_s", "miss_distance_m", "score", "x_m", "y_m", "z_m")
 
 
 @dataclass
@@ -45,7 +57,9 @@ class Events:
     missile_type: I64
     radar: I64
     note: I64
+    rank: I64
     miss_distance_m: F64
+    score: F64
     x_m: F64
     y_m: F64
     z_m: F64
@@ -76,6 +90,8 @@ class EventLog:
         radar: I64 | int = -1,
         note: I64 | int = 0,
         miss_distance_m: F64 | float = np.nan,
+        score: F64 | float = np.nan,
+        rank: I64 | int = -1,
         pos_m: F64 | None = None,
     ) -> None:
         """Append `n` events of one kind; scalars broadcast to all `n`."""
@@ -98,6 +114,8 @@ class EventLog:
                 "radar": col(radar, np.int64),
                 "note": col(note, np.int64),
                 "miss_distance_m": col(miss_distance_m, np.float64),
+                "score": col(score, np.float64),
+                "rank": col(rank, np.int64),
                 "x_m": p[:, 0].astype(np.float64),
                 "y_m": p[:, 1].astype(np.float64),
                 "z_m": p[:, 2].astype(np.float64),

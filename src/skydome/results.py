@@ -70,7 +70,7 @@ def summarize(r: RunResult) -> dict[str, Any]:
     n_types = len(p.missiles.names)
     fired = np.bincount(ev.missile_type[launch], minlength=n_types)
     kills = np.bincount(ev.missile_type[kill], minlength=n_types)
-    start = p.batteries.inventory.sum(axis=0)
+    start = p.batteries.inventory.sum(axis=0) + p.batteries.reserve.sum(axis=0)
     missiles = [
         {
             "type": name,
@@ -120,7 +120,9 @@ def events_table(r: RunResult) -> pa.Table:
     """One row per event, names instead of indices, nulls where not applicable.
 
     Columns: time_s, kind, threat_id, threat_type, track_id, missile_id, radar, battery,
-    missile_type, miss_distance_m, note, x_m, y_m, z_m (map frame).
+    missile_type, miss_distance_m, threat_score and priority_rank (launches: the
+    track's score and rank at the decision, 0 = most urgent), note, x_m, y_m, z_m
+    (map frame).
     """
     p = r.params
     ev = r.events
@@ -149,6 +151,8 @@ def events_table(r: RunResult) -> pa.Table:
             "battery": names(ev.battery, p.batteries.names),
             "missile_type": names(ev.missile_type, p.missiles.names),
             "miss_distance_m": floats(ev.miss_distance_m),
+            "threat_score": floats(ev.score),
+            "priority_rank": ints(ev.rank),
             "note": names(note, MISS_NOTES),
             "x_m": floats(ev.x_m),
             "y_m": floats(ev.y_m),

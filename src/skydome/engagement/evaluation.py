@@ -6,9 +6,12 @@ misses by cpa = |r + v t_cpa|. The track threatens asset j when cpa lies within
 the asset's defended radius; its score is the largest value at risk per unit
 time-to-go, softened outside the radius:
 
-    score = max_j V_j * min(1, radius_j / cpa_j) / (t_cpa_j + 60 s)
+    score = max_j V_j * min(1, radius_j / cpa_j) / (t_cpa_j + t_soft)
 
-The 60 s keeps imminent threats from dwarfing everything else by division.
+The softening time t_soft (doctrine `tgo_softening_s`, 60 s by default) keeps
+imminent threats from dwarfing everything else by division; a receding track
+counts as an hour away. The engine multiplies the score by the doctrine's
+weight for the threat's type.
 """
 
 from __future__ import annotations
@@ -47,13 +50,19 @@ class ThreatAssessment:
     range_m: F64
 
 
-def evaluate_threats(pos_m: F64, vel_mps: F64, assets: AssetParams) -> ThreatAssessment:
+def evaluate_threats(
+    pos_m: F64,
+    vel_mps: F64,
+    assets: AssetParams,
+    tgo_softening_s: float = _TGO_SOFTENING_S,
+) -> ThreatAssessment:
     """Score every track against every asset at once.
 
     Args:
         pos_m: (N, 3) track positions, map frame.
         vel_mps: (N, 3) track velocities.
         assets: the defended assets (A).
+        tgo_softening_s: added to the time to go, s.
 
     Returns:
         The assessment, one row per track.
@@ -66,7 +75,7 @@ def evaluate_threats(pos_m: F64, vel_mps: F64, assets: AssetParams) -> ThreatAss
     closing = np.sum(r * v, axis=2) < 0.0
     tgo = np.where(closing, t_cpa, np.inf)
     weight = np.minimum(1.0, assets.radius_m[None, :] / np.maximum(cpa, 1.0))
-    s = assets.value[None, :] * weight / (np.where(closing, t_cpa, 3600.0) + _TGO_SOFTENING_S)
+    s = assets.value[None, :] * weight / (np.where(closing, t_cpa, 3600.0) + tgo_softening_s)
     best = np.argmax(s, axis=1)
     rows = np.arange(pos_m.shape[0])
     return ThreatAssessment(

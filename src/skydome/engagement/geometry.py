@@ -78,8 +78,9 @@ def intercept_grid(
     """Solve every intercept at once and check it against each type's envelope.
 
     The envelope: ground range from the battery to the PIP in [min, max], PIP
-    altitude in [min, max], target speed below the type's limit, and the
-    intercept before the track's deadline (e.g. its time-to-go to the asset).
+    altitude in [min, max], target speed below the type's limit, flight time
+    within the type's limit, and the intercept before the track's deadline
+    (e.g. its time-to-go to the asset).
 
     Args:
         pos_m: (N, 3) track positions now.
@@ -111,5 +112,6 @@ def intercept_grid(
         & (alt <= missiles.max_alt_m[None, None, :])
         & (speed <= missiles.max_target_speed_mps[None, None, :])
         & (t_rel <= deadline_rel_s[:, None, None])
+        & (tof <= missiles.max_tof_s[None, None, :])
     )
     return InterceptGrid(tof_s=tof, t_intercept_rel_s=t_rel, pip_m=pip, feasible=feasible)

@@ -167,14 +167,28 @@ def _cross_reference_problems(s: Scenario, root: yaml.Node | None) -> list[Probl
             first.setdefault(name, i)
     assets = {a.name for a in s.assets}
     library = sorted(s.missiles)
+    radars = [r.name for r in s.radars]
+    types = {r.type for r in s.raids}
     for i, b in enumerate(s.batteries):
-        for mtype in b.load:
-            if mtype not in s.missiles:
-                add(
-                    ("batteries", i, "load", mtype),
-                    f"missile type {mtype!r} is not in the missiles library "
-                    f"(library has: {', '.join(library)})",
-                )
+        for section, d in (("load", b.load), ("reserve", b.reserve)):
+            for mtype in d:
+                if mtype not in s.missiles:
+                    add(
+                        ("batteries", i, section, mtype),
+                        f"missile type {mtype!r} is not in the missiles library "
+                        f"(library has: {', '.join(library)})",
+                    )
+        if b.fire_control_radar is not None and b.fire_control_radar not in radars:
+            add(
+                ("batteries", i, "fire_control_radar"),
+                f"radar {b.fire_control_radar!r} not found (radars: {', '.join(radars)})",
+            )
+    for label in s.doctrine.type_weights:
+        if label not in types:
+            add(
+                ("doctrine", "type_weights", label),
+                f"no raid has type {label!r} (types: {', '.join(sorted(types))})",
+            )
     for i, r in enumerate(s.raids):
         if r.target not in assets:
             add(

@@ -82,6 +82,7 @@ class MissileParams:
     max_target_speed_mps: F64
     pk: F64
     basket_m: F64
+    max_tof_s: F64
     cost: F64
 
 
@@ -93,7 +94,12 @@ class BatteryParams:
         names: battery names.
         pos_m: (B, 3) launch position, map frame.
         launchers: (B,) number of launchers.
-        inventory: (B, M) missiles of each type at the start (launchers x load).
+        inventory: (B, M) missiles of each type on the launchers at the start
+            (launchers x load).
+        load: (B, M) missiles of each type one launcher carries.
+        reserve: (B, M) reload missiles held by the battery.
+        reload_s: (B,) time to refill an empty launcher from the reserve.
+        fc_radar: (B,) index of the fire-control radar (-1: none required).
         target_channels: (B,) targets engaged at once.
         missile_channels: (B,) missiles guided at once.
         reaction_s: (B,) decision-to-launch delay.
@@ -104,6 +110,10 @@ class BatteryParams:
     pos_m: F64
     launchers: I64
     inventory: I64
+    load: I64
+    reserve: I64
+    reload_s: F64
+    fc_radar: I64
     target_channels: I64
     missile_channels: I64
     reaction_s: F64
@@ -122,11 +132,25 @@ class AssetParams:
 
 @dataclass(frozen=True)
 class DoctrineParams:
-    """Engagement doctrine."""
+    """Engagement doctrine (see `skydome.scenario.schema.Doctrine`).
+
+    Attributes:
+        type_weight: (N,) threat-score multiplier of each threat (by its type).
+    """
 
     salvo_size: int
+    policy: str
+    max_missiles_per_target: int
+    kill_assessment_s: float
+    max_track_age_s: float
     engage_order: str
     decision_period_s: float
+    planner: str
+    wta_solver: str
+    wta_time_limit_s: float
+    missile_cost_weight: float
+    tgo_softening_s: float
+    type_weight: F64
 
 
 @dataclass(frozen=True)
@@ -204,17 +228,26 @@ def compile_scenario(s: Scenario) -> SimParams:
         max_target_speed_mps=_arr([x.max_target_speed_mps for x in m]),
         pk=_arr([x.pk for x in m]),
         basket_m=_arr([x.homing_basket_m for x in m]),
+        max_tof_s=_arr([np.inf if x.max_flight_time_s is None else x.max_flight_time_s for x in m]),
         cost=_arr([x.cost for x in m]),
     )
     b = s.batteries
-    inventory = np.array(
-        [[bat.launchers * bat.load.get(name, 0) for name in mnames] for bat in b], dtype=np.int64
-    )
+    load = np.array([[bat.load.get(name, 0) for name in mnames] for bat in b], dtype=np.int64)
+    load = load.reshape(len(b), len(mnames))
+    reserve = np.array([[bat.reserve.get(name, 0) for name in mnames] for bat in b], dtype=np.int64)
+    radar_index = {x.name: i for i, x in enumerate(r)}
     batteries = BatteryParams(
         names=tuple(x.name for x in b),
         pos_m=_arr([_xy(x.position.east_km, x.position.north_km) for x in b]),
         launchers=np.array([x.launchers for x in b], dtype=np.int64),
-        inventory=inventory.reshape(len(b), len(mnames)),
+        inventory=np.array([x.launchers for x in b], dtype=np.int64)[:, None] * load,
+        load=load,
+        reserve=reserve.reshape(len(b), len(mnames)),
+        reload_s=_arr([x.reload_time_s for x in b]),
+        fc_radar=np.array(
+            [-1 if x.fire_control_radar is None else radar_index[x.fire_control_radar] for x in b],
+            dtype=np.int64,
+        ),
         target_channels=np.array([x.fire_channels.targets for x in b], dtype=np.int64),
         missile_channels=np.array([x.fire_channels.missiles for x in b], dtype=np.int64),
         reaction_s=_arr([x.reaction_time_s for x in b]),
@@ -229,18 +262,37 @@ def compile_scenario(s: Scenario) -> SimParams:
     )
     d = s.doctrine
     t = s.tracker
+    threats = build_threats(s)
     return SimParams(
         name=s.name,
         duration_s=s.run.duration_s,
         step_s=s.run.step_s,
         seed=s.run.seed,
         origin=(s.origin.lat_deg, s.origin.lon_deg, s.origin.alt_m),
-        threats=build_threats(s),
+        threats=threats,
         radars=radars,
         missiles=missiles,
         batteries=batteries,
         assets=assets,
-        doctrine=DoctrineParams(d.salvo_size, d.engage_order, d.decision_period_s),
+        doctrine=DoctrineParams(
+            salvo_size=d.salvo_size,
+            policy=d.policy,
+            max_missiles_per_target=(
+                d.max_missiles_per_target if d.max_missiles_per_target is not None else d.salvo_size
+            ),
+            kill_assessment_s=d.kill_assessment_s,
+            max_track_age_s=d.max_track_age_s,
+            engage_order=d.engage_order,
+            decision_period_s=d.decision_period_s,
+            planner=d.planner,
+            wta_solver=d.wta_solver,
+            wta_time_limit_s=d.wta_time_limit_s,
+            missile_cost_weight=d.missile_cost_weight,
+            tgo_softening_s=d.tgo_softening_s,
+            type_weight=np.array([d.type_weights.get(name, 1.0) for name in threats.type_names])[
+                threats.type_index
+            ],
+        ),
         tracker=TrackerParams(
             q_mps2=t.process_noise_mps2,
             gate_probability=t.gate_probability,

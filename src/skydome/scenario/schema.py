@@ -148,6 +148,9 @@ class MissileType(_Model):
         le=100_000.0,
         description="Largest error of the predicted intercept point the terminal homing removes.",
     )
+    max_flight_time_s: float | None = Field(
+        None, gt=0.0, le=3600.0, description="Longest flight (motor, guidance); none: no limit."
+    )
     cost: float = Field(
         1.0, gt=0.0, description="Relative cost; the cheapest adequate type is used."
     )
@@ -184,12 +187,24 @@ class Battery(_Model):
     launch_interval_s: float = Field(
         3.0, ge=0.0, le=600.0, description="Between two launches from one launcher."
     )
+    reserve: dict[Name, int] = Field(
+        default_factory=dict, description="Reload missiles of each type held by the battery."
+    )
+    reload_time_s: float = Field(
+        900.0, ge=0.0, le=86_400.0, description="To refill an empty launcher from the reserve."
+    )
+    fire_control_radar: Name | None = Field(
+        None,
+        description="Radar that must see the intercept point (line of sight, range, sector); "
+        "none: any confirmed track can be engaged.",
+    )
 
     @model_validator(mode="after")
     def _loads_non_negative(self) -> Battery:
-        for k, n in self.load.items():
-            if n < 0:
-                raise ValueError(f"load of {k!r} must be >= 0, got {n}")
+        for what, d in (("load", self.load), ("reserve", self.reserve)):
+            for k, n in d.items():
+                if n < 0:
+                    raise ValueError(f"{what} of {k!r} must be >= 0, got {n}")
         return self
 
 
@@ -248,14 +263,55 @@ class Raid(_Model):
 
 
 class Doctrine(_Model):
-    """How the command post engages."""
+    """How the command post evaluates threats and engages them."""
 
     salvo_size: int = Field(2, ge=1, le=16, description="Missiles fired per engagement.")
+    policy: Literal["shoot_look_shoot", "shoot_shoot"] = Field(
+        "shoot_look_shoot",
+        description="shoot_look_shoot: engage a track again only after its missiles are "
+        "assessed (a miss); shoot_shoot: fire again while missiles are still in the air, "
+        "up to max_missiles_per_target.",
+    )
+    max_missiles_per_target: int | None = Field(
+        None, ge=1, le=64, description="Missiles in the air at one track at most (default: salvo)."
+    )
+    kill_assessment_s: float = Field(
+        4.0, ge=0.0, le=600.0, description="From intercept until the outcome is known."
+    )
+    max_track_age_s: float = Field(
+        5.0,
+        gt=0.0,
+        le=3600.0,
+        description="Engage only tracks updated this recently (fire-control quality).",
+    )
     engage_order: Literal["threat_score", "time_to_go", "range"] = Field(
-        "threat_score", description="Which threats are served first."
+        "threat_score", description="Which threats are served first (greedy planner)."
     )
     decision_period_s: float = Field(
         2.0, gt=0.0, le=600.0, description="Time between engagement decisions."
+    )
+    planner: Literal["greedy", "wta"] = Field(
+        "greedy",
+        description="greedy: a salvo for each threat in priority order, cheapest adequate "
+        "missile; wta: solve the weapon-target assignment (value at risk vs missile cost) "
+        "each decision cycle.",
+    )
+    wta_solver: Literal["auto", "exact", "heuristic"] = Field(
+        "heuristic", description="Solver for planner 'wta'."
+    )
+    wta_time_limit_s: float = Field(
+        0.2, gt=0.0, le=600.0, description="Wall-time budget per decision (planner 'wta')."
+    )
+    missile_cost_weight: float = Field(
+        1.0, ge=0.0, description="Value units per unit of missile cost (planner 'wta')."
+    )
+    tgo_softening_s: float = Field(
+        60.0, gt=0.0, le=3600.0, description="Added to time-to-go in the threat score."
+    )
+    type_weights: dict[Name, float] = Field(
+        default_factory=dict,
+        description="Threat-score multiplier per threat type label (default 1); "
+        "identification is assumed perfect.",
     )
 
 

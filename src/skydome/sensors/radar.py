@@ -75,8 +75,14 @@ def detect(
     rcs_m2: F64,
     ids: NDArray[np.int64],
     rng: np.random.Generator,
+    present: NDArray[np.bool_] | None = None,
 ) -> Detections:
     """One scan of radar `r` over the targets in the sky.
+
+    Every target consumes the same random numbers every scan (one uniform and
+    three normals), present or not, seen or not: a target's draws depend only on
+    its index and the scan, so a kill, a new radar or a longer raid elsewhere
+    does not change them (common random numbers between design alternatives).
 
     Args:
         radars: all radars.
@@ -86,6 +92,8 @@ def detect(
         rcs_m2: (N,) target RCS.
         ids: (N,) threat ids, carried into `Detections.truth`.
         rng: the radar's own random stream.
+        present: (N,) False for targets not in the sky (not launched, dead or
+            gone); all present if None.
 
     Returns:
         The scan's detections, with noisy polar measurements converted to the map frame.
@@ -100,13 +108,15 @@ def detect(
         * (radars.ref_range_m[r] / np.maximum(slant, 1.0)) ** 4
     )
     pd = swerling1_pd(snr, radars.pfa[r])
-    # One uniform per target every scan, drawn whether or not it is covered, so
-    # the stream stays aligned across targets entering and leaving coverage.
-    u = rng.random(pos_m.shape[0])
+    n = pos_m.shape[0]
+    u = rng.random(n)
+    sig = np.array([radars.sigma_range_m[r], radars.sigma_az_rad[r], radars.sigma_el_rad[r]])
+    noise_all = rng.standard_normal((n, 3)) * sig
+    if present is not None:
+        seen = seen & present
     hit = np.flatnonzero(seen & (u < pd))
     m = hit.shape[0]
-    sig = np.array([radars.sigma_range_m[r], radars.sigma_az_rad[r], radars.sigma_el_rad[r]])
-    noise = rng.standard_normal((m, 3)) * sig
+    noise = noise_all[hit]
     rng_m = np.maximum(slant[hit] + noise[:, 0], 1.0)
     az = geom.azimuth_rad[0, hit] + noise[:, 1]
     el = geom.elevation_rad[0, hit] + noise[:, 2]
