@@ -1,5 +1,6 @@
-"""Claim: the WTA planner fires fewer missiles per kill than the greedy one, at
-equal or fewer leakers, on the default scenario.
+"""Claim: the WTA planner fires fewer missiles per kill than the greedy one.
+
+It does so at equal or fewer leakers, on the default scenario.
 
 Prints, per doctrine variant, the means over seeds of missiles fired, kills,
 leakers, missiles per kill and wall time per run.
