@@ -52,7 +52,8 @@ def test_run_writes_summary_and_events(runs: Path) -> None:
 
 
 def test_same_seed_gives_byte_identical_files(runs: Path) -> None:
-    for f in ("summary.json", "events.parquet"):
+    files = ("summary.json", "events.parquet", "trajectories.parquet", "tracks.parquet")
+    for f in (*files, "scenario.yaml"):
         assert (runs / "a" / f).read_bytes() == (runs / "b" / f).read_bytes(), f
 
 

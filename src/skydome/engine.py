@@ -45,6 +45,7 @@ from skydome.geo import radar_geometry
 from skydome.scenario.params import SimParams
 from skydome.seeding import stream
 from skydome.sensors.radar import coverage_mask, detect
+from skydome.threats import Threats
 from skydome.tracking.base import Tracker, TrackState
 from skydome.tracking.gnn import GnnTracker
 from skydome.tracking.kalman import cv_model
@@ -72,6 +73,11 @@ class RunResult:
         engaged: (N,) at least one missile launched at it.
         inventory_end: (B, M) missiles left.
         asset_value_end: (A,) value remaining per asset.
+        truth_samples: threats in the sky every `record_every_s`: columns time_s,
+            threat_id, x_m, y_m, z_m (for replays and plots).
+        track_samples: the air picture at the same times: time_s, track_id,
+            threat_id (bookkeeping), confirmed, x_m, y_m, z_m, vx_mps, vy_mps,
+            vz_mps, sigma_m (RMS position standard deviation per axis).
     """
 
     params: SimParams
@@ -84,6 +90,8 @@ class RunResult:
     engaged: NDArray[np.bool_]
     inventory_end: I64
     asset_value_end: F64
+    truth_samples: dict[str, NDArray[np.generic]]
+    track_samples: dict[str, NDArray[np.generic]]
 
 
 def simulate(
@@ -91,6 +99,7 @@ def simulate(
     seed: int | None = None,
     tracker: Tracker | None = None,
     progress: ProgressFn | None = None,
+    record_every_s: float | None = None,
 ) -> RunResult:
     """Run one replication of a compiled scenario.
 
@@ -99,6 +108,8 @@ def simulate(
         seed: replication seed; the scenario's `run.seed` if None.
         tracker: any `Tracker`; the GNN tracker with the scenario's settings if None.
         progress: called now and then with the fraction of simulated time done.
+        record_every_s: sample truth and tracks this often (None: not at all;
+            Monte Carlo studies leave it off).
 
     Returns:
         The run's events and per-threat outcomes.
@@ -132,6 +143,9 @@ def simulate(
     next_decision = 0.0
     ids = np.arange(n)
     n_launched = 0
+    truth_rec: list[dict[str, NDArray[np.generic]]] = []
+    track_rec: list[dict[str, NDArray[np.generic]]] = []
+    next_record = 0.0
 
     n_steps = int(np.ceil(params.duration_s / params.step_s - 1e-9))
     report_every = max(1, n_steps // 100)
@@ -220,6 +234,12 @@ def simulate(
                     missile_type=new.mtype, pos_m=new.pip_m, score=score, rank=rank,
                 )  # fmt: skip
 
+        if record_every_s is not None and t + 1e-9 >= next_record:
+            next_record += record_every_s
+            in_sky = (th.launch_s <= t) & (t < th.end_s) & (kill_time > t)
+            truth_rec.append(_truth_sample(th, t, np.flatnonzero(in_sky)))
+            track_rec.append(_track_sample(tracks, t))
+
         if progress is not None and (k % report_every == 0 or k == n_steps):
             progress(k / n_steps)
 
@@ -234,7 +254,49 @@ def simulate(
         engaged=engaged,
         inventory_end=launchers.battery_stock(bat.pos_m.shape[0]) + launchers.reserve,
         asset_value_end=asset_value,
+        truth_samples=_concat(truth_rec, _truth_sample(th, 0.0, np.zeros(0, dtype=np.int64))),
+        track_samples=_concat(track_rec, _track_sample(TrackState.empty(), 0.0)),
     )
+
+
+def _truth_sample(th: Threats, t: float, idx: I64) -> dict[str, NDArray[np.generic]]:
+    pos, _ = th.state_at(t, idx)
+    return {
+        "time_s": np.full(idx.size, t),
+        "threat_id": idx.astype(np.int64),
+        "x_m": pos[:, 0],
+        "y_m": pos[:, 1],
+        "z_m": pos[:, 2],
+    }
+
+
+def _track_sample(tr: TrackState, t: float) -> dict[str, NDArray[np.generic]]:
+    x = tr.x
+    if tr.n and t > tr.time_s:
+        F, _ = cv_model(t - tr.time_s, 0.0)
+        x = x @ F.T
+    sigma = np.sqrt(np.trace(tr.P[:, :3, :3], axis1=1, axis2=2) / 3.0)
+    return {
+        "time_s": np.full(tr.n, t),
+        "track_id": tr.track_id.copy(),
+        "threat_id": tr.truth.copy(),
+        "confirmed": tr.confirmed.copy(),
+        "x_m": x[:, 0],
+        "y_m": x[:, 1],
+        "z_m": x[:, 2],
+        "vx_mps": x[:, 3],
+        "vy_mps": x[:, 4],
+        "vz_mps": x[:, 5],
+        "sigma_m": sigma,
+    }
+
+
+def _concat(
+    parts: list[dict[str, NDArray[np.generic]]], empty: dict[str, NDArray[np.generic]]
+) -> dict[str, NDArray[np.generic]]:
+    if not parts:
+        return empty
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 def _log_scan(log: EventLog, t: float, track_ids: I64, truth: I64, kind: str) -> None:

@@ -23,6 +23,7 @@ __all__ = [
     "EFFECTIVE_EARTH_RADIUS_M",
     "RadarGeometry",
     "horizon_range_m",
+    "geodetic_to_map",
     "map_to_geodetic",
     "polar_to_map",
     "radar_geometry",
@@ -169,8 +170,49 @@ def map_to_geodetic(
 
     dist = np.hypot(pos_m[:, 0], pos_m[:, 1])
     bearing = np.degrees(np.arctan2(pos_m[:, 0], pos_m[:, 1])) % 360.0
-    lat, lon = vreckon(lat0_deg, lon0_deg, dist, bearing)
-    lat = np.asarray(lat, dtype=np.float64).reshape(-1)  # vreckon squeezes one row
-    lon = np.asarray(lon, dtype=np.float64).reshape(-1)
+    lat = np.full(dist.size, lat0_deg, dtype=np.float64)
+    lon = np.full(dist.size, lon0_deg, dtype=np.float64)
+    away = dist > 0.0
+    if away.any():
+        la, lo = vreckon(lat0_deg, lon0_deg, dist[away], bearing[away])
+        lat[away] = np.asarray(la, dtype=np.float64).reshape(-1)  # vreckon squeezes one row
+        lon[away] = np.asarray(lo, dtype=np.float64).reshape(-1)
     lon = (lon + 180.0) % 360.0 - 180.0  # vreckon answers in [0, 360)
     return lat, lon, pos_m[:, 2] + alt0_m
+
+
+def geodetic_to_map(
+    lat_deg: F64, lon_deg: F64, alt_m: F64, lat0_deg: float, lon0_deg: float, alt0_m: float = 0.0
+) -> F64:
+    """Inverse of `map_to_geodetic`: WGS-84 points to the map frame.
+
+    The geodesic distance and initial bearing from the origin (pymap3d's
+    Vincenty inverse) give x = d sin(bearing), y = d cos(bearing).
+
+    Args:
+        lat_deg: (N,) latitudes.
+        lon_deg: (N,) longitudes.
+        alt_m: (N,) altitudes, metres.
+        lat0_deg: origin latitude.
+        lon0_deg: origin longitude.
+        alt0_m: origin ground altitude.
+
+    Returns:
+        (N, 3) map-frame positions.
+    """
+    from pymap3d.vincenty import vdist
+
+    lat = np.atleast_1d(np.asarray(lat_deg, dtype=np.float64))
+    lon = np.atleast_1d(np.asarray(lon_deg, dtype=np.float64))
+    out = np.zeros((lat.size, 3))
+    out[:, 2] = np.asarray(alt_m, dtype=np.float64) - alt0_m
+    # vdist mishandles arrays that mix the origin itself with other points, so
+    # coincident points (distance 0) are left out of the call.
+    away = (lat != lat0_deg) | (lon != lon0_deg)
+    if away.any():
+        dist, az = vdist(lat0_deg, lon0_deg, lat[away], lon[away])
+        dist = np.asarray(dist, dtype=np.float64).reshape(-1)
+        az = np.radians(np.asarray(az, dtype=np.float64).reshape(-1))
+        out[away, 0] = dist * np.sin(az)
+        out[away, 1] = dist * np.cos(az)
+    return out

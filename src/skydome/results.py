@@ -23,7 +23,14 @@ from skydome.engine import RunResult
 from skydome.errors import UserError
 from skydome.events import EVENT_KINDS, MISS_NOTES
 
-__all__ = ["events_table", "summarize", "write_atomic_dir", "write_atomic_file", "write_run"]
+__all__ = [
+    "events_table",
+    "samples_table",
+    "summarize",
+    "write_atomic_dir",
+    "write_atomic_file",
+    "write_run",
+]
 
 
 def _finite_or_none(x: float) -> float | None:
@@ -161,6 +168,12 @@ def events_table(r: RunResult) -> pa.Table:
     )
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic_dir(out_dir: Path, write: Callable[[Path], None]) -> None:
     """Fill `out_dir` through `write(tmp_dir)`, so a failure leaves nothing half-written.
 
@@ -172,9 +185,7 @@ def write_atomic_dir(out_dir: Path, write: Callable[[Path], None]) -> None:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it 0700; give it the usual mode
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; give it the usual mode
     except OSError as e:
         raise UserError(f"{out_dir}: cannot create output directory: {e}") from None
     try:
@@ -197,19 +208,36 @@ def write_atomic_file(path: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; give it the usual mode
         os.replace(tmp, path)
     except OSError as e:
         raise UserError(f"{path}: cannot write: {e}") from None
 
 
-def write_run(r: RunResult, out_dir: Path) -> dict[str, Any]:
-    """Write `summary.json` and `events.parquet` atomically; return the summary."""
+def samples_table(samples: dict[str, np.ndarray[Any, Any]]) -> pa.Table:
+    """A sample dictionary (`RunResult.truth_samples` / `track_samples`) as a table."""
+    return pa.table({k: pa.array(v) for k, v in samples.items()})
+
+
+def write_run(r: RunResult, out_dir: Path, scenario_text: str | None = None) -> dict[str, Any]:
+    """Write a run directory atomically; return the summary.
+
+    Files: `summary.json`, `events.parquet`, and when recorded
+    `trajectories.parquet` (truth samples) and `tracks.parquet` (air picture
+    samples); `scenario.yaml` (the scenario as run) when its text is given, so
+    reports and exports are made from the directory alone.
+    """
     summary = summarize(r)
     table = events_table(r)
 
     def write(tmp: Path) -> None:
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         pq.write_table(table, tmp / "events.parquet", compression="zstd")  # type: ignore[no-untyped-call]
+        if r.truth_samples["time_s"].size or r.track_samples["time_s"].size:
+            for name, smp in (("trajectories", r.truth_samples), ("tracks", r.track_samples)):
+                pq.write_table(samples_table(smp), tmp / f"{name}.parquet", compression="zstd")  # type: ignore[no-untyped-call]
+        if scenario_text is not None:
+            (tmp / "scenario.yaml").write_text(scenario_text, encoding="utf-8")
 
     write_atomic_dir(out_dir, write)
     return summary

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from skydome.cli import run as _run  # noqa: F401  (registers its commands)
+from skydome.cli import report as _report  # noqa: F401  (registers its commands)
+from skydome.cli import run as _run  # noqa: F401
 from skydome.cli import wta as _wta  # noqa: F401
 from skydome.cli._app import app, err
 from skydome.errors import UserError
@@ -22,5 +23,5 @@ def main() -> None:
     try:
         app()
     except UserError as e:
-        err.print(str(e), markup=False, highlight=False)
+        err.print(str(e), markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)

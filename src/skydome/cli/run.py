@@ -20,6 +20,7 @@ from skydome.scenario import (
     builtin_text,
     compile_scenario,
     load_scenario,
+    resolve_scenario_path,
 )
 
 __all__ = ["init", "run", "scenarios", "schema", "validate"]
@@ -34,14 +35,29 @@ def run(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Output directory (default: runs/NAME-sSEED).")
     ] = None,
+    record_every: Annotated[
+        float,
+        typer.Option(
+            "--record-every", help="Sample truth and tracks every S seconds (0: off).", min=0.0
+        ),
+    ] = 5.0,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also write report.html and the figures.")
+    ] = False,
 ) -> None:
-    """Run one replication; print a summary and write summary.json and events.parquet."""
+    """Run one replication; print a summary and write the run directory.
+
+    The directory holds summary.json, events.parquet, trajectories.parquet,
+    tracks.parquet and scenario.yaml; `skydome report DIR` turns it into a replay.
+    """
     from skydome.engine import simulate
     from skydome.results import write_run
 
     if seed is not None and seed < 0:
         raise UserError(f"--seed: expected a non-negative integer, got {seed}")
+    path = resolve_scenario_path(scenario)
     params = compile_scenario(load_scenario(scenario))
+    text = path.read_text(encoding="utf-8")
     used_seed = params.seed if seed is None else seed
     target = out_dir if out_dir is not None else Path("runs") / f"{params.name}-s{used_seed}"
     _check_writable(target)
@@ -58,10 +74,22 @@ def run(
         def progress(f: float) -> None:
             bar.update(task, completed=f, sim=f"t = {f * params.duration_s:,.0f} s")
 
-        result = simulate(params, seed=used_seed, progress=progress)
-    summary = write_run(result, target)
+        result = simulate(
+            params,
+            seed=used_seed,
+            progress=progress,
+            record_every_s=record_every if record_every > 0 else None,
+        )
+    summary = write_run(result, target, scenario_text=text)
     _print_summary(summary)
-    out.print(f"wrote {target / 'summary.json'} and {target / 'events.parquet'}")
+    out.print(f"wrote {target}/ (summary.json, events.parquet, ...)")
+    if report:
+        from skydome.report import write_report
+
+        html = write_report(target)
+        out.print(f"report: {html}")
+    else:
+        out.print(f"replay and figures: skydome report {target}")
 
 
 def _check_writable(target: Path) -> None:
