@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 import yaml
 
+from skydome.arrays import grouped_cumsum
 from skydome.engagement.launchers import (
     Launchers,
     allocate_slots,
     commit_launches,
     start_reloads,
 )
-from skydome.engine import RunResult, _grouped_cumsum, simulate
+from skydome.engine import RunResult, simulate
 from skydome.events import EVENT_KINDS
 from skydome.results import events_table, summarize
 from skydome.scenario import builtin_text, compile_scenario, parse_scenario
@@ -250,4 +251,4 @@ def test_grouped_cumsum_matches_reference() -> None:
     keys = rng.integers(0, 4, 50)
     vals = rng.integers(0, 5, 50)
     ref = np.array([vals[: i + 1][keys[: i + 1] == keys[i]].sum() for i in range(50)])
-    assert np.array_equal(_grouped_cumsum(keys, vals), ref)
+    assert np.array_equal(grouped_cumsum(keys, vals), ref)

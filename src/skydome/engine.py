@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import grouped_cumsum, rank_within_groups
 from skydome.engagement.assessment import KILL, Outcome, assess
 from skydome.engagement.evaluation import evaluate_threats
 from skydome.engagement.flyout import InFlight, kinematic_flyout, midcourse_update
@@ -39,7 +40,7 @@ from skydome.engagement.launchers import (
     start_reloads,
 )
 from skydome.engagement.wta import WtaProblem, solve
-from skydome.engagement.wta_greedy import greedy_assign, rank_within_groups
+from skydome.engagement.wta_greedy import greedy_assign
 from skydome.events import EventLog, Events
 from skydome.geo import radar_geometry
 from skydome.scenario.params import SimParams
@@ -509,19 +510,7 @@ def _assign_wta(
     bat_of = opt // n_m
     fits = (
         (rank_within_groups(bat_of) < tch[bat_of])
-        & (_grouped_cumsum(bat_of, count) <= mch[bat_of])
-        & (_grouped_cumsum(opt, count) <= stock.reshape(-1)[opt])
+        & (grouped_cumsum(bat_of, count) <= mch[bat_of])
+        & (grouped_cumsum(opt, count) <= stock.reshape(-1)[opt])
     )
     return rows[fits], opt[fits], count[fits]
-
-
-def _grouped_cumsum(keys: I64, values: I64) -> I64:
-    """Running total of `values` among the elements sharing each key, in order."""
-    order = np.argsort(keys, kind="stable")
-    cs = np.cumsum(values[order])
-    sk = keys[order]
-    start = np.r_[0, np.flatnonzero(sk[1:] != sk[:-1]) + 1]
-    offset = np.repeat(cs[start] - values[order][start], np.diff(np.r_[start, sk.size]))
-    out = np.empty_like(values)
-    out[order] = cs - offset
-    return out

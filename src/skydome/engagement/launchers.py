@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.engagement.wta_greedy import rank_within_groups
+from skydome.arrays import rank_within_groups
 from skydome.scenario.params import BatteryParams
 
 __all__ = ["Launchers", "allocate_slots", "commit_launches", "start_reloads"]

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import rank_within_groups
+
 __all__ = ["GreedyAssignment", "greedy_assign", "rank_within_groups"]
 
 F64 = NDArray[np.float64]
@@ -32,17 +34,6 @@ class GreedyAssignment:
     """Result: `option[i]` is the option index given to threat i, or -1."""
 
     option: I64
-
-
-def rank_within_groups(keys: I64) -> I64:
-    """Position of each element among the earlier elements with the same key."""
-    order = np.argsort(keys, kind="stable")
-    sk = keys[order]
-    start = np.r_[0, np.flatnonzero(sk[1:] != sk[:-1]) + 1]
-    first = np.repeat(start, np.diff(np.r_[start, sk.size]))
-    rank = np.empty_like(keys)
-    rank[order] = np.arange(sk.size) - first
-    return rank
 
 
 def greedy_assign(
