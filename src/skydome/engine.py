@@ -192,7 +192,8 @@ def simulate(
             pos, _ = th.state_at(t)
             for r in due_radars:
                 det = detect(rad, int(r), t, pos, th.rcs_m2, ids, radar_rng[r], in_sky)
-                fresh = det.truth[np.isinf(first_detect[det.truth])]
+                real = det.truth[det.truth >= 0]  # -1: false alarms
+                fresh = real[np.isinf(first_detect[real])]
                 if fresh.size:
                     first_detect[fresh] = t
                     log.add(

@@ -11,6 +11,8 @@ import sys
 
 from skydome.cli import report as _report  # noqa: F401  (registers its commands)
 from skydome.cli import run as _run  # noqa: F401
+from skydome.cli import study as _study  # noqa: F401
+from skydome.cli import track as _track  # noqa: F401
 from skydome.cli import wta as _wta  # noqa: F401
 from skydome.cli._app import app, err
 from skydome.errors import UserError

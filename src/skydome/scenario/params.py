@@ -6,12 +6,12 @@ rad). Stages receive these `*Params` and never see the scenario models.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.scenario.schema import Scenario
+from skydome.scenario.schema import Scenario, TrackerSettings
 from skydome.threats import Threats, build_threats
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "SimParams",
     "TrackerParams",
     "compile_scenario",
+    "tracker_params",
 ]
 
 F64 = NDArray[np.float64]
@@ -45,6 +46,8 @@ class RadarParams:
         az_center_rad, az_half_width_rad: (R,) azimuth sector.
         scan_period_s: (R,) revisit period.
         sigma_range_m, sigma_az_rad, sigma_el_rad: (R,) measurement noise, 1 sigma.
+        false_alarms_per_scan: (R,) mean number of false alarms per scan (Poisson);
+            zeros when omitted.
     """
 
     names: tuple[str, ...]
@@ -62,6 +65,11 @@ class RadarParams:
     sigma_range_m: F64
     sigma_az_rad: F64
     sigma_el_rad: F64
+    false_alarms_per_scan: F64 = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        if self.false_alarms_per_scan.shape != (len(self.names),):
+            object.__setattr__(self, "false_alarms_per_scan", np.zeros(len(self.names)))
 
     @property
     def n(self) -> int:
@@ -155,7 +163,25 @@ class DoctrineParams:
 
 @dataclass(frozen=True)
 class TrackerParams:
-    """Tracker settings in SI units."""
+    """Tracker settings in SI units (see `skydome.scenario.schema.TrackerSettings`).
+
+    Attributes:
+        q_mps2: white-noise acceleration density sqrt(q) of the CV model (and of
+            the IMM's quiet mode), m/s^2.
+        gate_probability: chi-square gate probability (3 dof).
+        confirm_m, confirm_n: M-of-N confirmation.
+        delete_misses: consecutive missed looks that drop a track.
+        max_coast_s: time without an update that drops a track, s.
+        init_velocity_sigma_mps: velocity standard deviation of a new track.
+        motion_model: "cv", "ca" or "imm".
+        manoeuvre_q_mps2: acceleration noise of the IMM manoeuvre mode, m/s^2.
+        jerk_q_mps3: jerk noise density of the CA model, m/s^3.
+        imm_cruise_s, imm_manoeuvre_s: mean sojourn times of the IMM modes, s.
+        max_position_sigma_m: RMS position sigma per axis that drops a track, m.
+        max_speed_mps: fastest plausible target; faster tentative tracks are dropped.
+        detection_probability: assumed Pd, for the track score.
+        false_alarm_density_m3: assumed false-alarm density, per m^3, for the score.
+    """
 
     q_mps2: float
     gate_probability: float
@@ -164,6 +190,15 @@ class TrackerParams:
     delete_misses: int
     max_coast_s: float
     init_velocity_sigma_mps: float
+    motion_model: str = "cv"
+    manoeuvre_q_mps2: float = 60.0
+    jerk_q_mps3: float = 5.0
+    imm_cruise_s: float = 60.0
+    imm_manoeuvre_s: float = 15.0
+    max_position_sigma_m: float = 20_000.0
+    max_speed_mps: float = 5_000.0
+    detection_probability: float = 0.9
+    false_alarm_density_m3: float = 1e-12
 
 
 @dataclass(frozen=True)
@@ -215,6 +250,7 @@ def compile_scenario(s: Scenario) -> SimParams:
         sigma_range_m=_arr([x.sigma_range_m for x in r]),
         sigma_az_rad=_arr([x.sigma_azimuth_mrad * 1e-3 for x in r]),
         sigma_el_rad=_arr([x.sigma_elevation_mrad * 1e-3 for x in r]),
+        false_alarms_per_scan=_arr([x.false_alarms_per_scan for x in r]),
     )
     mnames = tuple(s.missiles)
     m = [s.missiles[k] for k in mnames]
@@ -293,13 +329,27 @@ def compile_scenario(s: Scenario) -> SimParams:
                 threats.type_index
             ],
         ),
-        tracker=TrackerParams(
-            q_mps2=t.process_noise_mps2,
-            gate_probability=t.gate_probability,
-            confirm_m=t.confirm_m,
-            confirm_n=t.confirm_n,
-            delete_misses=t.delete_misses,
-            max_coast_s=t.max_coast_s,
-            init_velocity_sigma_mps=t.init_velocity_sigma_mps,
-        ),
+        tracker=tracker_params(t),
+    )
+
+
+def tracker_params(t: TrackerSettings) -> TrackerParams:
+    """Convert validated tracker settings to SI `TrackerParams`."""
+    return TrackerParams(
+        q_mps2=t.process_noise_mps2,
+        gate_probability=t.gate_probability,
+        confirm_m=t.confirm_m,
+        confirm_n=t.confirm_n,
+        delete_misses=t.delete_misses,
+        max_coast_s=t.max_coast_s,
+        init_velocity_sigma_mps=t.init_velocity_sigma_mps,
+        motion_model=t.motion_model,
+        manoeuvre_q_mps2=t.manoeuvre_noise_mps2,
+        jerk_q_mps3=t.jerk_noise_mps3,
+        imm_cruise_s=t.imm_cruise_s,
+        imm_manoeuvre_s=t.imm_manoeuvre_s,
+        max_position_sigma_m=t.max_position_sigma_m,
+        max_speed_mps=t.max_speed_mps,
+        detection_probability=t.detection_probability,
+        false_alarm_density_m3=t.false_alarm_density_per_km3 * 1e-9,
     )

@@ -120,6 +120,13 @@ class Radar(_Model):
     sigma_range_m: float = Field(gt=0.0, le=10_000.0, description="Range noise, 1 sigma.")
     sigma_azimuth_mrad: float = Field(gt=0.0, le=100.0, description="Azimuth noise, 1 sigma.")
     sigma_elevation_mrad: float = Field(gt=0.0, le=100.0, description="Elevation noise, 1 sigma.")
+    false_alarms_per_scan: float = Field(
+        0.0,
+        ge=0.0,
+        le=100_000.0,
+        description="Mean number of false alarms per scan (Poisson), spread uniformly over "
+        "the coverage volume (range, sector, elevation limits).",
+    )
 
     @model_validator(mode="after")
     def _elevations_ordered(self) -> Radar:
@@ -316,10 +323,35 @@ class Doctrine(_Model):
 
 
 class TrackerSettings(_Model):
-    """Multi-target tracker settings (constant-velocity Kalman filter, GNN)."""
+    """Multi-target tracker settings: motion model, gating, track management.
 
+    Kalman filters batched over all tracks; chi-square gating behind a k-d tree;
+    global-nearest-neighbour assignment per cluster; M-of-N confirmation. See
+    the Tracking section of docs/models.md.
+    """
+
+    motion_model: Literal["cv", "ca", "imm"] = Field(
+        "cv",
+        description="cv: constant velocity; ca: constant acceleration; imm: interacting "
+        "multiple models (quiet constant velocity + high-noise manoeuvre model).",
+    )
     process_noise_mps2: float = Field(
         20.0, gt=0.0, le=1000.0, description="White-noise acceleration density sqrt(q), m/s^2."
+    )
+    manoeuvre_noise_mps2: float = Field(
+        60.0,
+        gt=0.0,
+        le=2000.0,
+        description="White-noise acceleration of the IMM manoeuvre mode (imm), m/s^2.",
+    )
+    jerk_noise_mps3: float = Field(
+        5.0, gt=0.0, le=1000.0, description="White-noise jerk density of the ca model, m/s^3."
+    )
+    imm_cruise_s: float = Field(
+        60.0, gt=0.0, le=86_400.0, description="Mean time between manoeuvres (imm), s."
+    )
+    imm_manoeuvre_s: float = Field(
+        15.0, gt=0.0, le=86_400.0, description="Mean duration of a manoeuvre (imm), s."
     )
     gate_probability: float = Field(
         0.9999, gt=0.5, lt=1.0, description="Chi-square gate probability (3 dof)."
@@ -332,8 +364,31 @@ class TrackerSettings(_Model):
     max_coast_s: float = Field(
         25.0, gt=0.0, le=3600.0, description="Time without an update that drops a track."
     )
+    max_position_sigma_m: float = Field(
+        20_000.0,
+        gt=0.0,
+        le=1e7,
+        description="A track whose RMS position standard deviation per axis grows beyond "
+        "this is dropped (covariance growth).",
+    )
     init_velocity_sigma_mps: float = Field(
         800.0, gt=0.0, le=10_000.0, description="Velocity uncertainty of a new track."
+    )
+    max_speed_mps: float = Field(
+        5_000.0,
+        gt=0.0,
+        le=100_000.0,
+        description="Fastest plausible target: a tentative track faster than this by more "
+        "than three standard deviations is dropped.",
+    )
+    detection_probability: float = Field(
+        0.9, gt=0.0, lt=1.0, description="Assumed Pd, for the track quality score."
+    )
+    false_alarm_density_per_km3: float = Field(
+        1e-3,
+        gt=0.0,
+        le=1e6,
+        description="Assumed false-alarm density, for the track quality score, per km^3.",
     )
 
     @model_validator(mode="after")

@@ -17,7 +17,13 @@ from skydome.geo import RadarGeometry, polar_to_map, radar_geometry
 from skydome.scenario.params import RadarParams
 from skydome.sensors.base import Detections
 
-__all__ = ["coverage_mask", "detect", "swerling1_pd", "swerling1_snr_for_pd"]
+__all__ = [
+    "clutter_polar",
+    "coverage_mask",
+    "detect",
+    "swerling1_pd",
+    "swerling1_snr_for_pd",
+]
 
 F64 = NDArray[np.float64]
 
@@ -83,6 +89,8 @@ def detect(
     three normals), present or not, seen or not: a target's draws depend only on
     its index and the scan, so a kill, a new radar or a longer raid elsewhere
     does not change them (common random numbers between design alternatives).
+    False alarms (`false_alarms_per_scan` > 0, see `clutter_polar`) are drawn
+    after all targets' numbers and appended with truth -1.
 
     Args:
         radars: all radars.
@@ -120,6 +128,17 @@ def detect(
     rng_m = np.maximum(slant[hit] + noise[:, 0], 1.0)
     az = geom.azimuth_rad[0, hit] + noise[:, 1]
     el = geom.elevation_rad[0, hit] + noise[:, 2]
+    truth = ids[hit]
+    lam = float(radars.false_alarms_per_scan[r])
+    if lam > 0.0:
+        # False alarms: drawn after every target's numbers, so clutter never shifts
+        # the targets' draws (common random numbers).
+        fa_r, fa_az, fa_el = clutter_polar(radars, r, rng)
+        rng_m = np.concatenate([rng_m, fa_r])
+        az = np.concatenate([az, fa_az])
+        el = np.concatenate([el, fa_el])
+        truth = np.concatenate([truth, np.full(fa_r.size, -1, dtype=np.int64)])
+        m = rng_m.shape[0]
     pos = polar_to_map(np.repeat(radar_pos, m, axis=0), rng_m, az, el)
     return Detections(
         time_s=t_s,
@@ -127,8 +146,38 @@ def detect(
         pos_m=pos,
         cov_m2=polar_covariance(rng_m, az, el, sig),
         polar=np.stack([rng_m, az, el], axis=1),
-        truth=ids[hit],
+        truth=truth,
     )
+
+
+def clutter_polar(radars: RadarParams, r: int, rng: np.random.Generator) -> tuple[F64, F64, F64]:
+    """One scan's false alarms of radar `r`: a Poisson number, uniform in its volume.
+
+    The count is Poisson with mean `false_alarms_per_scan` (independent cells,
+    each with a small false-alarm probability: the Poisson limit of the binomial;
+    Richards, *Fundamentals of Radar Signal Processing*, sec. 6.2). Positions are
+    uniform over the coverage volume in (R, az, el): the volume element
+    R^2 cos(el) dR daz del gives R = R_max u^(1/3), az uniform over the sector,
+    sin(el) uniform between the elevation limits. Points beyond the horizon or
+    below the surface are kept (ground and sea clutter).
+
+    Args:
+        radars: all radars.
+        r: index of the radar.
+        rng: the radar's own stream (drawn after the targets' numbers).
+
+    Returns:
+        (slant range m, azimuth rad, elevation rad), each (K,).
+    """
+    k = int(rng.poisson(radars.false_alarms_per_scan[r]))
+    u = rng.random((k, 3))
+    slant = np.maximum(radars.max_range_m[r] * np.cbrt(u[:, 0]), 1.0)
+    half = radars.az_half_width_rad[r]
+    az = radars.az_center_rad[r] + (2.0 * u[:, 1] - 1.0) * half
+    az = np.angle(np.exp(1j * az))  # wrap to (-pi, pi]
+    s_lo, s_hi = np.sin(radars.min_el_rad[r]), np.sin(radars.max_el_rad[r])
+    el = np.arcsin(s_lo + u[:, 2] * (s_hi - s_lo))
+    return slant, az, el
 
 
 def polar_covariance(slant_m: F64, az_rad: F64, el_rad: F64, sigma: F64) -> F64:

@@ -1,22 +1,51 @@
-"""The foundation tracker: CV Kalman filter, GNN association, M-of-N logic.
+"""The multi-target tracker: batched filters, clustered GNN, M-of-N management.
 
-Reads as the process: predict -> associate -> update -> count misses ->
-confirm/delete -> initiate from unused detections.
+One scan reads as the process (Stone Soup's `MultiTargetTracker` with a
+`MultiMeasurementInitiator` in the same order):
+predict -> associate confirmed tracks -> associate tentative tracks with the
+detections left -> update -> count looks, score, confirm, delete -> initiate
+from the detections still unused.
+
+Confirmed tracks are associated first, so a burst of tentative tracks (clutter,
+new targets) never steals a detection from an established track and never
+merges the established tracks' small clusters into large ones.
+
+Detections from several radars are fused centrally: each radar's scan is one
+`step`, in time order, every track predicted to that scan's time
+(sequential measurement fusion; Bar-Shalom, Willett & Tian, *Tracking and Data
+Fusion*, 2011, ch. 8).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from skydome.scenario.params import TrackerParams
 from skydome.sensors.base import Detections
-from skydome.tracking.association import gate_threshold, gnn_associate
-from skydome.tracking.base import CoverageFn, ScanReport, TrackState
-from skydome.tracking.kalman import cv_model, kf_predict, kf_update_joseph
+from skydome.tracking.association import gnn_assign
+from skydome.tracking.base import CoverageFn, Kinematics, MotionFilter, ScanReport, TrackState
+from skydome.tracking.gating import Gated, gate_pairs, gate_threshold
+from skydome.tracking.imm import ImmFilter
+from skydome.tracking.kalman import CaModel, CvModel, KalmanFilter
+from skydome.tracking.management import manage, score_increment
 
-__all__ = ["GnnTracker"]
+__all__ = ["GnnTracker", "motion_filter"]
+
+
+def motion_filter(p: TrackerParams) -> MotionFilter:
+    """The filter named by `p.motion_model`, with `p`'s noise settings."""
+    if p.motion_model == "cv":
+        return KalmanFilter(CvModel(p.q_mps2))
+    if p.motion_model == "ca":
+        return KalmanFilter(CaModel(p.jerk_q_mps3))
+    if p.motion_model == "imm":
+        return ImmFilter(
+            (CvModel(p.q_mps2), CvModel(p.manoeuvre_q_mps2)),
+            (p.imm_cruise_s, p.imm_manoeuvre_s),
+        )
+    raise ValueError(f"unknown motion model {p.motion_model!r}; expected cv, ca or imm")
 
 
 @dataclass(frozen=True)
@@ -27,10 +56,23 @@ class GnnTracker:
     deviation `init_velocity_sigma_mps`; they are confirmed after `confirm_m`
     hits within their first `confirm_n` opportunities (scans whose coverage
     holds the predicted position), and dropped after `delete_misses`
-    consecutive misses or `max_coast_s` without an update.
+    consecutive misses, `max_coast_s` without an update, or when their position
+    uncertainty exceeds `max_position_sigma_m`; tentative tracks faster than
+    `max_speed_mps` (beyond three sigma) are dropped.
+
+    Attributes:
+        params: tracker settings.
+        motion: the batched filter; default: the one `params.motion_model` names.
+            Swapping the filter is this one argument, e.g.
+            ``GnnTracker(params, ImmFilter((CvModel(1), CtModel(0.2, 5), ...), ...))``.
     """
 
     params: TrackerParams
+    motion: MotionFilter = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.motion is None:
+            object.__setattr__(self, "motion", motion_filter(self.params))
 
     def step(
         self, state: TrackState, det: Detections, coverage: CoverageFn
@@ -38,76 +80,103 @@ class GnnTracker:
         """Process one radar scan; see the module docstring for the order."""
         p = self.params
         t = det.time_s
-        x, P = state.x, state.P
         dt = t - state.time_s
-        if state.n and dt > 0.0:
-            F, Q = cv_model(dt, p.q_mps2)
-            x, P = kf_predict(x, P, F, Q)
-        gate = gate_threshold(p.gate_probability)
-        ti, dj = gnn_associate(x[:, :3], P[:, :3, :3], det.pos_m, det.cov_m2, gate)
+        if state.n and dt < 0.0:
+            raise ValueError(f"scan at t={t} s is older than the tracks (t={state.time_s} s)")
+        kin = state.kinematics
+        if state.n:
+            kin = self.motion.predict(kin, dt)
+        gamma = gate_threshold(p.gate_probability)
 
-        x = x.copy()
-        P = P.copy()
+        # Confirmed tracks first, then tentative tracks on the detections left.
+        conf = np.flatnonzero(state.confirmed)
+        a1 = _associate(kin, conf, det, np.arange(det.n), gamma)
+        free = np.ones(det.n, dtype=bool)
+        free[a1.det] = False
+        a2 = _associate(kin, np.flatnonzero(~state.confirmed), det, np.flatnonzero(free), gamma)
+        ti = np.concatenate([a1.track, a2.track])
+        dj = np.concatenate([a1.det, a2.det])
+
         if ti.size:
-            x[ti], P[ti], _, _ = kf_update_joseph(x[ti], P[ti], det.pos_m[dj], det.cov_m2[dj])
-        hit = np.zeros(state.n, dtype=bool)
+            kin = kin.put(ti, self.motion.update(kin.take(ti), det.pos_m[dj], det.cov_m2[dj]))
+        n = state.n
+        hit = np.zeros(n, dtype=bool)
         hit[ti] = True
-        expected = coverage(x[:, :3]) | hit if state.n else hit
-        hits = state.hits + hit
-        opps = state.opportunities + expected
-        misses = np.where(hit, 0, state.misses + (expected & ~hit))
-        last = np.where(hit, t, state.last_update_s)
+        expected = coverage(kin.x[:, :3]) | hit if n else hit
+        d2 = np.zeros(n)
+        logdet = np.zeros(n)
+        d2[ti] = np.concatenate([a1.d2, a2.d2])
+        logdet[ti] = np.concatenate([a1.logdet, a2.logdet])
+        quality = state.quality + score_increment(
+            hit, expected, d2, logdet, p.detection_probability, p.false_alarm_density_m3
+        )
         truth = state.truth.copy()
         truth[ti] = det.truth[dj]
-
-        newly = ~state.confirmed & (hits >= p.confirm_m) & (opps <= p.confirm_n)
-        confirmed = state.confirmed | newly
-        failed = ~confirmed & (opps >= p.confirm_n)
-        lost = (misses >= p.delete_misses) | (t - last > p.max_coast_s)
-        keep = ~(failed | lost)
-        dropped = confirmed & ~keep
-
-        report = ScanReport(
-            confirmed_ids=state.track_id[newly & keep],
-            confirmed_truth=truth[newly & keep],
-            deleted_ids=state.track_id[dropped],
-            deleted_truth=truth[dropped],
+        m = manage(
+            p,
+            t,
+            hit,
+            expected,
+            state.hits,
+            state.opportunities,
+            state.misses,
+            state.last_update_s,
+            state.confirmed,
+            kin.x,
+            kin.P,
         )
+        keep = m.keep
+        dropped = state.confirmed & ~keep  # a track confirmed and dropped at once: silent
+        newly = m.newly_confirmed & keep
 
         unused = np.ones(det.n, dtype=bool)
         unused[dj] = False
         nu = np.flatnonzero(unused)
         k = nu.size
-        x_new = np.zeros((k, 6))
-        x_new[:, :3] = det.pos_m[nu]
-        P_new = np.zeros((k, 6, 6))
-        P_new[:, :3, :3] = det.cov_m2[nu]
-        vs2 = p.init_velocity_sigma_mps**2
-        P_new[:, 3, 3] = P_new[:, 4, 4] = P_new[:, 5, 5] = vs2
+        born = self.motion.initiate(det.pos_m[nu], det.cov_m2[nu], p.init_velocity_sigma_mps)
+        kin = Kinematics.concat(kin.take(keep), born)
         ones = np.ones(k, dtype=np.int64)
         new_ids = state.next_id + np.arange(k, dtype=np.int64)
         # A confirm_m of 1 confirms a track at its first detection.
         born_confirmed = np.full(k, p.confirm_m <= 1)
-
         out = TrackState(
             time_s=t,
             next_id=state.next_id + k,
-            x=np.concatenate([x[keep], x_new]),
-            P=np.concatenate([P[keep], P_new]),
+            x=kin.x,
+            P=kin.P,
             track_id=np.concatenate([state.track_id[keep], new_ids]),
-            hits=np.concatenate([hits[keep], ones]),
-            opportunities=np.concatenate([opps[keep], ones]),
-            misses=np.concatenate([misses[keep], 0 * ones]),
-            confirmed=np.concatenate([confirmed[keep], born_confirmed]),
+            hits=np.concatenate([m.hits[keep], ones]),
+            opportunities=np.concatenate([m.opportunities[keep], ones]),
+            misses=np.concatenate([m.misses[keep], 0 * ones]),
+            confirmed=np.concatenate([m.confirmed[keep], born_confirmed]),
             born_s=np.concatenate([state.born_s[keep], np.full(k, t)]),
-            last_update_s=np.concatenate([last[keep], np.full(k, t)]),
+            last_update_s=np.concatenate([m.last_update_s[keep], np.full(k, t)]),
             truth=np.concatenate([truth[keep], det.truth[nu]]),
+            quality=np.concatenate([quality[keep], np.zeros(k)]),
+            mode_x=kin.mode_x,
+            mode_P=kin.mode_P,
+            mode_prob=kin.mode_prob,
         )
+        conf_ids = [state.track_id[newly]]
+        conf_truth = [truth[newly]]
         if born_confirmed.any():
-            report = ScanReport(
-                confirmed_ids=np.concatenate([report.confirmed_ids, new_ids]),
-                confirmed_truth=np.concatenate([report.confirmed_truth, det.truth[nu]]),
-                deleted_ids=report.deleted_ids,
-                deleted_truth=report.deleted_truth,
-            )
+            conf_ids.append(new_ids)
+            conf_truth.append(det.truth[nu])
+        report = ScanReport(
+            confirmed_ids=np.concatenate(conf_ids),
+            confirmed_truth=np.concatenate(conf_truth),
+            deleted_ids=state.track_id[dropped],
+            deleted_truth=truth[dropped],
+        )
         return out, report
+
+
+def _associate(
+    kin: Kinematics, rows: np.ndarray, det: Detections, cols: np.ndarray, gamma: float
+) -> Gated:
+    """GNN between the tracks `rows` and the detections `cols`, in global indices."""
+    if rows.size == 0 or cols.size == 0:
+        return Gated.none()
+    g = gate_pairs(kin.x[rows, :3], kin.P[rows, :3, :3], det.pos_m[cols], det.cov_m2[cols], gamma)
+    a = gnn_assign(g, rows.size, cols.size)
+    return Gated(rows[a.track], cols[a.det], a.d2, a.logdet)

@@ -1,0 +1,134 @@
+"""Track management: M-of-N confirmation, deletion, the track quality score.
+
+Pure functions of the per-track counters, one call per scan for all tracks:
+
+- **confirmation**: a tentative track is confirmed once it has `confirm_m`
+  hits within its first `confirm_n` looks (scans whose coverage holds its
+  predicted position); a tentative track whose window closes without them is
+  dropped (Blackman & Popoli, *Design and Analysis of Modern Tracking
+  Systems*, sec. 6.3.1);
+- **deletion**: `delete_misses` consecutive missed looks, `max_coast_s` without
+  an update, or covariance growth (RMS position sigma per axis above
+  `max_position_sigma_m`) drop a track; a tentative track whose speed exceeds
+  `max_speed_mps` by more than three standard deviations is dropped as
+  implausible (velocity gating of initiation; Bar-Shalom, Willett & Tian,
+  *Tracking and Data Fusion*, sec. 3.5);
+- **quality**: the sequential log-likelihood-ratio track score of Blackman &
+  Popoli (sec. 6.2.3): per look, dL = ln(Pd / beta) - (d^2 + ln|S| + 3 ln 2 pi) / 2
+  on a hit (d^2 the normalised distance, beta the false-alarm density per m^3),
+  dL = ln(1 - Pd) on a miss, 0 when the track was not in coverage.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skydome.scenario.params import TrackerParams
+
+__all__ = ["ManagementDecision", "manage", "score_increment"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
+
+_LN_2PI_3 = 3.0 * math.log(2.0 * math.pi)
+
+
+def score_increment(hit: B, expected: B, d2: F64, logdet: F64, pd: float, beta_m3: float) -> F64:
+    """Per-track change of the log-likelihood-ratio track score for one look.
+
+    Args:
+        hit: (N,) the track was updated this scan.
+        expected: (N,) the scan should have seen it (coverage, or a hit).
+        d2: (N,) squared Mahalanobis distance of the update (ignored where no hit).
+        logdet: (N,) ln|S| of the update, S in m^6 (ignored where no hit).
+        pd: assumed detection probability.
+        beta_m3: assumed false-alarm density, per m^3.
+
+    Returns:
+        (N,) score increments.
+    """
+    on_hit = math.log(pd / beta_m3) - 0.5 * (d2 + logdet + _LN_2PI_3)
+    out: F64 = np.where(hit, on_hit, np.where(expected, math.log1p(-pd), 0.0))
+    return out
+
+
+@dataclass(frozen=True)
+class ManagementDecision:
+    """What management decided for N tracks after one scan.
+
+    Attributes:
+        hits, opportunities, misses: (N,) updated counters.
+        last_update_s: (N,) updated last-update times.
+        confirmed: (N,) confirmed after this scan.
+        newly_confirmed: (N,) confirmed by this scan.
+        keep: (N,) still held after this scan.
+    """
+
+    hits: I64
+    opportunities: I64
+    misses: I64
+    last_update_s: F64
+    confirmed: B
+    newly_confirmed: B
+    keep: B
+
+
+def manage(
+    p: TrackerParams,
+    t_s: float,
+    hit: B,
+    expected: B,
+    hits: I64,
+    opportunities: I64,
+    misses: I64,
+    last_update_s: F64,
+    confirmed: B,
+    x: F64,
+    P: F64,
+) -> ManagementDecision:
+    """Count the scan, confirm, and decide which tracks to keep.
+
+    Args:
+        p: tracker parameters (M-of-N, deletion thresholds).
+        t_s: scan time, s.
+        hit: (N,) updated this scan.
+        expected: (N,) should have been seen this scan.
+        hits: (N,) detections associated before the scan.
+        opportunities: (N,) looks before the scan.
+        misses: (N,) consecutive missed looks before the scan.
+        last_update_s: (N,) last update before the scan, s.
+        confirmed: (N,) confirmed before the scan.
+        x: (N, 6) states after the scan.
+        P: (N, 6, 6) their covariances.
+    """
+    hits = hits + hit
+    opps = opportunities + expected
+    misses = np.where(hit, 0, misses + (expected & ~hit))
+    last = np.where(hit, t_s, last_update_s)
+    newly = ~confirmed & (hits >= p.confirm_m) & (opps <= p.confirm_n)
+    conf = confirmed | newly
+    failed = ~conf & (opps >= p.confirm_n)
+    sigma2 = np.trace(P[:, :3, :3], axis1=1, axis2=2) / 3.0
+    speed = np.sqrt(np.einsum("ni,ni->n", x[:, 3:], x[:, 3:]))
+    sigma_v = np.sqrt(np.trace(P[:, 3:, 3:], axis1=1, axis2=2) / 3.0)
+    implausible = ~confirmed & (speed - 3.0 * sigma_v > p.max_speed_mps)
+    lost = (
+        (misses >= p.delete_misses)
+        | (t_s - last > p.max_coast_s)
+        | (sigma2 > p.max_position_sigma_m**2)
+        | implausible
+    )
+    return ManagementDecision(
+        hits=hits.astype(np.int64),
+        opportunities=opps.astype(np.int64),
+        misses=misses.astype(np.int64),
+        last_update_s=last,
+        confirmed=conf,
+        newly_confirmed=newly,
+        keep=~(failed | lost),
+    )
