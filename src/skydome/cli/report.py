@@ -1,4 +1,4 @@
-"""`skydome report` and `skydome export`: pictures and map files from a run directory."""
+"""`skydome report` and `skydome export`: pictures and map files from a run or study directory."""
 
 from __future__ import annotations
 
@@ -12,16 +12,30 @@ from skydome.cli._app import app, out
 __all__ = ["export", "report"]
 
 RunDir = Annotated[Path, typer.Argument(help="A run directory written by `skydome run`.")]
+ReportDir = Annotated[
+    Path,
+    typer.Argument(
+        metavar="DIR",
+        help="A run directory (`skydome run`) or a study directory (`skydome mc` / `sweep`).",
+    ),
+]
 
 
 @app.command()
-def report(run_dir: RunDir) -> None:
-    """Write figures (PNG, SVG) and a self-contained, offline replay: RUN_DIR/report.html."""
+def report(directory: ReportDir) -> None:
+    """Write figures (PNG, SVG) and a self-contained, offline DIR/report.html.
+
+    For a run: the replay. For a study (`skydome mc` / `sweep`): the study report, with
+    the summary table, the distributions and, for a sweep, the outcomes against each setting.
+    """
     from skydome.report import write_report
 
-    html = write_report(run_dir)
+    html = write_report(directory)
     out.print(
-        f"wrote {html} (open it in any browser; it needs no network) and {html.parent}/figures/"
+        f"wrote {html} (open it in any browser; it needs no network) and {html.parent}/figures/",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
 
 

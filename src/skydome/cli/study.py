@@ -102,6 +102,9 @@ ChunkSize = Annotated[
 ConnectTimeout = Annotated[
     float, typer.Option("--connect-timeout", help="Seconds to wait for a Dask scheduler.")
 ]
+Report = Annotated[
+    bool, typer.Option("--report", help="Also write the study report: report.html and figures/.")
+]
 
 
 @app.command()
@@ -119,6 +122,7 @@ def mc(
     confidence: Confidence = 0.95,
     chunk_size: ChunkSize = None,
     connect_timeout: ConnectTimeout = 10.0,
+    report: Report = False,
 ) -> None:
     """Run N replications of a scenario; print and write the study summary.
 
@@ -135,6 +139,7 @@ def mc(
     )  # fmt: skip
     _print_mc(result)
     _print_footer(result)
+    _print_report(target, report)
 
 
 @app.command()
@@ -161,6 +166,7 @@ def sweep(
     confidence: Confidence = 0.95,
     chunk_size: ChunkSize = None,
     connect_timeout: ConnectTimeout = 10.0,
+    report: Report = False,
 ) -> None:
     """Run the full grid of --set values, N replications per cell, common random numbers.
 
@@ -179,6 +185,7 @@ def sweep(
     )  # fmt: skip
     _print_sweep(result)
     _print_footer(result)
+    _print_report(target, report)
 
 
 class _RateColumn(ProgressColumn):
@@ -380,3 +387,17 @@ def _print_footer(r: StudyResult) -> None:
         if (r.out_dir / "events.parquet").exists():
             files.append("events.parquet")
         out.print(f"wrote {', '.join(str(r.out_dir / f) for f in files)}")
+
+
+def _print_report(target: Path, report: bool) -> None:
+    """Write the study report (with --report) and say where it is, or how to make it."""
+    if report:
+        from skydome.report.study import write_study_report
+
+        out.print(
+            f"report: {write_study_report(target)}", markup=False, highlight=False, soft_wrap=True
+        )
+    else:
+        out.print(
+            f"study report: skydome report {target}", markup=False, highlight=False, soft_wrap=True
+        )
