@@ -1,8 +1,12 @@
 """Claim (physics issue): 1,000 guided interceptors integrate >= 1,000x faster than real time.
 
-Measures the vectorised 3-DOF kernel (`skydome.engagement.guidance.step`): 1,000
-missiles with thrust, drag, gravity, altitude-limited PN against 1,000
+Part 1 measures the vectorised 3-DOF kernel (`skydome.engagement.guidance.step`):
+1,000 missiles with thrust, drag, gravity, altitude-limited PN against 1,000
 constant-velocity targets, median of several runs, for a few time steps.
+
+Part 2 runs the built-in default scenario with `run.flyout: kinematic` and
+`guided` side by side (alternating, median of the repeats) and prints the cost
+of the guided fidelity level.
 
     python benchmarks/bench_flyout.py [--missiles 1000] [--repeats 5]
 """
@@ -65,6 +69,36 @@ def main() -> None:
             walls.append(time.perf_counter() - t0)
         med = statistics.median(walls)
         print(f"{dt:>6} {k:>9} {n:>6} {med:>16.3f} {args.sim_seconds / med:>12,.0f}")
+    scenario_table(args.repeats)
+
+
+def scenario_table(repeats: int) -> None:
+    from skydome import compile_scenario, load_scenario, simulate
+    from skydome.results import summarize
+
+    base = load_scenario("default")
+    params = {
+        mode: compile_scenario(
+            base.model_copy(update={"run": base.run.model_copy(update={"flyout": mode})})
+        )
+        for mode in ("kinematic", "guided")
+    }
+    walls: dict[str, list[float]] = {mode: [] for mode in params}
+    kills: dict[str, int] = {}
+    for _ in range(repeats):
+        for mode, p in params.items():  # alternate, so both see the same machine load
+            t0 = time.perf_counter()
+            r = simulate(p, seed=1)
+            walls[mode].append(time.perf_counter() - t0)
+            kills[mode] = int(summarize(r)["threats"]["killed"])
+    print()
+    print(f"{'default scenario':<17} {'wall s (median)':>16} {'x real time':>12} {'kills':>6}")
+    sim = params["kinematic"].duration_s
+    for mode, w in walls.items():
+        med = statistics.median(w)
+        print(f"{mode:<17} {med:>16.2f} {sim / med:>12,.0f} {kills[mode]:>6}")
+    ratio = statistics.median(walls["guided"]) / statistics.median(walls["kinematic"])
+    print(f"guided / kinematic wall time: {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -23,16 +23,17 @@ stage draws from its own named stream (`skydome.seeding`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
 from skydome.arrays import grouped_cumsum, rank_within_groups
-from skydome.engagement.assessment import KILL, Outcome, assess
+from skydome.engagement.assessment import KILL, Outcome, assess, assess_guided
 from skydome.engagement.evaluation import evaluate_threats
 from skydome.engagement.flyout import InFlight, kinematic_flyout, midcourse_update
 from skydome.engagement.geometry import InterceptGrid, intercept_grid
+from skydome.engagement.guided import GuidedFlights, advance, launch_guided
 from skydome.engagement.launchers import (
     Launchers,
     allocate_slots,
@@ -45,6 +46,7 @@ from skydome.events import EventLog, Events
 from skydome.geo import radar_geometry
 from skydome.scenario.params import SimParams
 from skydome.seeding import stream
+from skydome.sensors.jamming import Jammers
 from skydome.sensors.radar import coverage_mask, detect
 from skydome.threats import Threats
 from skydome.tracking.base import Tracker, TrackState
@@ -131,10 +133,15 @@ def simulate(
     first_detect = np.full(n, np.inf)
     first_track = np.full(n, np.inf)
     engaged = np.zeros(n, dtype=bool)
+    # First missile launch at each threat (inf: never): starts its evasive break.
+    evade_start = np.full(n, np.inf)
     launchers = Launchers.from_params(bat)
     asset_value = params.assets.value.copy()
     tracks = TrackState.empty()
     inflight = InFlight.empty()
+    # guided flyout: the missiles' physical state, row for row with `inflight`
+    guided = params.flyout == "guided"
+    flights = GuidedFlights.empty()
     # Outcomes the command post is waiting to learn: one row per resolved missile.
     pending_track = np.zeros(0, dtype=np.int64)
     pending_until = np.zeros(0)
@@ -148,6 +155,7 @@ def simulate(
     track_rec: list[dict[str, NDArray[np.generic]]] = []
     next_record = 0.0
 
+    t_prev = 0.0
     n_steps = int(np.ceil(params.duration_s / params.step_s - 1e-9))
     report_every = max(1, n_steps // 100)
     for k in range(1, n_steps + 1):
@@ -155,11 +163,26 @@ def simulate(
 
         # 1. assess arrivals; the command post learns outcomes after a delay
         if inflight.n:
-            arrived = inflight.t_intercept_s <= t
+            if guided:
+                assert mis.physics is not None  # checked when the scenario loads
+                flights, ended = advance(
+                    flights, t_prev, t, params.guidance_step_s, mis.physics, mis.max_tof_s,
+                    th, kill_time, tracks, inflight.track_id, evade_start,
+                )  # fmt: skip
+                arrived = np.zeros(inflight.n, dtype=bool)
+                arrived[ended.row] = True
+            else:
+                arrived = inflight.t_intercept_s <= t
             if arrived.any():
-                due = midcourse_update(inflight.take(arrived), tracks)
+                if guided:
+                    due = replace(inflight.take(ended.row), t_intercept_s=ended.t_end_s)
+                    out = assess_guided(
+                        due, ended, th, kill_time, mis, engage_rng, evade_start_s=evade_start
+                    )
+                else:
+                    due = midcourse_update(inflight.take(arrived), tracks)
+                    out = assess(due, th, kill_time, mis, engage_rng, evade_start_s=evade_start)
                 inflight = inflight.take(~arrived)
-                out = assess(due, th, kill_time, mis, engage_rng)
                 kill_time = out.kill_time_s
                 _log_outcomes(log, due, out)
                 pending_track = np.r_[pending_track, due.track_id]
@@ -179,7 +202,7 @@ def simulate(
         if leaking.any():
             li = np.flatnonzero(leaking)
             leak_time[li] = th.end_s[li]
-            pos, _ = th.state_at(th.end_s[li], li)
+            pos, _ = th.state_at(th.end_s[li], li, evade_start_s=evade_start)
             log.add("leak", th.end_s[li], n=li.size, threat_id=li, pos_m=pos)
             survive = np.ones_like(asset_value)
             np.multiply.at(survive, th.target[li], 1.0 - th.damage[li])
@@ -189,16 +212,20 @@ def simulate(
         due_radars = np.flatnonzero(next_scan <= t + 1e-9)
         if due_radars.size:
             in_sky = (th.launch_s <= t) & (t < th.end_s) & (kill_time > t)
-            pos, _ = th.state_at(t)
+            pos, _ = th.state_at(t, evade_start_s=evade_start)
+            on_air = in_sky & (th.jam_erp_w > 0.0)  # jammers radiate while airborne
+            jam = Jammers(pos[on_air], th.jam_erp_w[on_air], th.jam_bandwidth_hz[on_air])
             for r in due_radars:
-                det = detect(rad, int(r), t, pos, th.rcs_m2, ids, radar_rng[r], in_sky)
+                det = detect(
+                    rad, int(r), t, pos, th.rcs_m2, ids, radar_rng[r], in_sky, th.swerling, jam
+                )
                 real = det.truth[det.truth >= 0]  # -1: false alarms
                 fresh = real[np.isinf(first_detect[real])]
                 if fresh.size:
                     first_detect[fresh] = t
                     log.add(
                         "detect", t, n=fresh.size, threat_id=fresh, radar=int(r),
-                        pos_m=th.state_at(t, fresh)[0],
+                        pos_m=th.state_at(t, fresh, evade_start_s=evade_start)[0],
                     )  # fmt: skip
                 radar_pos = rad.pos_m[r : r + 1]
 
@@ -229,7 +256,14 @@ def simulate(
             n_launched += new.n
             if new.n:
                 inflight = inflight.concat(new)
+                if guided:
+                    assert mis.physics is not None
+                    flights = flights.concat(
+                        launch_guided(new, tracks, bat.pos_m[new.battery], mis.physics)
+                    )
                 engaged[new.threat[new.threat >= 0]] = True
+                hit = new.threat >= 0  # illuminated: an evading threat breaks at launch
+                np.minimum.at(evade_start, new.threat[hit], new.t_launch_s[hit])
                 log.add(
                     "launch", new.t_launch_s, n=new.n, threat_id=new.threat,
                     track_id=new.track_id, missile_id=new.missile_id, battery=new.battery,
@@ -239,11 +273,12 @@ def simulate(
         if record_every_s is not None and t + 1e-9 >= next_record:
             next_record += record_every_s
             in_sky = (th.launch_s <= t) & (t < th.end_s) & (kill_time > t)
-            truth_rec.append(_truth_sample(th, t, np.flatnonzero(in_sky)))
+            truth_rec.append(_truth_sample(th, t, np.flatnonzero(in_sky), evade_start))
             track_rec.append(_track_sample(tracks, t))
 
         if progress is not None and (k % report_every == 0 or k == n_steps):
             progress(k / n_steps)
+        t_prev = t
 
     return RunResult(
         params=params,
@@ -261,8 +296,10 @@ def simulate(
     )
 
 
-def _truth_sample(th: Threats, t: float, idx: I64) -> dict[str, NDArray[np.generic]]:
-    pos, _ = th.state_at(t, idx)
+def _truth_sample(
+    th: Threats, t: float, idx: I64, evade_start_s: F64 | None = None
+) -> dict[str, NDArray[np.generic]]:
+    pos, _ = th.state_at(t, idx, evade_start_s=evade_start_s)
     return {
         "time_s": np.full(idx.size, t),
         "threat_id": idx.astype(np.int64),

@@ -22,9 +22,11 @@ track at the decision); kill / miss: a missile resolved; leak: a
 threat reached its release point or impact; track_lost: a confirmed track dropped.
 """
 
-MISS_NOTES = ("", "pk", "basket", "no target")
+MISS_NOTES = ("", "pk", "basket", "no target", "spent")
 """`note` of miss events by outcome code: Pk draw failed, PIP error beyond the
-homing basket, or nothing left to hit (threat already dead or gone)."""
+homing basket (guided flyout: miss beyond the lethal radius), nothing left to
+hit (threat already dead or gone, or never acquired), or a guided missile spent
+(ground impact, flight-time limit, too slow after burn-out)."""
 
 _I = (
     "kind",

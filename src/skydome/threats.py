@@ -2,36 +2,69 @@
 
 Two motion families, both evaluated at any time t without integration:
 
-* **routes** -- piecewise-linear 3-D paths flown at constant speed (climb and
-  descent legs included, so a cruise missile can fly at 30 m and pop up);
+* **routes** -- 3-D paths flown at constant speed (climb and descent legs
+  included, so a cruise missile can fly at 30 m and pop up). Corners are sharp,
+  or flown as coordinated level turns (`turn_g`): circular arcs of radius
+  R = v^2 / (n g) tangent to both legs. A route may add a sinusoidal weave
+  across the track, a pop-up and terminal dive (expanded into waypoints at
+  compile time) and an evasive break when first engaged (its start time is
+  engine state, passed to `Threats.state_at`).
 * **ballistic arcs** -- a flat-earth vacuum parabola in (ground distance,
   altitude) from a launch point to the target asset, fixed by its apogee or
-  time of flight. Re-entry drag is left to a later fidelity level.
+  time of flight; with a ballistic coefficient the descent below the re-entry
+  altitude is a straight line slowed by drag in closed form (Allen & Eggers,
+  NACA TR-1381, 1958).
 
-All positions are in the map frame (see `skydome.geo`).
+All positions are in the map frame (see `skydome.geo`). Equations and
+references are in docs/models.md (Threats).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.scenario.schema import Scenario
+from skydome.engagement.guidance import RHO0, SCALE_HEIGHT_M
+from skydome.scenario.schema import Raid, Scenario, Terminal
 
-__all__ = ["GRAVITY_MPS2", "Threats", "build_threats", "route_length_m"]
+__all__ = [
+    "DRAG_GRID",
+    "GRAVITY_MPS2",
+    "REENTRY_ALTITUDE_M",
+    "Threats",
+    "build_threats",
+    "expand_terminal",
+    "fillet_corners",
+    "route_length_m",
+]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 GRAVITY_MPS2 = 9.80665
 """Standard gravity, m/s^2."""
+REENTRY_ALTITUDE_M = 100_000.0
+"""Altitude below which drag acts on a ballistic threat (or its apogee if lower), m."""
+DRAG_GRID = 2048
+"""Altitude nodes of each re-entry time table t(h)."""
+
+
+def _empty() -> F64:
+    return np.zeros(0)
+
+
+def _empty_i() -> I64:
+    return np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
 class Threats:
     """Static description of every threat, struct of arrays (N threats).
+
+    The manoeuvre fields have defaults (no manoeuvre) so a caller may build a
+    plain `Threats` from the first sixteen fields alone.
 
     Attributes:
         type_names: threat type labels; `type_index` points into it.
@@ -43,13 +76,39 @@ class Threats:
         rcs_m2: (N,) radar cross-section, m^2.
         damage: (N,) fraction of the target's value destroyed by a leak.
         ballistic: (N,) True for ballistic arcs, False for routes.
-        wp_m: (N, K, 3) route waypoints, padded by repeating the last.
-        wp_t_s: (N, K) time since launch at each waypoint, padded with +inf.
-        n_wp: (N,) number of real waypoints (0 for ballistic threats).
+        wp_m: (N, K, 3) path vertices (waypoints, and the tangent points of turn
+            arcs), padded by repeating the last.
+        wp_t_s: (N, K) time since launch at each vertex, padded with +inf.
+        n_wp: (N,) number of real vertices (0 for ballistic threats).
         b0_m: (N, 3) ballistic launch point.
         b1_m: (N, 3) ballistic impact point.
         vz0_mps: (N,) ballistic initial vertical speed.
-        tof_s: (N,) ballistic time of flight.
+        tof_s: (N,) time of flight of the vacuum arc (the arc's parameter; the
+            impact is at `end_s`, later with drag).
+        arc_center_m: (N, K-1, 2) centre of the turn arc flown on each path
+            segment (ground plane); empty: no arcs.
+        arc_sweep_rad: (N, K-1) signed heading change on each segment (0: a
+            straight segment; > 0: a left turn); empty: no arcs.
+        weave_amp_m: (N,) weave amplitude A = a / omega^2, m (0: no weave).
+        weave_omega_rps: (N,) weave angular frequency 2 pi / period, rad/s.
+        weave_t0_s, weave_t1_s: (N,) weave window, time since launch, s (a whole
+            number of periods that ends before `end_s`).
+        evade_amp_m: (N,) evasive-break amplitude A = a T^2 / (4 pi^2), m (0: none).
+        evade_dur_s: (N,) duration T of the break, s.
+        reentry_tau_s: (N,) time since launch at which drag re-entry starts
+            (inf: vacuum arc to impact).
+        reentry_dur_s: (N,) duration of the re-entry, s.
+        reentry_p_m: (N, 3) re-entry point (its z is the re-entry altitude h_e).
+        reentry_v_mps: (N,) speed at the re-entry point v_e, m/s.
+        reentry_b: (N,) Allen-Eggers exponent B = rho0 H / (2 beta sin(gamma)).
+        reentry_row: (N,) row of the threat's re-entry time table (-1: none).
+        drag_t_s: (R, G) time since re-entry at altitude h_e (1 - j / (G - 1)),
+            one row per distinct re-entry (raid), s.
+        swerling: (N,) RCS fluctuation model, Swerling case 0, 1 or 3 (all 1 when
+            omitted).
+        jam_erp_w: (N,) ERP of the barrage jammer carried, W (0: none; zeros when
+            omitted).
+        jam_bandwidth_hz: (N,) barrage bandwidth, Hz (1 where there is no jammer).
     """
 
     type_names: tuple[str, ...]
@@ -68,13 +127,62 @@ class Threats:
     b1_m: F64
     vz0_mps: F64
     tof_s: F64
+    arc_center_m: F64 = field(default_factory=_empty)
+    arc_sweep_rad: F64 = field(default_factory=_empty)
+    weave_amp_m: F64 = field(default_factory=_empty)
+    weave_omega_rps: F64 = field(default_factory=_empty)
+    weave_t0_s: F64 = field(default_factory=_empty)
+    weave_t1_s: F64 = field(default_factory=_empty)
+    evade_amp_m: F64 = field(default_factory=_empty)
+    evade_dur_s: F64 = field(default_factory=_empty)
+    reentry_tau_s: F64 = field(default_factory=_empty)
+    reentry_dur_s: F64 = field(default_factory=_empty)
+    reentry_p_m: F64 = field(default_factory=_empty)
+    reentry_v_mps: F64 = field(default_factory=_empty)
+    reentry_b: F64 = field(default_factory=_empty)
+    reentry_row: I64 = field(default_factory=_empty_i)
+    drag_t_s: F64 = field(default_factory=_empty)
+    swerling: I64 = field(default_factory=_empty_i)
+    jam_erp_w: F64 = field(default_factory=_empty)
+    jam_bandwidth_hz: F64 = field(default_factory=_empty)
+
+    def __post_init__(self) -> None:
+        n = self.n
+        defaults: dict[str, NDArray[np.generic]] = {
+            "swerling": np.ones(n, dtype=np.int64),
+            "jam_erp_w": np.zeros(n),
+            "jam_bandwidth_hz": np.ones(n),
+            "weave_amp_m": np.zeros(n),
+            "weave_omega_rps": np.ones(n),
+            "weave_t0_s": np.zeros(n),
+            "weave_t1_s": np.zeros(n),
+            "evade_amp_m": np.zeros(n),
+            "evade_dur_s": np.ones(n),
+            "reentry_tau_s": np.full(n, np.inf),
+            "reentry_dur_s": np.zeros(n),
+            "reentry_p_m": np.zeros((n, 3)),
+            "reentry_v_mps": np.zeros(n),
+            "reentry_b": np.zeros(n),
+            "reentry_row": np.full(n, -1, dtype=np.int64),
+        }
+        for name, value in defaults.items():
+            if getattr(self, name).shape[:1] != (n,):
+                object.__setattr__(self, name, value)
+        if self.drag_t_s.ndim != 2:
+            object.__setattr__(self, "drag_t_s", np.zeros((0, DRAG_GRID)))
 
     @property
     def n(self) -> int:
         """Number of threats."""
         return int(self.launch_s.shape[0])
 
-    def state_at(self, t_s: float | F64, idx: I64 | None = None) -> tuple[F64, F64]:
+    def state_at(
+        self,
+        t_s: float | F64,
+        idx: I64 | None = None,
+        *,
+        evade_start_s: F64 | None = None,
+    ) -> tuple[F64, F64]:
         """Truth position and velocity at time `t_s`.
 
         Before launch a threat is at its start point with zero velocity; after
@@ -83,6 +191,8 @@ class Threats:
         Args:
             t_s: scalar time, or (n,) times, one per selected threat.
             idx: (n,) indices of the threats wanted; all threats if None.
+            evade_start_s: (N,) time each threat starts its evasive break, for
+                all N threats (inf: never; engine state). None: no threat evades.
 
         Returns:
             (pos_m, vel_mps), each (n, 3), map frame.
@@ -97,43 +207,154 @@ class Threats:
         bal = self.ballistic[idx]
         r = np.flatnonzero(~bal)
         if r.size:
-            pos[r], vel[r] = self._route_state(idx[r], tau[r])
+            ir = idx[r]
+            ev = None if evade_start_s is None else evade_start_s[ir] - self.launch_s[ir]
+            pos[r], vel[r] = self._route_state(ir, tau[r], ev)
         b = np.flatnonzero(bal)
         if b.size:
             pos[b], vel[b] = self._ballistic_state(idx[b], tau[b])
         return pos, vel
 
-    def _route_state(self, idx: I64, tau: F64) -> tuple[F64, F64]:
+    # --- routes ---------------------------------------------------------------------------
+
+    def _route_state(self, idx: I64, tau: F64, evade_tau_s: F64 | None) -> tuple[F64, F64]:
         wp = self.wp_m[idx]
         wt = self.wp_t_s[idx]
+        rows = np.arange(idx.shape[0])
         last = self.n_wp[idx] - 1
-        total = wt[np.arange(idx.shape[0]), last]
+        total = wt[rows, last]
         moving = (tau > 0.0) & (tau < total)
         tau = np.clip(tau, 0.0, total)
         seg = np.minimum(np.sum(wt[:, 1:] <= tau[:, None], axis=1), last - 1)
-        rows = np.arange(idx.shape[0])
         a, b = wp[rows, seg], wp[rows, seg + 1]
         ta, tb = wt[rows, seg], wt[rows, seg + 1]
         dur = np.maximum(tb - ta, 1e-12)
         f = (tau - ta) / dur
         pos = a + (b - a) * f[:, None]
-        vel = (b - a) / dur[:, None] * moving[:, None]
+        vel = (b - a) / dur[:, None]
+        turn_rate = np.zeros(idx.shape[0])
+        if self.arc_sweep_rad.size:
+            sweep = self.arc_sweep_rad[idx, seg]
+            k = np.flatnonzero(sweep != 0.0)
+            if k.size:
+                c = self.arc_center_m[idx[k], seg[k]]
+                rel = a[k, :2] - c
+                radius = np.hypot(rel[:, 0], rel[:, 1])
+                th = np.arctan2(rel[:, 1], rel[:, 0]) + sweep[k] * f[k]
+                cos, sin = np.cos(th), np.sin(th)
+                pos[k, 0] = c[:, 0] + radius * cos
+                pos[k, 1] = c[:, 1] + radius * sin
+                w = sweep[k] / dur[k]
+                vel[k, 0] = -radius * w * sin
+                vel[k, 1] = radius * w * cos
+                turn_rate[k] = w
+        vel *= moving[:, None]
+        turn_rate *= moving
+        # Lateral offsets y(tau) along the left normal of the ground track.
+        y, dy = self._weave(idx, tau)
+        if evade_tau_s is not None:
+            ye, dye = self._evasion(idx, tau, evade_tau_s)
+            y, dy = y + ye, dy + dye
+        off = np.flatnonzero(y != 0.0)
+        if off.size:
+            vh = vel[off, :2]
+            speed_h = np.hypot(vh[:, 0], vh[:, 1])
+            u = vh / np.where(speed_h > 0.0, speed_h, 1.0)[:, None]
+            u *= (speed_h > 0.0)[:, None]
+            normal = np.column_stack([-u[:, 1], u[:, 0]])
+            pos[off, :2] += y[off, None] * normal
+            # d/dt (y n) = y' n + y dn/dt, and dn/dt = -omega_turn u.
+            vel[off, :2] += dy[off, None] * normal - (y[off] * turn_rate[off])[:, None] * u
         return pos, vel
+
+    def _weave(self, idx: I64, tau: F64) -> tuple[F64, F64]:
+        """Weave offset A (1 - cos(omega s)) and its rate, s = tau - t0 in the window."""
+        amp = self.weave_amp_m[idx]
+        if not amp.any():
+            return np.zeros(idx.shape[0]), np.zeros(idx.shape[0])
+        w = self.weave_omega_rps[idx]
+        s = tau - self.weave_t0_s[idx]
+        on = (amp > 0.0) & (s > 0.0) & (tau < self.weave_t1_s[idx])
+        phase = w * s
+        y = np.where(on, amp * (1.0 - np.cos(phase)), 0.0)
+        dy = np.where(on, amp * w * np.sin(phase), 0.0)
+        return y, dy
+
+    def _evasion(self, idx: I64, tau: F64, start: F64) -> tuple[F64, F64]:
+        """Break offset A (1 - cos(2 pi s / T)), s = tau - start, while 0 < s < T."""
+        amp = self.evade_amp_m[idx]
+        if not amp.any():
+            return np.zeros(idx.shape[0]), np.zeros(idx.shape[0])
+        dur = self.evade_dur_s[idx]
+        s = tau - start
+        # A break that would not end before the leak is not started: leak times
+        # and leak points are those of the route.
+        fits = start + dur <= self.end_s[idx] - self.launch_s[idx]
+        on = (amp > 0.0) & fits & (s > 0.0) & (s < dur)
+        w = 2.0 * np.pi / dur
+        with np.errstate(invalid="ignore"):
+            phase = w * s
+            y = np.where(on, amp * (1.0 - np.cos(phase)), 0.0)
+            dy = np.where(on, amp * w * np.sin(phase), 0.0)
+        return y, dy
+
+    # --- ballistic arcs ----------------------------------------------------------------
 
     def _ballistic_state(self, idx: I64, tau: F64) -> tuple[F64, F64]:
         T = self.tof_s[idx]
         moving = (tau > 0.0) & (tau < T)
-        tau = np.clip(tau, 0.0, T)
+        tau_c = np.clip(tau, 0.0, T)
         p0, p1, vz0 = self.b0_m[idx], self.b1_m[idx], self.vz0_mps[idx]
         vh = (p1[:, :2] - p0[:, :2]) / T[:, None]
         pos = np.empty((idx.shape[0], 3))
-        pos[:, :2] = p0[:, :2] + vh * tau[:, None]
-        pos[:, 2] = p0[:, 2] + vz0 * tau - 0.5 * GRAVITY_MPS2 * tau * tau
+        pos[:, :2] = p0[:, :2] + vh * tau_c[:, None]
+        pos[:, 2] = p0[:, 2] + vz0 * tau_c - 0.5 * GRAVITY_MPS2 * tau_c * tau_c
         vel = np.empty_like(pos)
         vel[:, :2] = vh
-        vel[:, 2] = vz0 - GRAVITY_MPS2 * tau
+        vel[:, 2] = vz0 - GRAVITY_MPS2 * tau_c
         vel *= moving[:, None]
+        k = np.flatnonzero(tau >= self.reentry_tau_s[idx])
+        if k.size:
+            pos[k], vel[k] = self._reentry_state(idx[k], tau[k] - self.reentry_tau_s[idx[k]])
         return pos, vel
+
+    def _reentry_state(self, idx: I64, s: F64) -> tuple[F64, F64]:
+        """Straight drag re-entry: invert the t(h) table, then v(h) in closed form."""
+        dur = self.reentry_dur_s[idx]
+        moving = s < dur
+        s = np.minimum(s, dur)
+        row = self.reentry_row[idx]
+        tab = self.drag_t_s
+        g = tab.shape[1]
+        # Batched search: offset each row's (increasing) times by row * span.
+        span = float(tab[:, -1].max()) + 1.0
+        flat = (tab + span * np.arange(tab.shape[0])[:, None]).ravel()
+        key = s + span * row
+        j = np.searchsorted(flat, key, side="right") - 1
+        j = np.clip(j, row * g, row * g + g - 2)
+        t0, t1 = flat[j], flat[j + 1]
+        frac = np.clip((key - t0) / np.maximum(t1 - t0, 1e-300), 0.0, 1.0)
+        node = (j - row * g) + frac
+        pe = self.reentry_p_m[idx]
+        he = pe[:, 2]
+        h = he * (1.0 - node / (g - 1))
+        p1 = self.b1_m[idx]
+        chord = p1 - pe
+        length = np.linalg.norm(chord, axis=1)
+        pos = p1 - chord * (h / he)[:, None]
+        v = _allen_eggers_speed(self.reentry_v_mps[idx], self.reentry_b[idx], h, he)
+        vel = chord / length[:, None] * (v * moving)[:, None]
+        return pos, vel
+
+
+def _allen_eggers_speed(v_e: F64, b: F64, h_m: F64, h_e_m: F64) -> F64:
+    """Allen-Eggers speed v(h) = v_e exp(-B (e^(-h/H) - e^(-h_e/H))), m/s.
+
+    B = rho0 H / (2 beta sin(gamma)); the e^(-h_e/H) term makes v(h_e) = v_e
+    exactly (negligible from 100 km). Allen & Eggers, NACA TR-1381 (1958).
+    """
+    out: F64 = v_e * np.exp(-b * (np.exp(-h_m / SCALE_HEIGHT_M) - np.exp(-h_e_m / SCALE_HEIGHT_M)))
+    return out
 
 
 def route_length_m(points_m: F64) -> float:
@@ -141,18 +362,162 @@ def route_length_m(points_m: F64) -> float:
     return float(np.linalg.norm(np.diff(points_m, axis=0), axis=1).sum())
 
 
+def expand_terminal(points_m: F64, terminal: Terminal) -> F64:
+    """Replace a route's last `popup_range_km` by a pop-up and a terminal dive.
+
+    The point P at ground distance `popup_range_km` before the end (along the
+    route) keeps its altitude; from P the threat flies straight (in the ground
+    plane) at the end point E, climbing to `popup_altitude_m` at ground distance
+    d = (h_pop - z_E) / tan(dive) from E, then diving on E at the dive angle.
+    Waypoints between P and E are dropped.
+
+    Args:
+        points_m: (K, 3) route waypoints, map frame, m.
+        terminal: the pop-up specification (validated by the schema).
+
+    Returns:
+        (K', 3) waypoints: the route up to P, then P, the pop-up top and E.
+    """
+    pts = np.asarray(points_m, dtype=np.float64)
+    seg = np.hypot(*np.diff(pts[:, :2], axis=0).T)
+    to_end = np.r_[np.cumsum(seg[::-1])[::-1], 0.0]  # (K,) ground distance to E
+    r_pop = terminal.popup_range_km * 1e3
+    j = int(np.flatnonzero(to_end >= r_pop)[-1])  # P lies on segment j
+    f = (to_end[j] - r_pop) / seg[j]
+    p = pts[j] + (pts[j + 1] - pts[j]) * f
+    end = pts[-1]
+    straight = float(np.hypot(*(p[:2] - end[:2])))
+    d_dive = (terminal.popup_altitude_m - end[2]) / np.tan(np.radians(terminal.dive_angle_deg))
+    d_dive = min(float(d_dive), 0.999 * straight)
+    top = np.empty(3)
+    top[:2] = end[:2] + (p[:2] - end[:2]) * (d_dive / straight)
+    top[2] = terminal.popup_altitude_m
+    head = pts[: j + 1] if f > 1e-12 else pts[:j]
+    return np.vstack([head, p, top, end])
+
+
+def fillet_corners(points_m: F64, radius_m: float) -> tuple[F64, F64, F64]:
+    """Round every route corner with a circular arc tangent to both legs.
+
+    The arc lies in the ground plane, with tangent distance d = R tan(|dpsi| / 2)
+    from the corner (dpsi: heading change); d is capped at half of each adjacent
+    leg's ground length, so a corner too tight for its legs is flown at a smaller
+    radius (higher g). The altitude at each tangent point is that of its leg, and
+    varies linearly over the arc.
+
+    Args:
+        points_m: (n, K, 3) waypoints of n routes, map frame, m.
+        radius_m: turn radius R, m.
+
+    Returns:
+        (vertices, center, sweep): (n, 2K-2, 3) path vertices -- start, the two
+        tangent points of each corner, end; (n, 2K-3, 2) arc centre of each
+        segment; (n, 2K-3) signed heading change of each segment (0: straight).
+    """
+    a, b, c = points_m[:, :-2], points_m[:, 1:-1], points_m[:, 2:]
+    din, dout = b[..., :2] - a[..., :2], c[..., :2] - b[..., :2]
+    lin, lout = np.hypot(din[..., 0], din[..., 1]), np.hypot(dout[..., 0], dout[..., 1])
+    uin = din / np.where(lin > 0.0, lin, 1.0)[..., None]
+    uout = dout / np.where(lout > 0.0, lout, 1.0)[..., None]
+    cross = uin[..., 0] * uout[..., 1] - uin[..., 1] * uout[..., 0]
+    dot = np.sum(uin * uout, axis=-1)
+    psi = np.where((lin > 0.0) & (lout > 0.0), np.arctan2(cross, dot), 0.0)
+    half_tan = np.tan(np.abs(psi) / 2.0)
+    d = np.minimum(radius_m * half_tan, 0.5 * np.minimum(lin, lout))
+    has_arc = half_tan > 1e-12
+    r_eff = np.where(has_arc, d / np.where(has_arc, half_tan, 1.0), 0.0)
+    psi = np.where(has_arc & (r_eff > 0.0), psi, 0.0)
+    t_in = np.empty_like(b)
+    t_out = np.empty_like(b)
+    t_in[..., :2] = b[..., :2] - uin * d[..., None]
+    t_out[..., :2] = b[..., :2] + uout * d[..., None]
+    t_in[..., 2] = b[..., 2] + (a[..., 2] - b[..., 2]) * d / np.where(lin > 0.0, lin, 1.0)
+    t_out[..., 2] = b[..., 2] + (c[..., 2] - b[..., 2]) * d / np.where(lout > 0.0, lout, 1.0)
+    left = np.stack([-uin[..., 1], uin[..., 0]], axis=-1)
+    centre = t_in[..., :2] + (np.sign(psi) * r_eff)[..., None] * left
+    n, k = points_m.shape[:2]
+    verts = np.empty((n, 2 * k - 2, 3))
+    verts[:, 0] = points_m[:, 0]
+    verts[:, -1] = points_m[:, -1]
+    verts[:, 1:-1:2] = t_in
+    verts[:, 2:-1:2] = t_out
+    centers = np.zeros((n, 2 * k - 3, 2))
+    sweeps = np.zeros((n, 2 * k - 3))
+    centers[:, 1::2] = centre
+    sweeps[:, 1::2] = psi
+    return verts, centers, sweeps
+
+
+def _segment_lengths(verts: F64, centers: F64, sweeps: F64) -> F64:
+    """(n, S) 3-D length of each path segment: chord, or helix over an arc."""
+    step = np.diff(verts, axis=1)
+    length = np.linalg.norm(step, axis=2)
+    radius = np.hypot(*(verts[:, :-1, :2] - centers).transpose(2, 0, 1))
+    arc = np.hypot(radius * np.abs(sweeps), step[..., 2])
+    out: F64 = np.where(sweeps != 0.0, arc, length)
+    return out
+
+
+def _route_members(r: Raid, n: int) -> F64:
+    """(n, K, 3) waypoints of each member: pop-up expanded, offset across the first leg."""
+    assert r.route is not None
+    pts = np.array([[w.east_km * 1e3, w.north_km * 1e3, w.altitude_m] for w in r.route])
+    if r.terminal is not None:
+        pts = expand_terminal(pts, r.terminal)
+    lead = pts[1, :2] - pts[0, :2]
+    norm = float(np.hypot(*lead)) or 1.0
+    across = np.array([lead[1], -lead[0]]) / norm
+    offsets = (np.arange(n) - (n - 1) / 2.0) * r.lateral_spacing_km * 1e3
+    member = np.repeat(pts[None], n, axis=0)
+    member[:, :-1, :2] += offsets[:, None, None] * across[None, None, :]
+    if r.terminal is not None:
+        # Each member's pop-up top lies on its own line from its pop-up start to the
+        # end point, so the climb and the dive stay straight in the ground plane.
+        end = pts[-1, :2]
+        rel = member[:, -3, :2] - end
+        dist = np.hypot(rel[:, 0], rel[:, 1])
+        rise = r.terminal.popup_altitude_m - pts[-1, 2]
+        d_dive = np.minimum(rise / np.tan(np.radians(r.terminal.dive_angle_deg)), 0.999 * dist)
+        member[:, -2, :2] = end + rel * (d_dive / dist)[:, None]
+    return member
+
+
+def _vertex_count(r: Raid) -> int:
+    if r.route is None:
+        return 0
+    k = len(r.route) + (2 if r.terminal is not None else 0)  # P and the top, at most
+    return 2 * k - 2 if r.turn_g is not None else k
+
+
+def _drag_tables(h_e: F64, v_e: F64, b: F64, sin_g: F64) -> F64:
+    """(R, G) time since re-entry at each altitude node, by the trapezoid rule.
+
+    t(h) = integral from h to h_e of dh' / (v(h') sin(gamma)) with the Allen-Eggers
+    v(h); nodes h_j = h_e (1 - j / (G - 1)), all rows at once.
+    """
+    u = np.linspace(0.0, 1.0, DRAG_GRID)
+    h = h_e[:, None] * (1.0 - u[None, :])
+    inv = 1.0 / (_allen_eggers_speed(v_e[:, None], b[:, None], h, h_e[:, None]) * sin_g[:, None])
+    dh = h_e[:, None] / (DRAG_GRID - 1)
+    steps = 0.5 * (inv[:, 1:] + inv[:, :-1]) * dh
+    out: F64 = np.concatenate([np.zeros((h_e.size, 1)), np.cumsum(steps, axis=1)], axis=1)
+    return out
+
+
 def build_threats(s: Scenario) -> Threats:
     """Expand the scenario's raids into one row per threat.
 
     Members of a raid launch evenly over `launch_spread_s`; with
     `lateral_spacing_km` they fly parallel copies of the route, offset across
-    the first leg, converging on the route's last point.
+    the first leg, converging on the route's last point. Manoeuvres (turns,
+    weave, pop-up, evasion, drag re-entry) are compiled here; see docs/models.md.
     """
     assets = {a.name: i for i, a in enumerate(s.assets)}
     type_names = tuple(dict.fromkeys(r.type for r in s.raids))
-    k_max = max((len(r.route) if r.route else 0) for r in s.raids)
-    k_max = max(k_max, 2)
+    k_max = max(max(_vertex_count(r) for r in s.raids), 2)
+    any_turn = any(r.turn_g is not None for r in s.raids)
     parts: dict[str, list[NDArray[np.generic]]] = {}
+    drag: list[tuple[float, float, float, float]] = []  # (h_e, v_e, B, sin gamma) per raid
 
     def put(key: str, arr: NDArray[np.generic]) -> None:
         parts.setdefault(key, []).append(arr)
@@ -168,28 +533,62 @@ def build_threats(s: Scenario) -> Threats:
         put("launch_s", launch)
         put("rcs_m2", np.full(n, r.rcs_m2))
         put("damage", np.full(n, r.damage))
+        put("swerling", np.full(n, r.swerling))
+        jam = r.jammer
+        put("jam_erp_w", np.full(n, 0.0 if jam is None else 10.0 ** (jam.erp_dbw / 10.0)))
+        put("jam_bandwidth_hz", np.full(n, 1.0 if jam is None else jam.bandwidth_mhz * 1e6))
         wp = np.zeros((n, k_max, 3))
         wt = np.full((n, k_max), np.inf)
+        centers = np.zeros((n, k_max - 1, 2))
+        sweeps = np.zeros((n, k_max - 1))
         b0 = np.zeros((n, 3))
         b1 = np.zeros((n, 3))
         vz0 = np.zeros(n)
         tof = np.ones(n)
+        weave = np.zeros((4, n))  # amplitude, omega, t0, t1
+        weave[1] = 1.0
+        evade = np.zeros((2, n))  # amplitude, duration
+        evade[1] = 1.0
+        re_tau = np.full(n, np.inf)
+        re_p = np.zeros((n, 3))
+        re_v = np.zeros(n)
+        re_b = np.zeros(n)
+        re_row = np.full(n, -1, dtype=np.int64)
         if r.route is not None:
             assert r.speed_mps is not None  # schema guarantees it for routes
-            pts = np.array([[w.east_km * 1e3, w.north_km * 1e3, w.altitude_m] for w in r.route])
-            k = pts.shape[0]
-            lead = pts[1, :2] - pts[0, :2]
-            norm = float(np.hypot(*lead)) or 1.0
-            across = np.array([lead[1], -lead[0]]) / norm
-            offsets = (np.arange(n) - (n - 1) / 2.0) * r.lateral_spacing_km * 1e3
-            member = np.repeat(pts[None], n, axis=0)
-            member[:, :-1, :2] += offsets[:, None, None] * across[None, None, :]
-            wp[:, :k] = member
-            wp[:, k:] = member[:, -1:]
-            seg_len = np.linalg.norm(np.diff(member, axis=1), axis=2)
+            v = r.speed_mps
+            member = _route_members(r, n)
+            if r.turn_g is not None:
+                verts, cen, swp = fillet_corners(member, v * v / (r.turn_g * GRAVITY_MPS2))
+            else:
+                k0 = member.shape[1]
+                verts, cen, swp = member, np.zeros((n, k0 - 1, 2)), np.zeros((n, k0 - 1))
+            k = verts.shape[1]
+            wp[:, :k] = verts
+            wp[:, k:] = verts[:, -1:]
+            centers[:, : k - 1] = cen
+            sweeps[:, : k - 1] = swp
+            seg_len = _segment_lengths(verts, cen, swp)
             cum = np.concatenate([np.zeros((n, 1)), np.cumsum(seg_len, axis=1)], axis=1)
-            wt[:, :k] = cum / r.speed_mps
-            end = launch + np.maximum(cum[:, -1] - r.release_range_km * 1e3, 0.0) / r.speed_mps
+            wt[:, :k] = cum / v
+            total = cum[:, -1]
+            end_tau = np.maximum(total - r.release_range_km * 1e3, 0.0) / v
+            end = launch + end_tau
+            if r.weave is not None:
+                omega = 2.0 * np.pi / r.weave.period_s
+                if r.weave.start_range_km is not None:
+                    t0 = np.maximum(total - r.weave.start_range_km * 1e3, 0.0) / v
+                else:
+                    t0 = np.full(n, r.weave.after_s or 0.0)
+                periods = np.floor(np.maximum(end_tau - t0, 0.0) / r.weave.period_s)
+                weave[0] = r.weave.g * GRAVITY_MPS2 / omega**2 * (periods > 0)
+                weave[1] = omega
+                weave[2] = t0
+                weave[3] = t0 + periods * r.weave.period_s
+            if r.evasion is not None:
+                dur = r.evasion.duration_s
+                evade[0] = r.evasion.g * GRAVITY_MPS2 * dur * dur / (4.0 * np.pi**2)
+                evade[1] = dur
             nwp = np.full(n, k)
             bal = np.zeros(n, dtype=bool)
         else:
@@ -205,10 +604,29 @@ def build_threats(s: Scenario) -> Threats:
                 tof[:] = bspec.time_of_flight_s
                 vz0[:] = 0.5 * GRAVITY_MPS2 * tof
             end = launch + tof
+            beta = bspec.ballistic_coefficient_kg_m2
+            if beta is not None:
+                w0, T = float(vz0[0]), float(tof[0])
+                h_e = min(REENTRY_ALTITUDE_M, w0 * w0 / (2.0 * GRAVITY_MPS2))
+                tau_e = (w0 + np.sqrt(max(w0 * w0 - 2.0 * GRAVITY_MPS2 * h_e, 0.0))) / GRAVITY_MPS2
+                vh = (b1[0, :2] - b0[0, :2]) / T
+                pe = np.r_[b0[0, :2] + vh * tau_e, h_e]
+                chord = float(np.linalg.norm(b1[0] - pe))
+                sin_g = h_e / chord
+                v_e = float(np.hypot(np.hypot(*vh), w0 - GRAVITY_MPS2 * tau_e))
+                bb = RHO0 * SCALE_HEIGHT_M / (2.0 * beta * sin_g)
+                re_tau[:] = tau_e
+                re_p[:] = pe
+                re_v[:] = v_e
+                re_b[:] = bb
+                re_row[:] = len(drag)
+                drag.append((h_e, v_e, bb, sin_g))
             nwp = np.zeros(n, dtype=np.int64)
             bal = np.ones(n, dtype=bool)
         put("wp_m", wp)
         put("wp_t_s", wt)
+        put("arc_center_m", centers)
+        put("arc_sweep_rad", sweeps)
         put("n_wp", nwp)
         put("b0_m", b0)
         put("b1_m", b1)
@@ -216,23 +634,63 @@ def build_threats(s: Scenario) -> Threats:
         put("tof_s", tof)
         put("end_s", end)
         put("ballistic", bal)
+        for key, arr in zip(
+            ("weave_amp_m", "weave_omega_rps", "weave_t0_s", "weave_t1_s"), weave, strict=True
+        ):
+            put(key, arr)
+        put("evade_amp_m", evade[0])
+        put("evade_dur_s", evade[1])
+        put("reentry_tau_s", re_tau)
+        put("reentry_p_m", re_p)
+        put("reentry_v_mps", re_v)
+        put("reentry_b", re_b)
+        put("reentry_row", re_row)
 
     cat = {k: np.concatenate(v) for k, v in parts.items()}
+    f64 = {k: v.astype(np.float64) for k, v in cat.items()}
+    re_row_all = cat["reentry_row"].astype(np.int64)
+    table = np.zeros((0, DRAG_GRID))
+    re_dur = np.zeros(re_row_all.size)
+    end_s = f64["end_s"]
+    if drag:
+        cols = np.array(drag, dtype=np.float64)  # (R, 4)
+        table = _drag_tables(cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3])
+        dragged = re_row_all >= 0
+        re_dur[dragged] = table[re_row_all[dragged], -1]
+        end_s = np.where(dragged, f64["launch_s"] + f64["reentry_tau_s"] + re_dur, end_s)
     return Threats(
         type_names=type_names,
         type_index=cat["type_index"].astype(np.int64),
         raid_index=cat["raid_index"].astype(np.int64),
         target=cat["target"].astype(np.int64),
-        launch_s=cat["launch_s"].astype(np.float64),
-        end_s=cat["end_s"].astype(np.float64),
-        rcs_m2=cat["rcs_m2"].astype(np.float64),
-        damage=cat["damage"].astype(np.float64),
+        launch_s=f64["launch_s"],
+        end_s=end_s,
+        rcs_m2=f64["rcs_m2"],
+        damage=f64["damage"],
         ballistic=cat["ballistic"].astype(bool),
-        wp_m=cat["wp_m"].astype(np.float64),
-        wp_t_s=cat["wp_t_s"].astype(np.float64),
+        wp_m=f64["wp_m"],
+        wp_t_s=f64["wp_t_s"],
         n_wp=cat["n_wp"].astype(np.int64),
-        b0_m=cat["b0_m"].astype(np.float64),
-        b1_m=cat["b1_m"].astype(np.float64),
-        vz0_mps=cat["vz0_mps"].astype(np.float64),
-        tof_s=cat["tof_s"].astype(np.float64),
+        b0_m=f64["b0_m"],
+        b1_m=f64["b1_m"],
+        vz0_mps=f64["vz0_mps"],
+        tof_s=f64["tof_s"],
+        arc_center_m=f64["arc_center_m"] if any_turn else np.zeros(0),
+        arc_sweep_rad=f64["arc_sweep_rad"] if any_turn else np.zeros(0),
+        weave_amp_m=f64["weave_amp_m"],
+        weave_omega_rps=f64["weave_omega_rps"],
+        weave_t0_s=f64["weave_t0_s"],
+        weave_t1_s=f64["weave_t1_s"],
+        evade_amp_m=f64["evade_amp_m"],
+        evade_dur_s=f64["evade_dur_s"],
+        reentry_tau_s=f64["reentry_tau_s"],
+        reentry_dur_s=re_dur,
+        reentry_p_m=f64["reentry_p_m"],
+        reentry_v_mps=f64["reentry_v_mps"],
+        reentry_b=f64["reentry_b"],
+        reentry_row=re_row_all,
+        drag_t_s=table,
+        swerling=cat["swerling"].astype(np.int64),
+        jam_erp_w=f64["jam_erp_w"],
+        jam_bandwidth_hz=f64["jam_bandwidth_hz"],
     )

@@ -215,6 +215,14 @@ def _cross_reference_problems(s: Scenario, root: yaml.Node | None) -> list[Probl
                     f"must be shorter than the route ({length_km:.1f} km), "
                     f"got {r.release_range_km:g}",
                 )
+    if s.run.flyout == "guided":
+        for name, m in s.missiles.items():
+            if m.physics is None:
+                add(
+                    ("missiles", name, "physics"),
+                    "run.flyout is 'guided': every missile type needs physics "
+                    "(launch_mass_kg, boost_thrust_kn, boost_s, diameter_m, ...)",
+                )
     for name, m in s.missiles.items():
         fastest = m.max_range_km * 1000.0 / m.average_speed_mps
         if fastest > 3600.0:

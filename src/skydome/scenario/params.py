@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.scenario.schema import Scenario, TrackerSettings
+from skydome.scenario.schema import MissilePhysics, Scenario, TrackerSettings
 from skydome.threats import Threats, build_threats
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "RadarParams",
     "SimParams",
     "TrackerParams",
+    "TypePhysics",
     "compile_scenario",
     "tracker_params",
 ]
@@ -48,6 +49,16 @@ class RadarParams:
         sigma_range_m, sigma_az_rad, sigma_el_rad: (R,) measurement noise, 1 sigma.
         false_alarms_per_scan: (R,) mean number of false alarms per scan (Poisson);
             zeros when omitted.
+        wavelength_m, gain, sidelobe_gain, beamwidth_rad, bandwidth_hz,
+        noise_power_w: (R,) what jamming needs: wavelength, mainlobe and sidelobe
+            receive gain (linear), 3-dB beamwidth, receiver bandwidth and noise
+            power k T0 F B (see `skydome.sensors.jamming`); an assumed S-band radar
+            (0.1 m, 2 deg, 38.1 dB, -30 dB sidelobes, 1 MHz, F = 3 dB) when omitted.
+        accuracy_floor: (R,) fraction of the declared sigmas that remains at high
+            SNR (see `skydome.sensors.radar.measurement_sigma`); 1 (constant noise)
+            when omitted.
+        esa: (R,) electronically scanned (True) or rotating; False when omitted.
+        track_channels: (R,) targets an ESA radar measures per revisit (0: no limit).
     """
 
     names: tuple[str, ...]
@@ -66,10 +77,35 @@ class RadarParams:
     sigma_az_rad: F64
     sigma_el_rad: F64
     false_alarms_per_scan: F64 = field(default_factory=lambda: np.zeros(0))
+    wavelength_m: F64 = field(default_factory=lambda: np.zeros(0))
+    gain: F64 = field(default_factory=lambda: np.zeros(0))
+    sidelobe_gain: F64 = field(default_factory=lambda: np.zeros(0))
+    beamwidth_rad: F64 = field(default_factory=lambda: np.zeros(0))
+    bandwidth_hz: F64 = field(default_factory=lambda: np.zeros(0))
+    noise_power_w: F64 = field(default_factory=lambda: np.zeros(0))
+    accuracy_floor: F64 = field(default_factory=lambda: np.zeros(0))
+    esa: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    track_channels: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __post_init__(self) -> None:
         if self.false_alarms_per_scan.shape != (len(self.names),):
             object.__setattr__(self, "false_alarms_per_scan", np.zeros(len(self.names)))
+        # Omitted radio-frequency / scan fields: an assumed S-band radar (see above).
+        gain = 26_000.0 / 2.0**2  # G ~ 26,000 / (beamwidth_deg^2)
+        omitted: dict[str, tuple[float, type]] = {
+            "wavelength_m": (0.1, np.float64),
+            "gain": (gain, np.float64),
+            "sidelobe_gain": (gain * 1e-3, np.float64),
+            "beamwidth_rad": (np.radians(2.0), np.float64),
+            "bandwidth_hz": (1e6, np.float64),
+            "noise_power_w": (1.380649e-23 * 290.0 * 10.0**0.3 * 1e6, np.float64),
+            "accuracy_floor": (1.0, np.float64),
+            "esa": (False, np.bool_),
+            "track_channels": (0, np.int64),
+        }
+        for name, (value, dtype) in omitted.items():
+            if getattr(self, name).shape != (len(self.names),):
+                object.__setattr__(self, name, np.full(len(self.names), value, dtype=dtype))
 
     @property
     def n(self) -> int:
@@ -78,8 +114,51 @@ class RadarParams:
 
 
 @dataclass(frozen=True)
+class TypePhysics:
+    """3-DOF physics of every missile type, struct of arrays (M types), SI.
+
+    Attributes:
+        mass_kg: launch mass.
+        boost_thrust_n, boost_s, sustain_thrust_n, sustain_s: motor phases.
+        isp_s: specific impulse.
+        cd_area_m2: drag coefficient times reference area.
+        a_limit_mps2: lateral acceleration limit at sea level.
+        a_floor_mps2: the limit's floor at altitude.
+        lift_area_m2: S C_L,max (nan: the limit scales with air density).
+        nav_gain: PN gain N'.
+        augmented: augmented PN in the terminal phase.
+        seeker_m: acquisition range of the terminal seeker.
+        lethal_m: lethal radius.
+        loft_rad: climb and descent angle of a lofted midcourse (0: direct).
+        loft_ceiling_m: its cruise altitude.
+        min_speed_mps: a burnt-out missile slower than this is spent.
+    """
+
+    mass_kg: F64
+    boost_thrust_n: F64
+    boost_s: F64
+    sustain_thrust_n: F64
+    sustain_s: F64
+    isp_s: F64
+    cd_area_m2: F64
+    a_limit_mps2: F64
+    a_floor_mps2: F64
+    lift_area_m2: F64
+    nav_gain: F64
+    augmented: NDArray[np.bool_]
+    seeker_m: F64
+    lethal_m: F64
+    loft_rad: F64
+    loft_ceiling_m: F64
+    min_speed_mps: F64
+
+
+@dataclass(frozen=True)
 class MissileParams:
-    """The interceptor library, struct of arrays (M types), in scenario order."""
+    """The interceptor library, struct of arrays (M types), in scenario order.
+
+    `physics` is None unless every type has physics (needed by the guided flyout).
+    """
 
     names: tuple[str, ...]
     min_range_m: F64
@@ -92,6 +171,7 @@ class MissileParams:
     basket_m: F64
     max_tof_s: F64
     cost: F64
+    physics: TypePhysics | None = None
 
 
 @dataclass(frozen=True)
@@ -217,6 +297,34 @@ class SimParams:
     assets: AssetParams
     doctrine: DoctrineParams
     tracker: TrackerParams
+    flyout: str = "kinematic"
+    guidance_step_s: float = 0.05
+
+
+def _type_physics(ph: list[MissilePhysics | None]) -> TypePhysics | None:
+    if any(p is None for p in ph):
+        return None
+    g0 = 9.80665
+    q = [p for p in ph if p is not None]
+    return TypePhysics(
+        mass_kg=_arr([p.launch_mass_kg for p in q]),
+        boost_thrust_n=_arr([p.boost_thrust_kn * 1e3 for p in q]),
+        boost_s=_arr([p.boost_s for p in q]),
+        sustain_thrust_n=_arr([p.sustain_thrust_kn * 1e3 for p in q]),
+        sustain_s=_arr([p.sustain_s for p in q]),
+        isp_s=_arr([p.isp_s for p in q]),
+        cd_area_m2=_arr([p.drag_coefficient * np.pi * p.diameter_m**2 / 4.0 for p in q]),
+        a_limit_mps2=_arr([p.max_lateral_g * g0 for p in q]),
+        a_floor_mps2=_arr([p.min_lateral_g * g0 for p in q]),
+        lift_area_m2=_arr([np.nan if p.lift_area_m2 is None else p.lift_area_m2 for p in q]),
+        nav_gain=_arr([p.navigation_ratio for p in q]),
+        augmented=np.array([p.augmented_pn for p in q], dtype=bool),
+        seeker_m=_arr([p.seeker_range_km * 1e3 for p in q]),
+        lethal_m=_arr([p.lethal_radius_m for p in q]),
+        loft_rad=np.radians(_arr([p.loft_angle_deg for p in q])),
+        loft_ceiling_m=_arr([p.loft_ceiling_km * 1e3 for p in q]),
+        min_speed_mps=_arr([p.min_speed_mps for p in q]),
+    )
 
 
 def _xy(east_km: float, north_km: float, z_m: float = 0.0) -> list[float]:
@@ -229,17 +337,25 @@ def _arr(values: list[float] | list[list[float]]) -> F64:
 
 def compile_scenario(s: Scenario) -> SimParams:
     """Convert a validated scenario to SI parameter arrays."""
-    from skydome.sensors.radar import swerling1_snr_for_pd
+    from skydome.sensors.detection import required_snr
+    from skydome.sensors.jamming import BOLTZMANN_J_PER_K, T0_K
 
     r = s.radars
     ref_pd = _arr([x.reference_pd for x in r])
     pfa = _arr([x.pfa for x in r])
+    gain_db = _arr([
+        10.0 * np.log10(26_000.0 / x.beamwidth_deg**2) if x.antenna_gain_db is None
+        else x.antenna_gain_db
+        for x in r
+    ])  # fmt: skip
+    bandwidth_hz = _arr([x.bandwidth_mhz * 1e6 for x in r])
+    noise_factor = 10.0 ** (_arr([x.noise_figure_db for x in r]) / 10.0)
     radars = RadarParams(
         names=tuple(x.name for x in r),
         pos_m=_arr([_xy(x.position.east_km, x.position.north_km, x.mast_height_m) for x in r]),
         ref_range_m=_arr([x.detection_range_km * 1e3 for x in r]),
         ref_rcs_m2=_arr([x.reference_rcs_m2 for x in r]),
-        ref_snr=swerling1_snr_for_pd(ref_pd, pfa),
+        ref_snr=required_snr(ref_pd, pfa, [x.reference_swerling for x in r]),
         pfa=pfa,
         max_range_m=_arr([x.max_range_km * 1e3 for x in r]),
         min_el_rad=np.radians(_arr([x.min_elevation_deg for x in r])),
@@ -251,6 +367,15 @@ def compile_scenario(s: Scenario) -> SimParams:
         sigma_az_rad=_arr([x.sigma_azimuth_mrad * 1e-3 for x in r]),
         sigma_el_rad=_arr([x.sigma_elevation_mrad * 1e-3 for x in r]),
         false_alarms_per_scan=_arr([x.false_alarms_per_scan for x in r]),
+        wavelength_m=_arr([0.299792458 / x.frequency_ghz for x in r]),
+        gain=10.0 ** (gain_db / 10.0),
+        sidelobe_gain=10.0 ** ((gain_db + _arr([x.sidelobe_level_db for x in r])) / 10.0),
+        beamwidth_rad=np.radians(_arr([x.beamwidth_deg for x in r])),
+        bandwidth_hz=bandwidth_hz,
+        noise_power_w=BOLTZMANN_J_PER_K * T0_K * noise_factor * bandwidth_hz,
+        accuracy_floor=_arr([x.accuracy_floor_fraction for x in r]),
+        esa=np.array([x.scan == "esa" for x in r], dtype=bool),
+        track_channels=np.array([x.track_channels or 0 for x in r], dtype=np.int64),
     )
     mnames = tuple(s.missiles)
     m = [s.missiles[k] for k in mnames]
@@ -266,6 +391,7 @@ def compile_scenario(s: Scenario) -> SimParams:
         basket_m=_arr([x.homing_basket_m for x in m]),
         max_tof_s=_arr([np.inf if x.max_flight_time_s is None else x.max_flight_time_s for x in m]),
         cost=_arr([x.cost for x in m]),
+        physics=_type_physics([x.physics for x in m]),
     )
     b = s.batteries
     load = np.array([[bat.load.get(name, 0) for name in mnames] for bat in b], dtype=np.int64)
@@ -304,6 +430,8 @@ def compile_scenario(s: Scenario) -> SimParams:
         duration_s=s.run.duration_s,
         step_s=s.run.step_s,
         seed=s.run.seed,
+        flyout=s.run.flyout,
+        guidance_step_s=s.run.guidance_step_s,
         origin=(s.origin.lat_deg, s.origin.lon_deg, s.origin.alt_m),
         threats=threats,
         radars=radars,

@@ -29,6 +29,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("raids[]", S.Raid),
     ("raids[].route[]", S.Waypoint),
     ("raids[].ballistic", S.Ballistic),
+    ("raids[].jammer", S.Jammer),
     ("doctrine", S.Doctrine),
     ("tracker", S.TrackerSettings),
     ("position (assets, radars, batteries, ballistic launch)", S.Point),

@@ -12,6 +12,7 @@ system but tight enough that a value given in the wrong unit (metres in a
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -21,7 +22,10 @@ __all__ = [
     "Ballistic",
     "Battery",
     "Doctrine",
+    "Evasion",
     "FireChannels",
+    "Jammer",
+    "MissilePhysics",
     "MissileType",
     "Origin",
     "Point",
@@ -30,8 +34,10 @@ __all__ = [
     "RunSettings",
     "Scenario",
     "Sector",
+    "Terminal",
     "TrackerSettings",
     "Waypoint",
+    "Weave",
 ]
 
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^.\s][^.]*$")]
@@ -94,7 +100,10 @@ class Radar(_Model):
 
     Detection follows the radar equation scaled from a reference point: a target of
     `reference_rcs_m2` at `detection_range_km` is detected with probability
-    `reference_pd` per look at false-alarm probability `pfa` (Swerling I).
+    `reference_pd` per look at false-alarm probability `pfa`, for a target of the
+    Swerling case `reference_swerling`. The radio-frequency fields (frequency, gain,
+    beamwidth, sidelobes, noise figure, bandwidth) only matter against jammers; their
+    defaults are an assumed S-band radar.
     """
 
     name: Name = Field(description="Unique radar name (also names its random stream).")
@@ -127,11 +136,128 @@ class Radar(_Model):
         description="Mean number of false alarms per scan (Poisson), spread uniformly over "
         "the coverage volume (range, sector, elevation limits).",
     )
+    reference_swerling: Literal[0, 1, 3] = Field(
+        1, description="Swerling case of the reference target (0 steady, 1, 3)."
+    )
+    accuracy_floor_fraction: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="The sigmas are the noise at the reference SNR; the thermal part scales "
+        "as 1/sqrt(SNR) down to this fraction of them (bias, alignment; assumed).",
+    )
+    scan: Literal["rotating", "esa"] = Field(
+        "rotating",
+        description="rotating: every target in coverage is looked at each scan; esa: "
+        "electronically scanned, at most `track_channels` targets measured per revisit.",
+    )
+    track_channels: int | None = Field(
+        None,
+        ge=1,
+        le=100_000,
+        description="ESA only: targets measured per revisit, nearest first (None: no limit).",
+    )
+    frequency_ghz: float = Field(3.0, gt=0.01, le=100.0, description="Carrier (assumed S-band).")
+    beamwidth_deg: float = Field(
+        2.0, gt=0.01, le=90.0, description="3-dB beamwidth (pencil beam), degrees."
+    )
+    antenna_gain_db: float | None = Field(
+        None,
+        ge=0.0,
+        le=60.0,
+        description="Mainlobe gain, dBi (None: 26,000 / beamwidth_deg^2, an efficient aperture).",
+    )
+    sidelobe_level_db: float = Field(
+        -30.0, ge=-70.0, le=0.0, description="Sidelobe gain relative to the mainlobe, dB."
+    )
+    noise_figure_db: float = Field(3.0, ge=0.0, le=30.0, description="Receiver noise figure.")
+    bandwidth_mhz: float = Field(
+        1.0, gt=0.0, le=10_000.0, description="Receiver noise bandwidth, MHz."
+    )
 
     @model_validator(mode="after")
     def _elevations_ordered(self) -> Radar:
         if self.max_elevation_deg <= self.min_elevation_deg:
             raise ValueError("max_elevation_deg must exceed min_elevation_deg")
+        if self.track_channels is not None and self.scan != "esa":
+            raise ValueError("track_channels needs scan: esa")
+        return self
+
+
+class MissilePhysics(_Model):
+    """Physical parameters of an interceptor for the `guided` flyout (3-DOF point mass).
+
+    Approximations or assumptions, not published data: tune them so that the type's
+    own physics reaches its tabled range and ceiling (`skydome.engagement.guided
+    .physics_envelope` checks this; see docs/models.md).
+    """
+
+    launch_mass_kg: float = Field(gt=0.0, le=100_000.0, description="Mass at launch.")
+    boost_thrust_kn: float = Field(gt=0.0, le=10_000.0, description="Boost-phase thrust.")
+    boost_s: float = Field(gt=0.0, le=600.0, description="Boost burn time.")
+    sustain_thrust_kn: float = Field(0.0, ge=0.0, le=10_000.0, description="Sustain thrust.")
+    sustain_s: float = Field(0.0, ge=0.0, le=600.0, description="Sustain burn time.")
+    isp_s: float = Field(250.0, gt=50.0, le=500.0, description="Specific impulse (mass flow).")
+    diameter_m: float = Field(gt=0.0, le=5.0, description="Body diameter (drag reference area).")
+    drag_coefficient: float = Field(
+        0.3, ge=0.0, le=5.0, description="Zero-lift drag coefficient (constant)."
+    )
+    max_lateral_g: float = Field(
+        30.0, gt=0.0, le=200.0, description="Lateral acceleration limit at sea level, g."
+    )
+    lift_area_m2: float | None = Field(
+        None,
+        gt=0.0,
+        le=100.0,
+        description="Reference area times maximum lift coefficient: the lateral limit is "
+        "then q x lift_area / mass (q = rho V^2 / 2), capped at max_lateral_g; none: "
+        "max_lateral_g scaled by air density.",
+    )
+    min_lateral_g: float = Field(
+        2.0,
+        ge=0.0,
+        le=200.0,
+        description="The limit never drops below this at altitude (thrust vector, jets), g.",
+    )
+    navigation_ratio: float = Field(4.0, ge=2.0, le=8.0, description="Effective PN gain N'.")
+    augmented_pn: bool = Field(
+        False, description="Augmented PN in the terminal phase (against manoeuvring targets)."
+    )
+    seeker_range_km: float = Field(
+        20.0,
+        gt=0.0,
+        le=1000.0,
+        description="Terminal homing starts (the seeker acquires) this far from the target.",
+    )
+    lethal_radius_m: float = Field(
+        20.0, gt=0.0, le=1000.0, description="A miss this close kills with probability pk."
+    )
+    loft_angle_deg: float = Field(
+        0.0,
+        ge=0.0,
+        le=80.0,
+        description="Lofted midcourse: climb at this angle to loft_ceiling_km, cruise, and "
+        "descend onto the target at the same angle (0: fly straight at the target).",
+    )
+    loft_ceiling_km: float = Field(
+        30.0, gt=0.0, le=300.0, description="Cruise altitude of a lofted midcourse."
+    )
+    min_speed_mps: float = Field(
+        250.0, ge=0.0, le=5000.0, description="Below this after burn-out the missile is spent."
+    )
+
+    @model_validator(mode="after")
+    def _mass_flow(self) -> MissilePhysics:
+        g0 = 9.80665
+        burnt = (
+            self.boost_thrust_kn * 1e3 * self.boost_s
+            + self.sustain_thrust_kn * 1e3 * self.sustain_s
+        ) / (self.isp_s * g0)
+        if burnt >= self.launch_mass_kg:
+            raise ValueError(
+                f"the motor burns {burnt:.0f} kg of propellant, more than the launch mass "
+                f"({self.launch_mass_kg:g} kg)"
+            )
         return self
 
 
@@ -160,6 +286,9 @@ class MissileType(_Model):
     )
     cost: float = Field(
         1.0, gt=0.0, description="Relative cost; the cheapest adequate type is used."
+    )
+    physics: MissilePhysics | None = Field(
+        None, description="3-DOF physics for `run.flyout: guided` (required there)."
     )
     source: str = Field("assumed", description="Where the figures come from.")
 
@@ -223,12 +352,74 @@ class Ballistic(_Model):
     time_of_flight_s: float | None = Field(
         None, gt=0.0, le=3600.0, description="Launch to impact (instead of apogee_km)."
     )
+    ballistic_coefficient_kg_m2: float | None = Field(
+        None,
+        ge=50.0,
+        le=1e6,
+        description="beta = m / (Cd A) of the re-entering body: below 100 km (or the apogee) "
+        "it descends on a straight line slowed by drag (Allen-Eggers); none: vacuum arc.",
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> Ballistic:
         if (self.apogee_km is None) == (self.time_of_flight_s is None):
             raise ValueError("give exactly one of apogee_km or time_of_flight_s")
         return self
+
+
+class Jammer(_Model):
+    """A barrage noise jammer carried by each member of a raid, radiating while airborne."""
+
+    erp_dbw: float = Field(
+        ge=-30.0, le=100.0, description="Effective radiated power towards the radars, dBW."
+    )
+    bandwidth_mhz: float = Field(
+        gt=0.0, le=100_000.0, description="Barrage bandwidth (power spread evenly), MHz."
+    )
+
+
+class Weave(_Model):
+    """A sinusoidal weave across the ground track (route raids)."""
+
+    g: float = Field(gt=0.0, le=40.0, description="Peak lateral acceleration, in g.")
+    period_s: float = Field(gt=0.5, le=600.0, description="Period of one full weave, seconds.")
+    start_range_km: float | None = Field(
+        None, gt=0.0, le=5000.0, description="Start this far (path length) before the route's end."
+    )
+    after_s: float | None = Field(
+        None, ge=0.0, le=86_400.0, description="Start this long after launch (default 0)."
+    )
+
+    @model_validator(mode="after")
+    def _one_start(self) -> Weave:
+        if self.start_range_km is not None and self.after_s is not None:
+            raise ValueError("give at most one of start_range_km or after_s")
+        return self
+
+
+class Terminal(_Model):
+    """A pop-up and terminal dive before the route's end (cruise missiles).
+
+    Expanded into route waypoints at compile time: the threat leaves its route
+    `popup_range_km` (ground distance along the route) before the end, climbs on a
+    straight line towards the end point to `popup_altitude_m`, and dives onto the
+    end point at `dive_angle_deg`.
+    """
+
+    popup_range_km: float = Field(
+        gt=0.0, le=200.0, description="Start of the climb (ground distance before the end)."
+    )
+    popup_altitude_m: float = Field(gt=0.0, le=20_000.0, description="Top of the pop-up, metres.")
+    dive_angle_deg: float = Field(gt=0.0, le=90.0, description="Dive angle below horizontal.")
+
+
+class Evasion(_Model):
+    """An evasive break when first illuminated (first missile launched at the threat)."""
+
+    g: float = Field(gt=0.0, le=40.0, description="Peak lateral acceleration, in g.")
+    duration_s: float = Field(
+        gt=0.0, le=600.0, description="Duration of the break, back on the route at its end."
+    )
 
 
 class Raid(_Model):
@@ -252,7 +443,25 @@ class Raid(_Model):
         0.0, ge=0.0, le=2000.0, description="The threat leaks this far before its route's end."
     )
     ballistic: Ballistic | None = Field(None, description="Ballistic arc (instead of a route).")
+    turn_g: float | None = Field(
+        None,
+        gt=0.0,
+        le=40.0,
+        description="Route corners flown as coordinated level turns of this lateral "
+        "acceleration, in g (radius v^2 / (turn_g g)); none: sharp corners.",
+    )
+    weave: Weave | None = Field(None, description="Sinusoidal weave across the track (routes).")
+    terminal: Terminal | None = Field(
+        None, description="Pop-up and terminal dive onto the route's end (routes)."
+    )
+    evasion: Evasion | None = Field(None, description="Evasive break when first engaged (routes).")
     damage: float = Field(0.1, ge=0.0, le=1.0, description="Fraction of asset value destroyed.")
+    swerling: Literal[0, 1, 3] = Field(
+        1, description="RCS fluctuation: Swerling case 0 (steady), 1 or 3, scan to scan."
+    )
+    jammer: Jammer | None = Field(
+        None, description="Each member carries a barrage noise jammer (stand-off or escort)."
+    )
     source: str = Field("assumed", description="Where the figures come from.")
 
     @model_validator(mode="after")
@@ -266,6 +475,34 @@ class Raid(_Model):
                 )
             if self.speed_mps is None:
                 raise ValueError("a route needs speed_mps")
+        return self
+
+    @model_validator(mode="after")
+    def _manoeuvres_need_a_route(self) -> Raid:
+        for what in ("turn_g", "weave", "terminal", "evasion"):
+            if getattr(self, what) is not None and self.route is None:
+                raise ValueError(f"{what} needs a route (not a ballistic arc)")
+        t = self.terminal
+        if t is not None and self.route is not None and len(self.route) >= 2:
+            xy = [(w.east_km, w.north_km) for w in self.route]
+            ground_km = sum(math.dist(p, q) for p, q in zip(xy[:-1], xy[1:], strict=True))
+            if t.popup_range_km >= ground_km:
+                raise ValueError(
+                    f"terminal.popup_range_km ({t.popup_range_km:g}) must be shorter than "
+                    f"the route's ground length ({ground_km:.1f} km)"
+                )
+            end_m = self.route[-1].altitude_m
+            if t.popup_altitude_m <= end_m:
+                raise ValueError(
+                    f"terminal.popup_altitude_m ({t.popup_altitude_m:g}) must be above the "
+                    f"route's end ({end_m:g} m)"
+                )
+            dive_km = (t.popup_altitude_m - end_m) / math.tan(math.radians(t.dive_angle_deg)) / 1e3
+            if dive_km >= t.popup_range_km:
+                raise ValueError(
+                    f"the dive needs {dive_km:.2f} km of ground: terminal.popup_range_km "
+                    f"({t.popup_range_km:g}) must be longer (or dive_angle_deg steeper)"
+                )
         return self
 
 
@@ -404,6 +641,15 @@ class RunSettings(_Model):
     duration_s: float = Field(gt=0.0, le=7 * 86_400.0, description="Simulated time.")
     step_s: float = Field(1.0, gt=0.0, le=60.0, description="Engine tick.")
     seed: int = Field(0, ge=0, description="Replication seed (overridden by --seed).")
+    flyout: Literal["kinematic", "guided"] = Field(
+        "kinematic",
+        description="kinematic: average speed to the predicted intercept point (fast); "
+        "guided: 3-DOF point-mass missiles with midcourse and PN homing (every missile "
+        "type needs `physics`).",
+    )
+    guidance_step_s: float = Field(
+        0.05, gt=0.0, le=1.0, description="Integration step of the guided flyout."
+    )
 
 
 class Scenario(_Model):

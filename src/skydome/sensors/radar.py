@@ -1,11 +1,14 @@
-"""Radar detection: radar equation, Swerling I fluctuation, horizon, noise.
+"""Radar detection: radar equation, Swerling 0/I/III, jamming, horizon, noise.
 
 The radar equation is scaled from the radar's reference detection:
 SNR(R, sigma) = SNR_ref * (sigma / sigma_ref) * (R_ref / R)^4 (Skolnik, 3rd ed.,
-eq. 2.61, all other terms held fixed). For a Swerling I target with a
-square-law detector and one pulse, Pd = Pfa^(1 / (1 + SNR)) (Skolnik eq. 2.48;
-Richards, *Fundamentals of Radar Signal Processing*, eq. 6.47), which is
-drawn independently per scan (scan-to-scan fluctuation).
+eq. 2.61, all other terms held fixed), where SNR_ref is the SNR at which the
+reference target model gives the reference Pd (`skydome.sensors.detection`).
+Barrage jamming divides it by 1 + J/N (`skydome.sensors.jamming`). Each target's
+single-look Pd follows its own Swerling case (0, I or III) and is drawn
+independently per scan (scan-to-scan fluctuation). Measurement noise shrinks with
+SNR down to a floor (`measurement_sigma`). An electronically scanned radar with
+track channels measures at most that many targets per revisit, nearest first.
 """
 
 from __future__ import annotations
@@ -16,37 +19,21 @@ from numpy.typing import NDArray
 from skydome.geo import RadarGeometry, polar_to_map, radar_geometry
 from skydome.scenario.params import RadarParams
 from skydome.sensors.base import Detections
+from skydome.sensors.detection import detection_probability, swerling1_pd, swerling1_snr_for_pd
+from skydome.sensors.jamming import Jammers, jam_to_noise
 
 __all__ = [
     "clutter_polar",
     "coverage_mask",
     "detect",
+    "look_snr",
+    "measurement_sigma",
+    "polar_covariance",
     "swerling1_pd",
     "swerling1_snr_for_pd",
 ]
 
 F64 = NDArray[np.float64]
-
-
-def swerling1_pd(snr: F64 | float, pfa: F64 | float) -> F64:
-    """Single-look detection probability of a Swerling I target.
-
-    Args:
-        snr: mean signal-to-noise ratio, linear (not dB).
-        pfa: probability of false alarm.
-
-    Returns:
-        Pd = Pfa^(1/(1+SNR)).
-    """
-    snr_a = np.maximum(np.asarray(snr, dtype=np.float64), 0.0)
-    out: F64 = np.power(np.asarray(pfa, dtype=np.float64), 1.0 / (1.0 + snr_a))
-    return out
-
-
-def swerling1_snr_for_pd(pd: F64 | float, pfa: F64 | float) -> F64:
-    """Mean SNR (linear) that gives `pd` at `pfa` for a Swerling I target."""
-    out: F64 = np.log(np.asarray(pfa, dtype=np.float64)) / np.log(pd) - 1.0
-    return out
 
 
 def coverage_mask(radars: RadarParams, r: int, geom: RadarGeometry) -> NDArray[np.bool_]:
@@ -73,6 +60,64 @@ def coverage_mask(radars: RadarParams, r: int, geom: RadarGeometry) -> NDArray[n
     return mask
 
 
+def look_snr(
+    radars: RadarParams,
+    r: int,
+    geom: RadarGeometry,
+    rcs_m2: F64,
+    jammers: Jammers | None = None,
+) -> F64:
+    """Mean SNR (linear) of radar `r`'s look at each target, jamming included.
+
+    SNR = SNR_ref (sigma / sigma_ref) (R_ref / R)^4 / (1 + J/N) (Skolnik, 3rd ed.,
+    eq. 2.61; J/N from `skydome.sensors.jamming.jam_to_noise`).
+
+    Args:
+        radars: all radars.
+        r: index of the radar.
+        geom: geometry of the N targets from radar `r`, fields (1, N).
+        rcs_m2: (N,) mean RCS.
+        jammers: jammers radiating now (None: none).
+
+    Returns:
+        (N,) SNR, linear.
+    """
+    slant = np.maximum(geom.slant_m[0], 1.0)
+    snr: F64 = (
+        radars.ref_snr[r] * (rcs_m2 / radars.ref_rcs_m2[r]) * (radars.ref_range_m[r] / slant) ** 4
+    )
+    if jammers is not None and jammers.n:
+        snr = snr / (1.0 + jam_to_noise(radars, r, geom, jammers))
+    return snr
+
+
+def measurement_sigma(radars: RadarParams, r: int, snr: F64) -> F64:
+    """Range, azimuth and elevation noise (1 sigma) of radar `r` at each look's SNR.
+
+    sigma(SNR)^2 = sigma_b^2 + sigma_t^2 SNR_ref / SNR, with the bias (floor) part
+    sigma_b = f sigma_decl and the thermal part sigma_t^2 = (1 - f^2) sigma_decl^2, so
+    the declared sigma is the noise at the reference SNR and a strong echo is measured
+    down to f sigma_decl. The thermal part follows the 1/sqrt(SNR) law of range and
+    monopulse angle estimation, sigma ~ theta_3dB / (k_m sqrt(2 SNR)) and
+    sigma_R ~ c / (2 B sqrt(2 SNR)) (Skolnik, 3rd ed., ch. 6, theoretical accuracy of
+    radar measurements; Barton, *Radar System Analysis and Modeling*, 2005, on
+    measurement error components); f is `accuracy_floor`.
+
+    Args:
+        radars: all radars.
+        r: index of the radar.
+        snr: (M,) mean SNR of each look, linear (floored at 1e-3).
+
+    Returns:
+        (M, 3) sigmas: range m, azimuth rad, elevation rad.
+    """
+    decl = np.array([radars.sigma_range_m[r], radars.sigma_az_rad[r], radars.sigma_el_rad[r]])
+    f2 = float(radars.accuracy_floor[r]) ** 2
+    scale = np.sqrt(f2 + (1.0 - f2) * radars.ref_snr[r] / np.maximum(snr, 1e-3))
+    out: F64 = scale[:, None] * decl[None, :]
+    return out
+
+
 def detect(
     radars: RadarParams,
     r: int,
@@ -82,49 +127,60 @@ def detect(
     ids: NDArray[np.int64],
     rng: np.random.Generator,
     present: NDArray[np.bool_] | None = None,
+    swerling: NDArray[np.int64] | None = None,
+    jammers: Jammers | None = None,
 ) -> Detections:
-    """One scan of radar `r` over the targets in the sky.
+    """One scan (revisit) of radar `r` over the targets in the sky.
 
     Every target consumes the same random numbers every scan (one uniform and
     three normals), present or not, seen or not: a target's draws depend only on
-    its index and the scan, so a kill, a new radar or a longer raid elsewhere
-    does not change them (common random numbers between design alternatives).
-    False alarms (`false_alarms_per_scan` > 0, see `clutter_polar`) are drawn
-    after all targets' numbers and appended with truth -1.
+    its index and the scan, so a kill, a new radar, a jammer or a longer raid
+    elsewhere does not change them (common random numbers between design
+    alternatives). False alarms (`false_alarms_per_scan` > 0, see `clutter_polar`)
+    are drawn after all targets' numbers and appended with truth -1.
+
+    An ESA radar with `track_channels` C > 0 looks at only the C nearest targets in
+    its coverage (ties by index), so it never reports more than C detections per
+    revisit (false alarms fill the channels left, if any).
 
     Args:
         radars: all radars.
         r: index of the scanning radar.
         t_s: scan time, s.
         pos_m: (N, 3) true target positions, map frame.
-        rcs_m2: (N,) target RCS.
+        rcs_m2: (N,) target mean RCS.
         ids: (N,) threat ids, carried into `Detections.truth`.
         rng: the radar's own random stream.
         present: (N,) False for targets not in the sky (not launched, dead or
             gone); all present if None.
+        swerling: (N,) Swerling case of each target (0, 1, 3); all Swerling I if None.
+        jammers: barrage jammers radiating now (None: no jamming).
 
     Returns:
-        The scan's detections, with noisy polar measurements converted to the map frame.
+        The scan's detections, with noisy polar measurements converted to the map
+        frame and each detection's covariance from its own SNR.
     """
     radar_pos = radars.pos_m[r : r + 1]
     geom = radar_geometry(radar_pos, pos_m)
     seen = coverage_mask(radars, r, geom)
     slant = geom.slant_m[0]
-    snr = (
-        radars.ref_snr[r]
-        * (rcs_m2 / radars.ref_rcs_m2[r])
-        * (radars.ref_range_m[r] / np.maximum(slant, 1.0)) ** 4
-    )
-    pd = swerling1_pd(snr, radars.pfa[r])
+    snr = look_snr(radars, r, geom, rcs_m2, jammers)
+    pd = detection_probability(snr, radars.pfa[r], 1 if swerling is None else swerling)
     n = pos_m.shape[0]
     u = rng.random(n)
-    sig = np.array([radars.sigma_range_m[r], radars.sigma_az_rad[r], radars.sigma_el_rad[r]])
-    noise_all = rng.standard_normal((n, 3)) * sig
+    unit_noise = rng.standard_normal((n, 3))
     if present is not None:
         seen = seen & present
+    channels = int(radars.track_channels[r]) if radars.esa[r] else 0
+    if channels > 0 and int(seen.sum()) > channels:
+        nearest = np.argsort(np.where(seen, slant, np.inf), kind="stable")[:channels]
+        dwell = np.zeros(n, dtype=bool)
+        dwell[nearest] = True
+        seen = seen & dwell
     hit = np.flatnonzero(seen & (u < pd))
     m = hit.shape[0]
-    noise = noise_all[hit]
+    sig = measurement_sigma(radars, r, snr[hit])
+    noise = unit_noise[hit] * sig
     rng_m = np.maximum(slant[hit] + noise[:, 0], 1.0)
     az = geom.azimuth_rad[0, hit] + noise[:, 1]
     el = geom.elevation_rad[0, hit] + noise[:, 2]
@@ -134,10 +190,16 @@ def detect(
         # False alarms: drawn after every target's numbers, so clutter never shifts
         # the targets' draws (common random numbers).
         fa_r, fa_az, fa_el = clutter_polar(radars, r, rng)
+        if channels > 0:
+            keep = max(channels - m, 0)
+            fa_r, fa_az, fa_el = fa_r[:keep], fa_az[:keep], fa_el[:keep]
         rng_m = np.concatenate([rng_m, fa_r])
         az = np.concatenate([az, fa_az])
         el = np.concatenate([el, fa_el])
         truth = np.concatenate([truth, np.full(fa_r.size, -1, dtype=np.int64)])
+        # A false alarm is a threshold crossing by noise: measured at the declared sigma.
+        decl = measurement_sigma(radars, r, np.full(fa_r.size, radars.ref_snr[r]))
+        sig = np.concatenate([sig, decl])
         m = rng_m.shape[0]
     pos = polar_to_map(np.repeat(radar_pos, m, axis=0), rng_m, az, el)
     return Detections(
@@ -186,6 +248,15 @@ def polar_covariance(slant_m: F64, az_rad: F64, el_rad: F64, sigma: F64) -> F64:
     P = J diag(sigma^2) J^T with J the Jacobian of x = R cos(el) sin(az),
     y = R cos(el) cos(az), z = R sin(el) (Bar-Shalom, Li & Kirubarajan,
     *Estimation with Applications to Tracking and Navigation*, sec. 10.4).
+
+    Args:
+        slant_m: (M,) slant range, m.
+        az_rad: (M,) azimuth, rad.
+        el_rad: (M,) elevation, rad.
+        sigma: (3,) or (M, 3) sigmas of (range m, azimuth rad, elevation rad).
+
+    Returns:
+        (M, 3, 3) covariance, m^2.
     """
     sa, ca = np.sin(az_rad), np.cos(az_rad)
     se, ce = np.sin(el_rad), np.cos(el_rad)
@@ -193,6 +264,7 @@ def polar_covariance(slant_m: F64, az_rad: F64, el_rad: F64, sigma: F64) -> F64:
     J[:, 0, 0], J[:, 1, 0], J[:, 2, 0] = ce * sa, ce * ca, se
     J[:, 0, 1], J[:, 1, 1], J[:, 2, 1] = slant_m * ce * ca, -slant_m * ce * sa, 0.0
     J[:, 0, 2], J[:, 1, 2], J[:, 2, 2] = -slant_m * se * sa, -slant_m * se * ca, slant_m * ce
-    Js = J * (sigma * sigma)[None, None, :]
+    var = np.broadcast_to(np.asarray(sigma, dtype=np.float64) ** 2, (slant_m.shape[0], 3))
+    Js = J * var[:, None, :]
     out: F64 = Js @ J.transpose(0, 2, 1)
     return out

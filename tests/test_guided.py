@@ -1,0 +1,247 @@
+"""The engine's guided fidelity level: 3-DOF missiles, midcourse, PN homing, lethal radius."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from skydome.engagement.assessment import (
+    KILL,
+    MISS_BASKET,
+    MISS_PK,
+    NO_TARGET,
+    SPENT,
+    assess_guided,
+)
+from skydome.engagement.flyout import InFlight
+from skydome.engagement.guided import CPA, LOST, Ended, physics_envelope
+from skydome.engagement.guided import SPENT as FLIGHT_SPENT
+from skydome.engine import simulate
+from skydome.errors import UserError
+from skydome.events import EVENT_KINDS, MISS_NOTES
+from skydome.scenario import compile_scenario, load_scenario, parse_scenario
+from tests.conftest import dump
+from tests.test_engine import check_invariants
+
+K = {k: i for i, k in enumerate(EVENT_KINDS)}
+
+PHYSICS = {
+    "launch_mass_kg": 420,
+    "boost_thrust_kn": 46.5,
+    "boost_s": 8,
+    "isp_s": 250,
+    "diameter_m": 0.24,
+    "drag_coefficient": 0.35,
+    "max_lateral_g": 40,
+    "lift_area_m2": 0.9,
+    "min_lateral_g": 0,
+    "loft_angle_deg": 20,
+    "loft_ceiling_km": 20,
+    "seeker_range_km": 15,
+    "lethal_radius_m": 5,
+}
+
+
+def guided(d: dict[str, Any], **run: Any) -> dict[str, Any]:
+    d = copy.deepcopy(d)
+    d["run"].update({"flyout": "guided", **run})
+    d["missiles"]["m1"]["physics"] = dict(PHYSICS)
+    return d
+
+
+@pytest.mark.parametrize(
+    "name", ["40N6-class", "48N6-class", "9M96E2-class", "9M96E-class"], ids=lambda n: n
+)
+def test_builtin_missile_reach_comes_out_of_its_own_physics(name: str) -> None:
+    """Each built-in type, flown by its own 3-DOF physics against stationary points,
+    reaches its tabled max range and ceiling within 10 %: the table is a summary of
+    the physics, not an independent claim."""
+    p = compile_scenario(load_scenario("default"))
+    m = p.missiles.names.index(name)
+    assert p.missiles.physics is not None
+    env = physics_envelope(
+        p.missiles.physics, m, max_tof_s=float(p.missiles.max_tof_s[m]), dt_s=0.1
+    )
+    assert env.max_range_m == pytest.approx(p.missiles.max_range_m[m], rel=0.10)
+    assert env.max_altitude_m == pytest.approx(p.missiles.max_alt_m[m], rel=0.10)
+    # At its farthest reach the missile is still faster than a strike aircraft.
+    assert env.speed_at_max_range_mps > 300.0
+
+
+def test_a_weaker_motor_reaches_less() -> None:
+    """Monotone in energy: 20 % less thrust shortens the reach (the envelope is physics)."""
+    p = compile_scenario(load_scenario("default"))
+    tp = p.missiles.physics
+    assert tp is not None
+    m = p.missiles.names.index("9M96E-class")
+    full = physics_envelope(tp, m, dt_s=0.1)
+    from dataclasses import replace
+
+    weak = replace(tp, boost_thrust_n=tp.boost_thrust_n * 0.8)
+    less = physics_envelope(weak, m, dt_s=0.1)
+    assert less.max_range_m < 0.9 * full.max_range_m
+
+
+def test_guided_missile_hits_a_non_manoeuvring_jet(small_dict: dict[str, Any]) -> None:
+    """PN homing against a non-manoeuvring target: the kill events' miss distances are
+    far inside a 5 m lethal radius (ideal PN has zero miss; Zarchan ch. 2)."""
+    small_dict["raids"][0]["count"] = 1
+    small_dict["missiles"]["m1"]["pk"] = 1.0
+    r = simulate(compile_scenario(parse_scenario(dump(guided(small_dict)))), seed=2)
+    ev = r.events
+    kills = ev.kind == K["kill"]
+    assert kills.sum() == 1
+    assert ev.miss_distance_m[kills].max() < 1.0
+    # The missile flew for a physical time: launch to intercept at no more than
+    # its burn-out speed bound (rocket equation), and longer than at 3 km/s.
+    launch_t = ev.time_s[ev.kind == K["launch"]].min()
+    d = np.linalg.norm([ev.x_m[kills][0], ev.y_m[kills][0]])
+    tof = ev.time_s[kills][0] - launch_t
+    assert d / tof < 2_600.0
+    check_invariants(r)
+
+
+def test_guided_runs_are_deterministic_and_differ_from_kinematic(
+    small_dict: dict[str, Any],
+) -> None:
+    g = compile_scenario(parse_scenario(dump(guided(small_dict))))
+    a, b = simulate(g, seed=4), simulate(g, seed=4)
+    for f in a.events.__dataclass_fields__:
+        assert np.array_equal(getattr(a.events, f), getattr(b.events, f), equal_nan=True)
+    k = simulate(compile_scenario(parse_scenario(dump(small_dict))), seed=4)
+    res_g = (a.events.kind == K["kill"]) | (a.events.kind == K["miss"])
+    res_k = (k.events.kind == K["kill"]) | (k.events.kind == K["miss"])
+    assert not np.array_equal(a.events.time_s[res_g], k.events.time_s[res_k])
+
+
+def test_a_target_beyond_the_physics_is_missed_as_spent(small_dict: dict[str, Any]) -> None:
+    """The table may claim more than the physics: the planner fires (it plans with the
+    table), the missile runs out of speed, and the miss is logged as 'spent'."""
+    d = guided(small_dict)
+    d["raids"][0]["count"] = 1
+    d["raids"][0]["route"] = [
+        {"east_km": -290, "north_km": 0, "altitude_m": 9000},
+        {"east_km": -200, "north_km": 0, "altitude_m": 9000},
+        {"east_km": -199, "north_km": 0, "altitude_m": 9000},
+    ]
+    d["assets"][0]["defended_radius_km"] = 300
+    d["missiles"]["m1"].update(max_range_km=290, average_speed_mps=1500)
+    d["missiles"]["m1"]["physics"]["boost_thrust_kn"] = 30.0
+    d["doctrine"] = {"salvo_size": 1}
+    r = simulate(compile_scenario(parse_scenario(dump(d))), seed=1)
+    ev = r.events
+    assert (ev.kind == K["launch"]).sum() >= 1
+    assert not (ev.kind == K["kill"]).any()
+    miss = ev.kind == K["miss"]
+    assert miss.any()
+    assert (ev.note[miss] == MISS_NOTES.index("spent")).all()
+
+
+def test_guided_without_physics_is_a_clear_error(small_dict: dict[str, Any]) -> None:
+    small_dict["run"]["flyout"] = "guided"
+    with pytest.raises(UserError) as e:
+        parse_scenario(dump(small_dict), "x.yaml")
+    msg = str(e.value)
+    assert "missiles.m1.physics" in msg and "guided" in msg
+
+
+def test_motor_that_burns_more_than_the_missile_is_a_clear_error(
+    small_dict: dict[str, Any],
+) -> None:
+    d = guided(small_dict)
+    d["missiles"]["m1"]["physics"]["boost_s"] = 60
+    with pytest.raises(UserError) as e:
+        parse_scenario(dump(d), "x.yaml")
+    assert "missiles.m1.physics" in str(e.value) and "propellant" in str(e.value)
+
+
+def _ended(how: list[int], target: list[int], miss: list[float]) -> Ended:
+    k = len(how)
+    return Ended(
+        row=np.arange(k),
+        t_end_s=np.full(k, 100.0),
+        how=np.array(how, dtype=np.int64),
+        target=np.array(target, dtype=np.int64),
+        miss_m=np.array(miss),
+        pos_m=np.zeros((k, 3)),
+    )
+
+
+def _due(k: int, t: float = 100.0) -> InFlight:
+    i = np.zeros(k, dtype=np.int64)
+    return InFlight(np.arange(k), i, i, i, i, np.zeros(k), np.full(k, t), np.zeros((k, 3)))
+
+
+def test_lethal_radius_cookie_cutter_and_outcome_codes(small_dict: dict[str, Any]) -> None:
+    """Within the lethal radius: kill with probability pk (empirical rate inside 5
+    sigma of the binomial); beyond it: a distance miss; spent and lost flights."""
+    small_dict["raids"][0]["count"] = 4
+    p = compile_scenario(parse_scenario(dump(guided(small_dict))))
+    pk = float(p.missiles.pk[0])
+    lethal = float(p.missiles.physics.lethal_m[0])  # type: ignore[union-attr]
+    # One missile per outcome kind, each at its own threat.
+    out = assess_guided(
+        _due(4),
+        _ended([CPA, CPA, FLIGHT_SPENT, LOST], [0, 1, -1, -1], [0.5 * lethal, 3 * lethal, 0, 0]),
+        p.threats,
+        np.full(p.threats.n, np.inf),
+        p.missiles,
+        np.random.default_rng(0),
+    )
+    assert out.code[1] == MISS_BASKET
+    assert out.code[2] == SPENT
+    assert out.code[3] == NO_TARGET
+    assert out.code[0] in (KILL, MISS_PK)
+    # Empirical kill rate within the radius: one missile per threat.
+    small_dict["raids"][0]["count"] = 2000
+    many = compile_scenario(parse_scenario(dump(guided(small_dict))))
+    n = many.threats.n
+    o = assess_guided(
+        _due(n, t=40.0),
+        _ended([CPA] * n, list(range(n)), [0.9 * lethal] * n),
+        many.threats,
+        np.full(n, np.inf),
+        many.missiles,
+        np.random.default_rng(1),
+    )
+    rate = float((o.code == KILL).mean())
+    assert abs(rate - pk) < 5 * np.sqrt(pk * (1 - pk) / n)
+    assert ((o.code == KILL) | (o.code == MISS_PK)).all()
+
+
+def test_target_already_dead_is_no_target(small_dict: dict[str, Any]) -> None:
+    p = compile_scenario(parse_scenario(dump(guided(small_dict))))
+    kt = np.full(p.threats.n, np.inf)
+    kt[0] = 50.0
+    out = assess_guided(
+        _due(1), _ended([CPA], [0], [0.0]), p.threats, kt, p.missiles, np.random.default_rng(0)
+    )
+    assert out.code[0] == NO_TARGET
+    assert out.kill_time_s[0] == 50.0
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    count=st.integers(1, 6),
+    salvo=st.integers(1, 2),
+    pk=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_guided_invariants_hold_for_any_small_scenario(
+    small_dict: dict[str, Any], count: int, salvo: int, pk: float, seed: int
+) -> None:
+    d = guided(small_dict)
+    d["raids"][0]["count"] = count
+    d["doctrine"] = {"salvo_size": salvo}
+    d["missiles"]["m1"]["pk"] = pk
+    r = simulate(compile_scenario(parse_scenario(dump(d))), seed=seed)
+    check_invariants(r)
+    if pk == 0.0:
+        assert not np.isfinite(r.kill_time_s).any()
