@@ -9,7 +9,7 @@ in this process (J = 1), on 2 local processes (J = 2), and on a Dask
 `LocalCluster` with 2 single-threaded worker processes; every run writes its
 parts and final tables to a temporary study directory, as the CLI does.
 
-    python benchmarks/bench_montecarlo.py [-n 80] [--scenario default] [--no-dask]
+    python benchmarks/bench_montecarlo.py [-n 30] [--rounds 3] [--scenario default] [--no-dask]
 
 Columns: J workers; wall time of the study (including starting the worker
 processes); replications per second; mean compute time of a replication;
@@ -31,6 +31,7 @@ import argparse
 import concurrent.futures as cf
 import multiprocessing
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -87,7 +88,8 @@ def _ceiling(scenario: str, n: int, jobs: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("-n", type=int, default=80, help="replications per run")
+    ap.add_argument("-n", type=int, default=30, help="replications per run")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of J = 1, J = 2, Dask")
     ap.add_argument("--scenario", default="default")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--no-dask", action="store_true", help="skip the Dask LocalCluster")
@@ -95,41 +97,71 @@ def main() -> None:
 
     plan = plan_study(args.scenario, seed=args.seed)
     run_study(plan, 2, jobs=1)  # warm-up: imports, caches
-    print(f"{args.scenario}: {plan.cells[0].params.threats.n} threats, n = {args.n} per run")
+    print(
+        f"{args.scenario}: {plan.cells[0].params.threats.n} threats, n = {args.n} per run, "
+        f"{args.rounds} rounds (each executor's efficiency against that round's J = 1)"
+    )
     print(
         f"{'executor':<28} {'J':>3} {'wall s':>7} {'rep/s':>6} {'s/rep':>6} "
         f"{'eff.':>5} {'start s':>7} {'overhead':>8} {'per rep':>8}"
     )
+    eff: dict[str, list[float]] = {"local, J = 2 processes": [], "Dask LocalCluster, 2 workers": []}
+    per_rep: dict[str, list[float]] = {k: [] for k in eff}
     results: list[StudyResult] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        r1 = run_study(plan, args.n, jobs=1, out_dir=Path(tmp) / "j1")
-        base = _row("local, J = 1 (in process)", r1, None)
-        results.append(r1)
-        r2 = run_study(plan, args.n, jobs=2, out_dir=Path(tmp) / "j2")
-        _row("local, J = 2 processes", r2, base)
-        results.append(r2)
-        if not args.no_dask:
-            import distributed
+    for _ in range(args.rounds):
+        # The same study on every executor, one after the other, so a noisy
+        # shared machine affects a round's runs alike.
+        with tempfile.TemporaryDirectory() as tmp:
+            r1 = run_study(plan, args.n, jobs=1, out_dir=Path(tmp) / "j1")
+            base = _row("local, J = 1 (in process)", r1, None)
+            results.append(r1)
+            r2 = run_study(plan, args.n, jobs=2, out_dir=Path(tmp) / "j2")
+            _collect("local, J = 2 processes", r2, base, eff, per_rep)
+            results.append(r2)
+            if not args.no_dask:
+                import distributed
 
-            local_cluster: Any = distributed.LocalCluster  # untyped constructor
-            with local_cluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as cluster:
-                rd = run_study(
-                    plan, args.n, scheduler=cluster.scheduler_address, out_dir=Path(tmp) / "dask"
-                )
-            _row("Dask LocalCluster, 2 workers", rd, base)
-            results.append(rd)
+                local_cluster: Any = distributed.LocalCluster  # untyped constructor
+                with local_cluster(
+                    n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+                ) as cluster:
+                    rd = run_study(
+                        plan,
+                        args.n,
+                        scheduler=cluster.scheduler_address,
+                        out_dir=Path(tmp) / "dask",
+                    )
+                _collect("Dask LocalCluster, 2 workers", rd, base, eff, per_rep)
+                results.append(rd)
+    print()
+    for name, e in eff.items():
+        if e:
+            print(
+                f"median over rounds, {name}: efficiency {statistics.median(e):.0%}, "
+                f"executor overhead per replication {statistics.median(per_rep[name]):.1%}"
+            )
     ceiling = _ceiling(args.scenario, args.n, 2)
+    base_rate = statistics.median(r.ran / r.elapsed_s for r in results if r.workers == 1)
     print(
         f"2 plain simulate loops side by side (no executor, the machine's ceiling): "
-        f"{ceiling:.2f} rep/s = {ceiling / (2 * base):.0%} of 2 x J = 1; executors reach "
-        + ", ".join(f"{r.ran / r.elapsed_s / ceiling:.0%}" for r in results[1:])
-        + " of it"
+        f"{ceiling:.2f} rep/s = {ceiling / (2 * base_rate):.0%} of 2 x J = 1"
     )
     ref = results[0].table.drop_columns(["wall_s"])
     same = all(r.table.drop_columns(["wall_s"]).equals(ref) for r in results[1:])
     print(f"rows identical across executors (wall_s aside): {'yes' if same else 'NO'}")
+
+
+def _collect(
+    name: str,
+    r: StudyResult,
+    base: float,
+    eff: dict[str, list[float]],
+    per_rep: dict[str, list[float]],
+) -> None:
+    rate = _row(name, r, base)
+    busy = float(np.sum(r.table.column("wall_s").to_numpy()))
+    eff[name].append(rate / (r.workers * base))
+    per_rep[name].append(((r.elapsed_s - r.startup_s) * r.workers - busy) / busy)
 
 
 if __name__ == "__main__":

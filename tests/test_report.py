@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -20,6 +19,7 @@ from skydome.report.export import to_geojson, to_kml
 from skydome.report.figures import coverage_ring, map_figure, timeline_figure
 from skydome.results import write_run
 from skydome.scenario import compile_scenario, parse_scenario
+from tests.browser import needs_chromium, offline_page
 from tests.conftest import SMALL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,44 +108,12 @@ def test_report_of_a_non_run_directory_is_a_clear_error(tmp_path: Path) -> None:
     assert "not a run directory" in res.stderr and "Traceback" not in res.stderr
 
 
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-@pytest.mark.skipif(
-    _chromium() is None,
-    reason="no Chromium on this machine (.ci/run installs Debian's chromium package)",
-)
+@needs_chromium
 def test_replay_plays_offline_in_a_real_browser(run_dir: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     html = write_report(run_dir)
     ARTIFACTS.mkdir(exist_ok=True)
-    requests: list[str] = []
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=_chromium(),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        # bypass_csp lets the test evaluate its own probes; the page keeps its policy.
-        context = browser.new_context(
-            offline=True, bypass_csp=True, viewport={"width": 1400, "height": 1000}
-        )
-        page = context.new_page()
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    with offline_page() as session:
+        page = session.page
         page.goto(html.as_uri())
         page.wait_for_function("window.__replay && window.__replay.frames > 0")
         clock0 = page.inner_text("#clock")
@@ -161,12 +129,11 @@ def test_replay_plays_offline_in_a_real_browser(run_dir: Path) -> None:
         )
         mid = page.evaluate("window.__replay.t")
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
-        browser.close()
     assert clock0 != clock1
     assert state0 != state1 and len(json.loads(state1)) > 0
     assert mid == pytest.approx(0.5 * load_run(run_dir).params.duration_s)
-    assert errors == []
-    assert all(u.startswith(("file://", "data:")) for u in requests), requests
+    assert session.errors == []
+    assert session.offline_only(), session.requests
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
 
 

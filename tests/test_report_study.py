@@ -35,8 +35,9 @@ from skydome.report.study import (
     load_study,
 )
 from skydome.stats import wilson_interval
+from tests.browser import needs_chromium, offline_page
 from tests.test_montecarlo import write_scenario
-from tests.test_report import ARTIFACTS, _chromium
+from tests.test_report import ARTIFACTS
 
 SWEEP = ["raids.0.count=1,2,3", "missiles.m1.pk=0.5,0.9"]
 
@@ -321,36 +322,12 @@ def test_report_is_self_contained(
     assert not [p for p in path.iterdir() if p.name.startswith(".report.html")]
 
 
-@pytest.mark.skipif(
-    _chromium() is None,
-    reason="no Chromium on this machine (.ci/run installs Debian's chromium package)",
-)
+@needs_chromium
 def test_study_report_opens_offline_in_a_real_browser(sweep_dir: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     html = sweep_dir / "report.html"
     ARTIFACTS.mkdir(exist_ok=True)
-    requests: list[str] = []
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=_chromium(),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        # bypass_csp lets the test evaluate its own probes; the page keeps its policy.
-        context = browser.new_context(
-            offline=True, bypass_csp=True, viewport={"width": 1400, "height": 1000}
-        )
-        page = context.new_page()
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    with offline_page() as session:
+        page = session.page
         page.goto(html.as_uri())
         page.wait_for_load_state("load")
         images = page.evaluate(
@@ -358,13 +335,12 @@ def test_study_report_opens_offline_in_a_real_browser(sweep_dir: Path) -> None:
         )
         p0 = page.inner_text('#headline td[data-metric="p_no_leaker"][data-cell="0"]')
         page.screenshot(path=str(ARTIFACTS / "study-report.png"), full_page=True)
-        browser.close()
     assert len(images) == 6
     assert all(done and w > 300 and h > 200 for done, w, h in images), images  # all decoded
     m = _summary(sweep_dir)["cells"][0]["metrics"]["p_no_leaker"]
     assert p0 == f"{m['estimate']:.4g} [{m['lo']:.4g}, {m['hi']:.4g}]"
-    assert errors == []
-    assert all(u.startswith(("file://", "data:")) for u in requests), requests
+    assert session.errors == []
+    assert session.offline_only(), session.requests
     assert (ARTIFACTS / "study-report.png").stat().st_size > 10_000
 
 
