@@ -30,7 +30,7 @@ from skydome.sensors.jamming import (
     jam_to_noise,
     line_of_sight_unit,
 )
-from skydome.sensors.radar import detect, look_snr, measurement_sigma
+from skydome.sensors.radar import coverage_mask, detect, dwell_mask, look_snr, measurement_sigma
 from tests.conftest import dump
 
 K_T0 = 1.380649e-23 * 290.0  # independent of the code's constants
@@ -461,6 +461,45 @@ def test_esa_never_reports_more_than_its_track_channels():
     rot = physical_radar(false_alarms=0.0)
     det = detect(rot, 0, 0.0, pos, np.ones(n), np.arange(n), np.random.default_rng(0))
     assert det.n > 250
+
+
+def test_a_track_without_a_dwell_counts_no_missed_detection():
+    """The tracker is told which tracks the ESA looked at (the same `dwell_mask` as the
+    radar's): a track beyond the C nearest is not expected, so it gains no miss."""
+    from skydome.scenario.params import tracker_params
+    from skydome.scenario.schema import TrackerSettings
+    from skydome.tracking.base import TrackState
+    from skydome.tracking.gnn import GnnTracker
+
+    esa = physical_radar(esa=True, channels=2)
+    pos = np.array([[20e3, 0, 5e3], [40e3, 0, 5e3], [60e3, 0, 5e3], [80e3, 0, 5e3]])
+    slant = radar_geometry(esa.pos_m, pos).slant_m[0]
+    seen = np.ones(4, dtype=bool)
+    assert dwell_mask(esa, 0, slant, seen).tolist() == [True, True, False, False]
+    assert dwell_mask(physical_radar(), 0, slant, seen).all()  # rotating: everything
+    # Engine-style coverage for the tracker: a confirmed track on the far target.
+    trk = GnnTracker(tracker_params(TrackerSettings(confirm_m=1, confirm_n=1)))
+    near = detect(esa, 0, 0.0, pos, np.full(4, 100.0), np.arange(4), np.random.default_rng(1))
+    assert set(near.truth.tolist()) <= {0, 1}
+
+    def covered(p: np.ndarray) -> np.ndarray:
+        g = radar_geometry(esa.pos_m, p)
+        return dwell_mask(esa, 0, g.slant_m[0], coverage_mask(esa, 0, g))
+
+    state = TrackState.empty()
+    for k in range(3):  # rotating radar first: all four tracked
+        det = detect(physical_radar(), 0, float(k), pos, np.full(4, 100.0), np.arange(4),
+                     np.random.default_rng(k))  # fmt: skip
+        state, _ = trk.step(state, det, lambda p: np.ones(p.shape[0], dtype=bool))
+    far = state.truth == 3
+    assert far.sum() == 1
+    before = int(state.misses[far][0])
+    for k in range(3, 6):  # then the ESA: two channels, the far tracks get no dwell
+        det = detect(esa, 0, float(k), pos, np.full(4, 100.0), np.arange(4),
+                     np.random.default_rng(k))  # fmt: skip
+        state, _ = trk.step(state, det, covered)
+    far = state.truth == 3
+    assert far.sum() == 1 and int(state.misses[far][0]) == before
 
 
 # --- the default scenario -----------------------------------------------------------------

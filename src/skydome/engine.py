@@ -47,7 +47,7 @@ from skydome.geo import radar_geometry
 from skydome.scenario.params import SimParams
 from skydome.seeding import stream
 from skydome.sensors.jamming import Jammers
-from skydome.sensors.radar import coverage_mask, detect
+from skydome.sensors.radar import coverage_mask, detect, dwell_mask
 from skydome.threats import Threats
 from skydome.tracking.base import Tracker, TrackState
 from skydome.tracking.gnn import GnnTracker
@@ -232,7 +232,8 @@ def simulate(
                 def covered(
                     p: F64, r: int = int(r), radar_pos: F64 = radar_pos
                 ) -> NDArray[np.bool_]:
-                    return coverage_mask(rad, r, radar_geometry(radar_pos, p))
+                    g = radar_geometry(radar_pos, p)
+                    return dwell_mask(rad, r, g.slant_m[0], coverage_mask(rad, r, g))
 
                 tracks, rep = tracker.step(tracks, det, covered)
                 _log_scan(log, t, rep.confirmed_ids, rep.confirmed_truth, "track")

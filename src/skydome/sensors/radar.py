@@ -26,6 +26,7 @@ __all__ = [
     "clutter_polar",
     "coverage_mask",
     "detect",
+    "dwell_mask",
     "look_snr",
     "measurement_sigma",
     "polar_covariance",
@@ -118,6 +119,36 @@ def measurement_sigma(radars: RadarParams, r: int, snr: F64) -> F64:
     return out
 
 
+def dwell_mask(
+    radars: RadarParams, r: int, slant_m: F64, seen: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """Of the points `seen` by radar `r`, those it spends a dwell on this revisit.
+
+    A rotating radar, or an ESA without a channel limit, looks at all of them;
+    an ESA radar with `track_channels` C > 0 at the C nearest (ties by index).
+    `detect` applies it to the targets, and the engine to the tracks when it
+    tells the tracker which tracks the scan should have updated, so that a
+    track left without a channel does not count a missed detection.
+
+    Args:
+        radars: all radars.
+        r: index of the radar.
+        slant_m: (N,) slant range of each point, m.
+        seen: (N,) the points inside the radar's coverage.
+
+    Returns:
+        (N,) the points looked at.
+    """
+    channels = int(radars.track_channels[r]) if radars.esa[r] else 0
+    if channels <= 0 or int(seen.sum()) <= channels:
+        return seen
+    nearest = np.argsort(np.where(seen, slant_m, np.inf), kind="stable")[:channels]
+    dwell = np.zeros(seen.shape[0], dtype=bool)
+    dwell[nearest] = True
+    out: NDArray[np.bool_] = seen & dwell
+    return out
+
+
 def detect(
     radars: RadarParams,
     r: int,
@@ -172,11 +203,7 @@ def detect(
     if present is not None:
         seen = seen & present
     channels = int(radars.track_channels[r]) if radars.esa[r] else 0
-    if channels > 0 and int(seen.sum()) > channels:
-        nearest = np.argsort(np.where(seen, slant, np.inf), kind="stable")[:channels]
-        dwell = np.zeros(n, dtype=bool)
-        dwell[nearest] = True
-        seen = seen & dwell
+    seen = dwell_mask(radars, r, slant, seen)
     hit = np.flatnonzero(seen & (u < pd))
     m = hit.shape[0]
     sig = measurement_sigma(radars, r, snr[hit])
