@@ -199,8 +199,9 @@ def test_compiled_kernel_equals_the_numpy_reference() -> None:
     tacc = rng.normal(0, 30, (k, 3))
     a, b = s, s
     for _ in range(50):
-        a, la = step(a, phys, tpos, tvel, tacc, 0.05, backend="numba")
-        b, lb = step(b, phys, tpos, tvel, tacc, 0.05, backend="numpy")
+        seen = tpos + rng.normal(0, 5.0, (k, 3))  # a noisy seeker's view
+        a, la = step(a, phys, tpos, tvel, tacc, 0.05, backend="numba", guide_pos_m=seen)
+        b, lb = step(b, phys, tpos, tvel, tacc, 0.05, backend="numpy", guide_pos_m=seen)
         for f in ("t_s", "pos_m", "vel_mps", "mass_kg", "miss_m", "t_end_s"):
             np.testing.assert_allclose(
                 getattr(a, f), getattr(b, f), rtol=1e-9, atol=1e-6, equal_nan=True

@@ -245,3 +245,27 @@ def test_guided_invariants_hold_for_any_small_scenario(
     check_invariants(r)
     if pk == 0.0:
         assert not np.isfinite(r.kill_time_s).any()
+
+
+def test_seeker_noise_sets_the_miss_distance(small_dict: dict[str, Any]) -> None:
+    """With an ideal seeker PN misses by centimetres; with glint sigma per axis the
+    misses grow to the order of that sigma (the end game averages the noise over the
+    last steps), and a lethal radius below it turns kills into distance misses."""
+    small_dict["raids"][0]["count"] = 3
+    small_dict["missiles"]["m1"]["pk"] = 1.0
+    small_dict["doctrine"] = {"salvo_size": 1}
+
+    def misses(glint: float, lethal: float = 50.0) -> tuple[np.ndarray, np.ndarray]:
+        d = guided(small_dict)
+        d["missiles"]["m1"]["physics"].update(seeker_glint_m=glint, lethal_radius_m=lethal)
+        r = simulate(compile_scenario(parse_scenario(dump(d))), seed=5)
+        ev = r.events
+        res = (ev.kind == K["kill"]) | (ev.kind == K["miss"])
+        return ev.miss_distance_m[res], ev.note[res]
+
+    ideal, _ = misses(0.0)
+    noisy, _ = misses(10.0)
+    assert np.nanmax(ideal) < 1.0
+    assert 1.0 < np.nanmedian(noisy) < 40.0
+    tight, notes = misses(10.0, lethal=0.5)
+    assert (notes == MISS_NOTES.index("basket")).any()

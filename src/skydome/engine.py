@@ -126,6 +126,7 @@ def simulate(
     tracker = tracker if tracker is not None else GnnTracker(params.tracker)
     radar_rng = [stream(seed, "radar", name) for name in rad.names]
     engage_rng = stream(seed, "engagement")
+    seeker_rng = stream(seed, "seeker")  # guided flyout only
 
     n = th.n
     kill_time = np.full(n, np.inf)
@@ -167,7 +168,7 @@ def simulate(
                 assert mis.physics is not None  # checked when the scenario loads
                 flights, ended = advance(
                     flights, t_prev, t, params.guidance_step_s, mis.physics, mis.max_tof_s,
-                    th, kill_time, tracks, inflight.track_id, evade_start,
+                    th, kill_time, tracks, inflight.track_id, evade_start, seeker_rng,
                 )  # fmt: skip
                 arrived = np.zeros(inflight.n, dtype=bool)
                 arrived[ended.row] = True

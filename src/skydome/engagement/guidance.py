@@ -198,6 +198,7 @@ def step(
     target_acc_mps2: F64,
     dt_s: float,
     backend: str = "numba",
+    guide_pos_m: F64 | None = None,
 ) -> tuple[MissileState, F64]:
     """Advance every flying missile by `dt_s` (semi-implicit Euler).
 
@@ -215,12 +216,16 @@ def step(
             overhead dominates at a few thousand rows), or "numpy", the same
             equations as array expressions (the reference; tests check that
             the two agree).
+        guide_pos_m: (K, 3) the target position the guidance sees (a seeker's
+            noisy measurement); None: the true `target_pos_m`. Closest approach
+            and the miss distance are always against the true position.
 
     Returns:
         The new state and the lateral acceleration achieved this step (K, 3).
     """
+    guide = target_pos_m if guide_pos_m is None else guide_pos_m
     if backend == "numpy":
-        return _step_numpy(s, phys, target_pos_m, target_vel_mps, target_acc_mps2, dt_s)
+        return _step_numpy(s, phys, target_pos_m, target_vel_mps, target_acc_mps2, dt_s, guide)
     k = s.t_s.shape[0]
     # The kernel reads a non-positive lift area as "none" (fastmath assumes no NaN).
     lift = (
@@ -241,7 +246,7 @@ def step(
     _compiled_kernel()(
         s.t_s, s.pos_m, s.vel_mps, s.mass_kg, s.done, s.miss_m, s.t_end_s,
         f64(target_pos_m, dtype=np.float64), f64(target_vel_mps, dtype=np.float64),
-        f64(target_acc_mps2, dtype=np.float64),
+        f64(target_acc_mps2, dtype=np.float64), f64(guide, dtype=np.float64),
         phys.boost_thrust_n, phys.boost_s, phys.sustain_thrust_n, phys.sustain_s,
         phys.isp_s, phys.cd_area_m2, phys.a_limit_mps2, phys.a_limit_floor_mps2,
         lift, phys.nav_gain, phys.augmented, phys.gravity,
@@ -256,13 +261,15 @@ def _compiled_kernel() -> Callable[..., None]:
     """`_step_kernel` compiled by numba on first use (kinematic runs never import it)."""
     import numba
 
-    kernel: Callable[..., None] = numba.njit(cache=True, fastmath=True)(_step_kernel)
+    kernel: Callable[..., None] = numba.njit(cache=True, fastmath=True, error_model="numpy")(
+        _step_kernel
+    )
     return kernel
 
 
 def _step_kernel(
     t: F64, pos: F64, vel: F64, mass: F64, done: B, miss: F64, tend: F64,
-    tpos: F64, tvel: F64, tacc: F64,
+    tpos: F64, tvel: F64, tacc: F64, gpos: F64,
     boost_t: F64, boost_s: F64, sus_t: F64, sus_s: F64, isp: F64, cda: F64,
     alim: F64, afloor: F64, lift: F64, nav: F64, aug: B, gravity: bool, gbias: bool, dt: float,
     o_t: F64, o_pos: F64, o_vel: F64, o_mass: F64, o_done: B, o_miss: F64, o_tend: F64,
@@ -287,16 +294,18 @@ def _step_kernel(
         ux, uy, uz = vx * inv_v, vy * inv_v, vz * inv_v
         rho = RHO0 * np.exp(-max(pos[i, 2], 0.0) / SCALE_HEIGHT_M)
         rx, ry, rz = tpos[i, 0] - pos[i, 0], tpos[i, 1] - pos[i, 1], tpos[i, 2] - pos[i, 2]
+        # The guidance sees the target at gpos (= tpos for a perfect seeker).
+        gx, gy, gz = gpos[i, 0] - pos[i, 0], gpos[i, 1] - pos[i, 1], gpos[i, 2] - pos[i, 2]
         wx, wy, wz = tvel[i, 0] - vx, tvel[i, 1] - vy, tvel[i, 2] - vz
-        r2 = max(rx * rx + ry * ry + rz * rz, 1e-12)
+        r2 = max(gx * gx + gy * gy + gz * gz, 1e-12)
         inv_r2 = 1.0 / r2
         inv_rn = np.sqrt(inv_r2)
-        lx, ly, lz = rx * inv_rn, ry * inv_rn, rz * inv_rn
+        lx, ly, lz = gx * inv_rn, gy * inv_rn, gz * inv_rn
         # omega = (r x v) / |r|^2 ; a = N' Vc (omega x u)
-        ox = (ry * wz - rz * wy) * inv_r2
-        oy = (rz * wx - rx * wz) * inv_r2
-        oz = (rx * wy - ry * wx) * inv_r2
-        vc = -(rx * wx + ry * wy + rz * wz) * inv_rn
+        ox = (gy * wz - gz * wy) * inv_r2
+        oy = (gz * wx - gx * wz) * inv_r2
+        oz = (gx * wy - gy * wx) * inv_r2
+        vc = -(gx * wx + gy * wy + gz * wz) * inv_rn
         g = nav[i] * vc
         ax = g * (oy * lz - oz * ly)
         ay = g * (oz * lx - ox * lz)
@@ -364,6 +373,7 @@ def _step_numpy(
     target_vel_mps: F64,
     target_acc_mps2: F64,
     dt_s: float,
+    guide_pos_m: F64,
 ) -> tuple[MissileState, F64]:
     """`step` as numpy array expressions (the reference implementation)."""
     fly = ~s.done
@@ -375,7 +385,7 @@ def _step_numpy(
     r_rel = target_pos_m - s.pos_m
     v_rel = target_vel_mps - v
     acc_t = np.where(phys.augmented[:, None], target_acc_mps2, 0.0)
-    a_cmd = pn_command(r_rel, v_rel, phys.nav_gain, acc_t)
+    a_cmd = pn_command(guide_pos_m - s.pos_m, v_rel, phys.nav_gain, acc_t)
     if phys.gravity_bias and phys.gravity:
         a_cmd[:, 2] += G0
     a_cmd = a_cmd - np.sum(a_cmd * along, axis=1)[:, None] * along  # normal to velocity

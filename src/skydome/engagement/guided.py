@@ -320,6 +320,7 @@ def advance(
     tracks: TrackState,
     track_id: I64,
     evade_start_s: F64 | None = None,
+    rng: np.random.Generator | None = None,
 ) -> tuple[GuidedFlights, Ended]:
     """Integrate every guided missile from `t0_s` to `t1_s`.
 
@@ -340,6 +341,7 @@ def advance(
         track_id: (K,) track each missile was fired at.
         evade_start_s: (N,) start of each threat's evasive break (engine state;
             inf: never); None: no threat evades.
+        rng: the seeker noise stream (None: ideal seekers whatever the physics say).
 
     Returns:
         The flights still going (ended rows removed) and the ended ones, with
@@ -407,11 +409,19 @@ def advance(
         )
         tgt_vel = aim_vel[act].copy()
         tgt_acc = np.zeros((act.size, 3))
+        seen: F64 | None = None  # the seeker's view of the target (None: the truth)
         if term.any():
             ti = target[act[term]]
             tp_true, tv_true = threats.state_at(tau, ti, evade_start_s=evade_start_s)
             tgt_pos[term] = tp_true
             tgt_vel[term] = tv_true
+            if rng is not None:
+                # What the seeker sees: angle noise (grows with range) and glint.
+                mt = m[act[term]]
+                rng_to = np.linalg.norm(tp_true - pos[term], axis=1)
+                sd = np.hypot(tp.seeker_angle_rad[mt] * rng_to, tp.seeker_glint_m[mt])
+                seen = tgt_pos.copy()
+                seen[term] = tp_true + rng.standard_normal((ti.size, 3)) * sd[:, None]
             gone[term] = ~((tau < threats.end_s[ti]) & (kill_time_s[ti] > tau))
             apn = tp.augmented[m[act[term]]]
             if apn.any():
@@ -423,7 +433,10 @@ def advance(
             s.t_s[act], pos, s.vel_mps[act], s.mass_kg[act], np.zeros(act.size, dtype=bool),
             np.full(act.size, np.nan), np.full(act.size, np.nan),
         )  # fmt: skip
-        new, _ = step(sub, _take_phys(phys_all, act), tgt_pos, tgt_vel, tgt_acc, h)
+        new, _ = step(
+            sub, _take_phys(phys_all, act), tgt_pos, tgt_vel, tgt_acc, h,
+            guide_pos_m=seen,
+        )  # fmt: skip
         s.t_s[act] = new.t_s
         s.pos_m[act] = new.pos_m
         s.vel_mps[act] = new.vel_mps

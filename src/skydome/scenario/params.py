@@ -129,6 +129,8 @@ class TypePhysics:
         augmented: augmented PN in the terminal phase.
         seeker_m: acquisition range of the terminal seeker.
         lethal_m: lethal radius.
+        seeker_angle_rad: seeker angle noise, 1 sigma.
+        seeker_glint_m: seeker glint, 1 sigma per axis.
         loft_rad: climb and descent angle of a lofted midcourse (0: direct).
         loft_ceiling_m: its cruise altitude.
         min_speed_mps: a burnt-out missile slower than this is spent.
@@ -148,6 +150,8 @@ class TypePhysics:
     augmented: NDArray[np.bool_]
     seeker_m: F64
     lethal_m: F64
+    seeker_angle_rad: F64
+    seeker_glint_m: F64
     loft_rad: F64
     loft_ceiling_m: F64
     min_speed_mps: F64
@@ -321,6 +325,8 @@ def _type_physics(ph: list[MissilePhysics | None]) -> TypePhysics | None:
         augmented=np.array([p.augmented_pn for p in q], dtype=bool),
         seeker_m=_arr([p.seeker_range_km * 1e3 for p in q]),
         lethal_m=_arr([p.lethal_radius_m for p in q]),
+        seeker_angle_rad=_arr([p.seeker_angle_noise_mrad * 1e-3 for p in q]),
+        seeker_glint_m=_arr([p.seeker_glint_m for p in q]),
         loft_rad=np.radians(_arr([p.loft_angle_deg for p in q])),
         loft_ceiling_m=_arr([p.loft_ceiling_km * 1e3 for p in q]),
         min_speed_mps=_arr([p.min_speed_mps for p in q]),

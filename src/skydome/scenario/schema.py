@@ -232,6 +232,19 @@ class MissilePhysics(_Model):
     lethal_radius_m: float = Field(
         20.0, gt=0.0, le=1000.0, description="A miss this close kills with probability pk."
     )
+    seeker_angle_noise_mrad: float = Field(
+        0.0,
+        ge=0.0,
+        le=100.0,
+        description="1-sigma angle noise of the seeker: the homing sees the target off by "
+        "this times the range, per axis, drawn anew every guidance step (0: ideal).",
+    )
+    seeker_glint_m: float = Field(
+        0.0,
+        ge=0.0,
+        le=100.0,
+        description="1-sigma glint of the target as the seeker sees it, per axis (0: ideal).",
+    )
     loft_angle_deg: float = Field(
         0.0,
         ge=0.0,
