@@ -455,8 +455,9 @@ def advance(
         ended = cpa | lost | spent
         e = act[ended]
         how[e] = np.where(cpa[ended], CPA, np.where(lost[ended], LOST, SPENT))
+        # The closest approach fell inside this step: tau plus its share of it.
         t_end[e] = np.where(
-            cpa[ended], fl.t_launch_s[e] + np.nan_to_num(new.t_end_s[ended]), tau + h
+            cpa[ended], tau + np.nan_to_num(new.t_end_s[ended] - sub.t_s[ended]), tau + h
         )
         miss[e] = np.where(cpa[ended], new.miss_m[ended], np.nan)
     done = how >= 0
