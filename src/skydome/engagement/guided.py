@@ -35,7 +35,7 @@ library's tabled `max_range_km` and `max_altitude_km` come out of its physics.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -478,20 +478,14 @@ def advance(
 
 
 def _take_phys(p: MissilePhysics, sel: I64) -> MissilePhysics:
-    return MissilePhysics(
-        boost_thrust_n=p.boost_thrust_n[sel],
-        boost_s=p.boost_s[sel],
-        sustain_thrust_n=p.sustain_thrust_n[sel],
-        sustain_s=p.sustain_s[sel],
-        isp_s=p.isp_s[sel],
-        cd_area_m2=p.cd_area_m2[sel],
-        a_limit_mps2=p.a_limit_mps2[sel],
-        a_limit_floor_mps2=p.a_limit_floor_mps2[sel],
-        nav_gain=p.nav_gain[sel],
-        augmented=p.augmented[sel],
-        gravity=p.gravity,
-        lift_area_m2=None if p.lift_area_m2 is None else p.lift_area_m2[sel],
-        gravity_bias=p.gravity_bias,
+    """The rows `sel` of every per-missile array (flags such as `gravity` kept)."""
+    return replace(
+        p,
+        **{
+            f.name: getattr(p, f.name)[sel]
+            for f in fields(p)
+            if isinstance(getattr(p, f.name), np.ndarray)
+        },
     )
 
 
