@@ -442,8 +442,11 @@ def _plan(
     rank[order] = np.arange(cand.size)
 
     guided = np.bincount(inflight.battery, minlength=n_b)
-    pairs = np.unique(np.stack([inflight.battery, inflight.track_id]), axis=1)
-    engaged_targets = np.bincount(pairs[0], minlength=n_b) if pairs.size else np.zeros(n_b)
+    # Distinct (battery, track) pairs in the air; a 1-D key (np.unique with
+    # axis=1 costs ~10x more at these sizes).
+    span = int(inflight.track_id.max()) + 1 if inflight.n else 1
+    pairs = np.unique(inflight.battery * span + inflight.track_id)
+    engaged_targets = np.bincount(pairs // span, minlength=n_b) if pairs.size else np.zeros(n_b)
     tch = np.maximum(bat.target_channels - engaged_targets, 0)
     mch = np.maximum(bat.missile_channels - guided, 0)
     if doc.planner == "wta":
