@@ -501,9 +501,9 @@ def _count_per_track(track_ids: I64, missile_tracks: I64) -> I64:
     """(N,) missiles in the air at each track."""
     if missile_tracks.size == 0 or track_ids.size == 0:
         return np.zeros(track_ids.size, dtype=np.int64)
-    u, c = np.unique(missile_tracks, return_counts=True)
-    pos = np.clip(np.searchsorted(u, track_ids), 0, u.size - 1)
-    return np.where(u[pos] == track_ids, c[pos], 0).astype(np.int64)
+    # Track ids are small non-negative integers: a histogram beats np.unique here.
+    counts = np.bincount(missile_tracks, minlength=int(track_ids.max()) + 1)
+    return counts[track_ids].astype(np.int64)
 
 
 def _assign_wta(
