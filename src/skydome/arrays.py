@@ -1,13 +1,47 @@
-"""Grouped operations on flat arrays, used where a loop over groups would be slow."""
+"""Operations on flat arrays and on struct-of-arrays dataclasses.
+
+Grouped operations are used where a loop over groups would be slow; `take_rows`
+and `concat_rows` select and stack the entity rows of any frozen dataclass whose
+fields are (N, ...) arrays (nested such dataclasses included; other fields, such
+as flags, are kept from the first).
+"""
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["grouped_cumsum", "rank_within_groups"]
+__all__ = ["concat_rows", "grouped_cumsum", "rank_within_groups", "take_rows"]
 
 I64 = NDArray[np.int64]
+T = TypeVar("T")
+
+
+def take_rows(obj: T, sel: NDArray[np.bool_] | I64) -> T:
+    """The rows `sel` (mask or indices) of every array field of a dataclass."""
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):  # type: ignore[arg-type]
+        v = getattr(obj, f.name)
+        if isinstance(v, np.ndarray):
+            changes[f.name] = v[sel]
+        elif dataclasses.is_dataclass(v) and not isinstance(v, type):
+            changes[f.name] = take_rows(v, sel)
+    return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+
+
+def concat_rows(a: T, b: T) -> T:
+    """The rows of `a` followed by those of `b`, field by field."""
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(a):  # type: ignore[arg-type]
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray):
+            changes[f.name] = np.concatenate([x, y])
+        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+            changes[f.name] = concat_rows(x, y)
+    return dataclasses.replace(a, **changes)  # type: ignore[type-var]
 
 
 def _group_starts(sorted_keys: I64) -> I64:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import concat_rows, take_rows
 from skydome.engagement.geometry import time_of_flight
 from skydome.tracking.base import TrackState
 
@@ -63,29 +64,11 @@ class InFlight:
 
     def take(self, sel: NDArray[np.bool_] | I64) -> InFlight:
         """The missiles selected by a mask or index array."""
-        return InFlight(
-            self.missile_id[sel],
-            self.battery[sel],
-            self.mtype[sel],
-            self.track_id[sel],
-            self.threat[sel],
-            self.t_launch_s[sel],
-            self.t_intercept_s[sel],
-            self.pip_m[sel],
-        )
+        return take_rows(self, sel)
 
     def concat(self, other: InFlight) -> InFlight:
         """These missiles followed by `other`'s."""
-        return InFlight(
-            np.concatenate([self.missile_id, other.missile_id]),
-            np.concatenate([self.battery, other.battery]),
-            np.concatenate([self.mtype, other.mtype]),
-            np.concatenate([self.track_id, other.track_id]),
-            np.concatenate([self.threat, other.threat]),
-            np.concatenate([self.t_launch_s, other.t_launch_s]),
-            np.concatenate([self.t_intercept_s, other.t_intercept_s]),
-            np.concatenate([self.pip_m, other.pip_m]),
-        )
+        return concat_rows(self, other)
 
 
 def kinematic_flyout(

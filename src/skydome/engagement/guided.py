@@ -35,11 +35,12 @@ library's tabled `max_range_km` and `max_altitude_km` come out of its physics.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import concat_rows, take_rows
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.guidance import (
     G0,
@@ -139,30 +140,11 @@ class GuidedFlights:
 
     def take(self, sel: B | I64) -> GuidedFlights:
         """The missiles selected by a mask or index array."""
-        s = self.state
-        return GuidedFlights(
-            MissileState(
-                s.t_s[sel], s.pos_m[sel], s.vel_mps[sel], s.mass_kg[sel], s.done[sel],
-                s.miss_m[sel], s.t_end_s[sel],
-            ),
-            self.mtype[sel], self.t_launch_s[sel], self.aim_pos_m[sel], self.aim_vel_mps[sel],
-            self.aim_time_s[sel], self.target[sel],
-        )  # fmt: skip
+        return take_rows(self, sel)
 
     def concat(self, other: GuidedFlights) -> GuidedFlights:
         """These missiles followed by `other`'s."""
-        a, b = self.state, other.state
-        c = np.concatenate
-        return GuidedFlights(
-            MissileState(
-                c([a.t_s, b.t_s]), c([a.pos_m, b.pos_m]), c([a.vel_mps, b.vel_mps]),
-                c([a.mass_kg, b.mass_kg]), c([a.done, b.done]), c([a.miss_m, b.miss_m]),
-                c([a.t_end_s, b.t_end_s]),
-            ),
-            c([self.mtype, other.mtype]), c([self.t_launch_s, other.t_launch_s]),
-            c([self.aim_pos_m, other.aim_pos_m]), c([self.aim_vel_mps, other.aim_vel_mps]),
-            c([self.aim_time_s, other.aim_time_s]), c([self.target, other.target]),
-        )  # fmt: skip
+        return concat_rows(self, other)
 
 
 @dataclass(frozen=True)
@@ -434,7 +416,7 @@ def advance(
             np.full(act.size, np.nan), np.full(act.size, np.nan),
         )  # fmt: skip
         new, _ = step(
-            sub, _take_phys(phys_all, act), tgt_pos, tgt_vel, tgt_acc, h,
+            sub, take_rows(phys_all, act), tgt_pos, tgt_vel, tgt_acc, h,
             guide_pos_m=seen,
         )  # fmt: skip
         s.t_s[act] = new.t_s
@@ -474,18 +456,6 @@ def advance(
         target=target[rows],
         miss_m=miss[rows],
         pos_m=s.pos_m[rows],
-    )
-
-
-def _take_phys(p: MissilePhysics, sel: I64) -> MissilePhysics:
-    """The rows `sel` of every per-missile array (flags such as `gravity` kept)."""
-    return replace(
-        p,
-        **{
-            f.name: getattr(p, f.name)[sel]
-            for f in fields(p)
-            if isinstance(getattr(p, f.name), np.ndarray)
-        },
     )
 
 

@@ -33,7 +33,6 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
-from scipy.stats import ncx2
 
 __all__ = [
     "SWERLING_MODELS",
@@ -69,6 +68,9 @@ def swerling0_pd(snr: ArrayLike, pfa: ArrayLike) -> F64:
     Returns:
         Pd, broadcast shape of the inputs.
     """
+    # scipy.stats costs a third of a second to import: only Swerling 0 needs it.
+    from scipy.stats import ncx2
+
     s = np.maximum(np.asarray(snr, dtype=np.float64), 0.0)
     v = _threshold(np.asarray(pfa, dtype=np.float64))
     out: F64 = np.asarray(ncx2.sf(2.0 * v, 2.0, 2.0 * s), dtype=np.float64)
