@@ -20,7 +20,6 @@ Figures (each saved as PNG and SVG in `DIR/figures/`):
 from __future__ import annotations
 
 import base64
-import html
 import io
 import itertools
 import json
@@ -46,6 +45,7 @@ from numpy.typing import NDArray  # noqa: E402
 from skydome.errors import UserError  # noqa: E402
 from skydome.montecarlo import MANIFEST_FORMAT  # noqa: E402
 from skydome.report.figures import COLOURS, KILL_COLOUR, LEAK_COLOUR  # noqa: E402
+from skydome.report.templates import render_page  # noqa: E402
 
 __all__ = [
     "CURVE_METRICS",
@@ -524,75 +524,64 @@ def _render(fig: Figure) -> dict[str, bytes]:
 # --------------------------------------------------------------------------- page
 
 
-def _attr(x: Any) -> str:
-    return html.escape(json.dumps(x), quote=True)
-
-
-def _td(d: StudyData, cell: int, name: str) -> str:
-    """A table cell with the metric's text and, as data attributes, its summary numbers."""
+def _metric_cell(d: StudyData, cell: int, name: str) -> dict[str, Any]:
+    """A table cell: the metric's text and, for data attributes, its summary numbers as JSON."""
     m = d.cells[cell]["metrics"][name]
-    text = _est_text(d.metric(cell, name))
-    return (
-        f'<td data-cell="{cell}" data-metric="{html.escape(name)}" '
-        f'data-estimate="{_attr(m["estimate"])}" data-lo="{_attr(m["lo"])}" '
-        f'data-hi="{_attr(m["hi"])}" data-n="{_attr(m["n"])}" title="n = {m["n"]}">{text}</td>'
-    )
+    return {
+        "cell": cell,
+        "metric": name,
+        "text": _est_text(d.metric(cell, name)),
+        **{k: json.dumps(m[k]) for k in ("estimate", "lo", "hi", "n")},
+    }
 
 
-def _summary_table(d: StudyData) -> str:
+def _summary_table(d: StudyData) -> dict[str, Any]:
     """Every metric of every cell: a row per metric, a column per cell."""
-    names = d.metric_names()
-    conf = f"{d.confidence:.0%}"
-    head = ""
     if d.is_sweep:
-        for s in d.settings:
-            head += f"<tr><th>{html.escape(s)}</th><th></th>" + "".join(
-                f"<th>{html.escape(_vstr(c['values'][s]))}</th>" for c in d.cells
-            ) + "</tr>"  # fmt: skip
+        head = [[s, "", *(_vstr(c["values"][s]) for c in d.cells)] for s in d.settings]
     else:
-        head = f"<tr><th>metric</th><th>method</th><th>estimate [{conf} interval]</th></tr>"
-    body = ""
-    for name in names:
+        head = [["metric", "method", f"estimate [{d.confidence:.0%} interval]"]]
+    rows = []
+    for name in d.metric_names():
         method = d.cells[0]["metrics"][name]["method"]
-        body += (
-            f'<tr><td title="{html.escape(name)}">{html.escape(_label(name))}</td>'
-            f"<td>{html.escape(_METHODS.get(method, method))}</td>"
-            + "".join(_td(d, k, name) for k in range(len(d.cells)))
-            + "</tr>"
+        rows.append(
+            {
+                "name": name,
+                "label": _label(name),
+                "method": _METHODS.get(method, method),
+                "cells": [_metric_cell(d, k, name) for k in range(len(d.cells))],
+            }
         )
-    return f'<div class="scroll"><table id="summary">{head}{body}</table></div>'
+    return {"head": head, "rows": rows}
 
 
-def _headline(d: StudyData) -> str:
-    """P(no leaker) with its Wilson interval: one sentence, or a row per sweep cell."""
-    conf = f"{d.confidence:.0%}"
+def _headline(d: StudyData) -> dict[str, Any]:
+    """P(no leaker) with its Wilson interval: one sentence, or a table row per sweep cell."""
     if not d.is_sweep:
         m = d.cells[0]["metrics"]["p_no_leaker"]
         e, lo, hi = d.metric(0, "p_no_leaker")
-        return (
-            f'<p class="headline" id="p-no-leaker" data-estimate="{_attr(m["estimate"])}" '
-            f'data-lo="{_attr(m["lo"])}" data-hi="{_attr(m["hi"])}">P(no leaker) = '
-            f"<b>{_fmt(e)}</b>, {conf} Wilson interval [{_fmt(lo)}, {_fmt(hi)}] "
-            f"over {m['n']:,} replications</p>"
-        )
+        return {
+            "table": None,
+            **{k: json.dumps(m[k]) for k in ("estimate", "lo", "hi")},
+            "text": _fmt(e),
+            "lo_text": _fmt(lo),
+            "hi_text": _fmt(hi),
+            "n": f"{m['n']:,}",
+        }
     cols = ["p_no_leaker", "leaked", "fired", "missiles_per_kill"]
     cols = [m for m in cols if m in d.cells[0]["metrics"]]
-    head = "".join(f"<th>{html.escape(s)}</th>" for s in d.settings) + "".join(
-        f"<th>{html.escape(_label(m))}</th>" for m in cols
-    )
-    rows = "".join(
-        "<tr>"
-        + "".join(f"<td>{html.escape(_vstr(c['values'][s]))}</td>" for s in d.settings)
-        + "".join(_td(d, k, m) for m in cols)
-        + "</tr>"
-        for k, c in enumerate(d.cells)
-    )
-    return (
-        f'<p class="headline">Per cell: P(no leaker) with its {conf} Wilson interval; mean '
-        f"leakers and missiles fired with {conf} t intervals; missiles per kill (total fired / "
-        "total killed) with its delta-method interval.</p>"
-        f'<div class="scroll"><table id="headline"><tr>{head}</tr>{rows}</table></div>'
-    )
+    return {
+        "table": {
+            "head": [*d.settings, *(_label(m) for m in cols)],
+            "rows": [
+                {
+                    "setting_values": [_vstr(c["values"][s]) for s in d.settings],
+                    "cells": [_metric_cell(d, k, m) for m in cols],
+                }
+                for k, c in enumerate(d.cells)
+            ],
+        }
+    }
 
 
 def _caption(d: StudyData, name: str) -> str:
@@ -615,7 +604,12 @@ def _caption(d: StudyData, name: str) -> str:
 
 
 def study_html(d: StudyData, figures: dict[str, bytes]) -> str:
-    """The complete page, with the figures (PNG bytes, by name) inlined as data URIs."""
+    """The complete page, with the figures (PNG bytes, by name) inlined as data URIs.
+
+    Rendered by `skydome.report.templates.render_page` from `study.html`, with
+    autoescaping: scenario names, setting paths and values, missile and threat
+    types in metric names all reach the page as text. The page runs no script.
+    """
     s, mf = d.summary, d.manifest
     what = (
         f"sweep of {len(d.settings)} setting{'s' if len(d.settings) > 1 else ''}, "
@@ -623,43 +617,44 @@ def study_html(d: StudyData, figures: dict[str, bytes]) -> str:
         if d.is_sweep
         else f"{s['replications']:,} replications"
     )
-    title = html.escape(f"skydome study — {s['scenario']}: {what}, seed {s['seed']}")
     stop = s.get("stopping")
-    stopping = (
-        f"<p>Stopping rule: {html.escape(str(stop['metric']))} interval at most "
-        f"{stop['until_ci']:g} wide: {'reached' if stop['reached'] else 'NOT reached'}.</p>"
-        if stop
-        else ""
-    )
     rerun = (
         f"skydome run {d.path / 'cells' / 'cell-NNNN.yaml'} --seed SEED"
         if d.is_sweep
         else f"skydome run {mf.get('scenario', s['scenario'])} --seed SEED"
     )
-    imgs = "".join(
-        f'<figure id="fig-{html.escape(name)}"><img alt="{html.escape(name)}" '
-        f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
-        f"<figcaption>{html.escape(_caption(d, name))} (<code>figures/{html.escape(name)}"
-        ".png</code>, <code>.svg</code>)</figcaption></figure>"
-        for name, png in figures.items()
-    )
-    about = (
-        f"<p>Scenario <code>{html.escape(str(mf.get('scenario', s['scenario'])))}</code> "
-        f"(SHA-256 {html.escape(str(s['scenario_sha256'])[:12])}…), skydome "
-        f"{html.escape(str(s['skydome_version']))}, study seed {s['seed']}. Intervals: "
-        f"{d.confidence:.0%}; Wilson score for proportions, Student t for means, delta method "
-        "for missiles per kill (total fired / total killed). Every number is read from "
-        "<code>summary.json</code>, every histogram from <code>replications.parquet</code>. "
-        f"Re-run any replication alone: <code>{html.escape(rerun)}</code> (its "
-        f"<code>seed</code> column). {html.escape(str(s.get('labels', '')))}</p>"
-    )
-    return (
-        _TEMPLATE.replace("__TITLE__", title)
-        .replace("__HEADLINE__", _headline(d) + stopping)
-        .replace("__SUMMARY__", _summary_table(d))
-        .replace("__CONF__", f"{d.confidence:.0%}")
-        .replace("__ABOUT__", about)
-        .replace("__FIGURES__", imgs)
+    return render_page(
+        "study.html",
+        style="study.css",
+        title=f"skydome study — {s['scenario']}: {what}, seed {s['seed']}",
+        conf=f"{d.confidence:.0%}",
+        headline=_headline(d),
+        stopping=(
+            {
+                "metric": str(stop["metric"]),
+                "width": f"{stop['until_ci']:g}",
+                "status": "reached" if stop["reached"] else "NOT reached",
+            }
+            if stop
+            else None
+        ),
+        summary=_summary_table(d),
+        about={
+            "scenario": str(mf.get("scenario", s["scenario"])),
+            "sha": str(s["scenario_sha256"])[:12],
+            "version": str(s["skydome_version"]),
+            "seed": s["seed"],
+            "rerun": rerun,
+            "labels": str(s.get("labels", "")),
+        },
+        figures=[
+            {
+                "name": name,
+                "caption": _caption(d, name),
+                "uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+            }
+            for name, png in figures.items()
+        ],
     )
 
 
@@ -686,34 +681,3 @@ def write_study_report(study_dir: Path) -> Path:
     out = d.path / "report.html"
     write_atomic_file(out, study_html(d, {n: f["png"] for n, f in rendered.items()}))
     return out
-
-
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'">
-<title>__TITLE__</title>
-<style>
-body{font:14px system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
-header{padding:8px 16px;background:#233;color:#fff}
-main{padding:12px 16px;max-width:1400px}
-.headline{font-size:16px}
-.scroll{overflow-x:auto;max-width:100%}
-table{border-collapse:collapse;margin:6px 0;font-size:12px}
-td,th{border:1px solid #ccc;padding:2px 6px;text-align:right;white-space:nowrap}
-td:first-child,th:first-child{text-align:left}
-figure{margin:12px 0}figure img{max-width:100%;border:1px solid #ddd;background:#fff}
-code{font-size:12px}
-</style></head><body>
-<header><b>__TITLE__</b> — synthetic scenario; approximate public parameters</header>
-<main>
-__HEADLINE__
-<h2>Summary</h2>
-<p>Every metric of <code>summary.json</code>: estimate [__CONF__ interval]; hover a value
-for the replications it uses.</p>
-__SUMMARY__
-__ABOUT__
-<h2>Figures</h2>
-__FIGURES__
-</main></body></html>
-"""
