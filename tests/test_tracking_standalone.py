@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -279,3 +281,199 @@ def test_scan_window_groups_staggered_detections() -> None:
     assert tracks["time_s"].nunique() == sweeps
     last = tracks[tracks["time_s"] == tracks["time_s"].max()]
     assert last["confirmed"].sum() == n
+
+
+def _base() -> pd.DataFrame:
+    t = np.repeat(np.arange(5.0), 2)
+    return pd.DataFrame(
+        {"time_s": t, "x_m": 1e3 * np.tile([1.0, 5.0], 5) + 100.0 * t, "y_m": 2e3, "z_m": 3e3}
+    )
+
+
+def _with(**cols: Any) -> pd.DataFrame:
+    df = _base()
+    for name, value in cols.items():
+        df[name] = value
+    return df
+
+
+def _times(df: pd.DataFrame, kind: str) -> pd.DataFrame:
+    if kind == "timestamp":
+        df["time_s"] = pd.Timestamp("2024-05-01T12:00:00") + pd.to_timedelta(df["time_s"], "s")
+    elif kind == "timestamp-utc":
+        df["time_s"] = pd.to_datetime(df["time_s"], unit="s", utc=True)
+    else:
+        df["time_s"] = pd.to_timedelta(df["time_s"], "s")
+    return df
+
+
+TYPED = {
+    # A timestamp time_s was read as microseconds (silently): now refused, with the fix.
+    "timestamp": (
+        lambda: _times(_base(), "timestamp"),
+        "time_s: is a timestamp column; expected seconds as a number "
+        "(convert with (t - t0).dt.total_seconds())",
+    ),
+    "timestamp-utc": (lambda: _times(_base(), "timestamp-utc"), "time_s: is a timestamp column"),
+    "timedelta": (
+        lambda: _times(_base(), "timedelta"),
+        "time_s: is a duration (timedelta) column; expected seconds as a number "
+        "(convert with t.dt.total_seconds())",
+    ),
+    "bool": (lambda: _with(z_m=True), "z_m: is a true/false (boolean) column"),
+    "text": (
+        lambda: _with(y_m=["7"] * 10),
+        "y_m: is a text column (e.g. '7'); expected numbers",
+    ),
+    "text-time": (
+        lambda: _with(time_s=[str(float(i // 2)) for i in range(10)]), "time_s: is a text column"
+    ),
+    "huge coordinate": (
+        lambda: _with(y_m=[2e3] * 3 + [1e300] + [2e3] * 6),
+        "y_m: beyond ±1e+08 m (expected metres) at line 5",
+    ),
+    "coordinates beyond 1e8": (
+        lambda: _with(z_m=[-2e8] * 7 + [3e3] * 3),
+        "z_m: beyond ±1e+08 m (expected metres) at lines 2, 3, 4, 5, 6 and 2 more",
+    ),
+    "epoch nanoseconds": (
+        lambda: _with(time_s=1.7e18 + np.repeat(np.arange(5.0), 2)),
+        "time_s: beyond ±1e+11 s",
+    ),
+    "nan time": (
+        lambda: _with(time_s=[0.0, np.nan] + [1.0] * 8), "time_s: missing value (NaN) at line 3"
+    ),
+    "inf time": (lambda: _with(time_s=[0.0] * 9 + [np.inf]), "time_s: infinite value at line 11"),
+    "nan sigma": (
+        lambda: _with(sigma_x_m=[5.0, np.nan] + [5.0] * 8, sigma_y_m=5.0, sigma_z_m=5.0),
+        "sigma_x_m: missing value (NaN) at line 3",
+    ),
+    "negative sigma": (
+        lambda: _with(sigma_x_m=5.0, sigma_y_m=[5.0] * 9 + [-1.0], sigma_z_m=5.0),
+        "sigma_y_m: must be > 0 at line 11",
+    ),
+    "huge sigma": (
+        lambda: _with(sigma_x_m=5.0, sigma_y_m=5.0, sigma_z_m=[1e300] + [5.0] * 9),
+        "sigma_z_m: must be in [1e-06, 1e+08 m] at line 2",
+    ),
+    "degrees": (
+        lambda: _with(range_m=1e4, azimuth_rad=90.0, elevation_rad=0.1),
+        "azimuth_rad: beyond ±2π rad (given in degrees?)",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(TYPED), ids=list(TYPED))
+def test_column_types_and_absurd_values_are_refused_naming_the_column(
+    tmp_path: Path, case: str
+) -> None:
+    """Through a Parquet file, which keeps column types: one problem, the column named."""
+    make, expect = TYPED[case]
+    src = tmp_path / "det.parquet"
+    make().to_parquet(src)
+    with pytest.raises(UserError) as e:
+        track_file(src, tmp_path / "t.csv")
+    assert expect in str(e.value), str(e.value)
+    assert "(1 problem)" in str(e.value), str(e.value)
+    assert not (tmp_path / "t.csv").exists()
+
+
+def test_mixed_object_column_names_each_kind_of_bad_row() -> None:
+    df = _base()
+    df["x_m"] = df["x_m"].astype(object)
+    df.loc[1, "x_m"] = True
+    df.loc[2, "x_m"] = "abc"
+    df.loc[3, "x_m"] = None
+    df.loc[4, "x_m"] = [1.0]
+    with pytest.raises(ScenarioError) as e:
+        track_detections(df)
+    msg = str(e.value)
+    assert "x_m: true/false value at line 3" in msg
+    assert "x_m: not a number at lines 4, 6" in msg
+    assert "x_m: missing value (NaN) at line 5" in msg
+    with pytest.raises(ScenarioError, match="x_m: is a complex-number column"):
+        track_detections(_with(x_m=np.full(10, 1 + 1j)))
+
+
+def test_repeated_and_unhashable_columns() -> None:
+    df = pd.concat([_base(), _base()[["x_m"]]], axis=1)
+    with pytest.raises(ScenarioError, match="x_m: column appears more than once"):
+        track_detections(df)
+    with pytest.raises(ScenarioError, match="sensor: labels must be text or numbers"):
+        track_detections(_with(sensor=[[1]] * 10))
+
+
+def test_extreme_but_valid_input_tracks_without_numpy_warnings() -> None:
+    """At the edges of every accepted range the arithmetic stays finite, and silent."""
+    df = _with(
+        x_m=np.tile([9.9e7, -9.9e7], 5),
+        time_s=np.linspace(-9e10, 9e10, 10),
+        sigma_x_m=1e-6,
+        sigma_y_m=1e8,
+        sigma_z_m=1.0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tracks = track_detections(df)
+    assert np.isfinite(tracks[["x_m", "y_m", "z_m", "sigma_m"]].to_numpy()).all()
+
+
+def test_happy_path_under_warnings_as_errors(tmp_path: Path, data: SyntheticData) -> None:
+    """`python -W error -m skydome track`: no warning of numpy or pandas on good input."""
+    det = frames(data, sensor="r1")
+    det["sigma_x_m"] = det["sigma_y_m"] = det["sigma_z_m"] = 50.0
+    det.to_parquet(tmp_path / "det.parquet")
+    res = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "skydome", "track", str(tmp_path / "det.parquet"),
+         "--out", str(tmp_path / "t.parquet")],
+        capture_output=True, text=True, timeout=300,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+
+
+CONFIGS = {
+    "truncated json": (
+        "c.json",
+        '{"confirm_m": 3,\n  "confirm_n": ',
+        "line 2: (file): invalid JSON: Expecting value",
+    ),
+    "yaml in a .json": ("c.json", "confirm_m: 3\n", "invalid JSON"),
+    "json typo": (
+        "c.json",
+        '{"confirm_m": 3,\n "confim_n": 4}',
+        "line 2: confim_n: unknown field 'confim_n' (did you mean 'confirm_n'? "
+        "tracker config fields: motion_model, ",
+    ),
+    "yaml typo": ("c.yaml", "gate_probabilty: 0.9\n", "did you mean 'gate_probability'?"),
+    "deep json": ("c.json", "[" * 100_000 + "]" * 100_000, "nested more than 32 levels deep"),
+    "deep yaml": ("c.yaml", "a: " + "[" * 50_000 + "]" * 50_000, "nested more than 32 levels deep"),
+    "deep yaml blocks": (
+        "c.yaml",
+        "".join(f"{'  ' * i}k{i}:\n" for i in range(40)) + "  " * 40 + "1\n",
+        "nested more than 32 levels deep",
+    ),
+    "huge": ("c.yaml", "confirm_m: 3\n#" + "x" * 300_000 + "\n", "at most 256 KiB"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(CONFIGS), ids=list(CONFIGS))
+def test_bad_tracker_configs(tmp_path: Path, case: str) -> None:
+    name, text, expect = CONFIGS[case]
+    good = _write(tmp_path, "det.csv", "time_s,x_m,y_m,z_m\n0,1,2,3\n")
+    with pytest.raises(UserError) as e:
+        track_file(good, tmp_path / "t.csv", _write(tmp_path, name, text))
+    msg = str(e.value)
+    assert expect in msg, msg
+    assert "skydome schema" not in msg and "invalid YAML" not in msg, msg
+
+
+def test_unknown_fields_list_the_tracker_fields_once(tmp_path: Path) -> None:
+    cfg = _write(tmp_path, "c.yaml", "zzz: 1\nconfirm_mm: 2\n")
+    good = _write(tmp_path, "det.csv", "time_s,x_m,y_m,z_m\n0,1,2,3\n")
+    with pytest.raises(UserError) as e:
+        track_file(good, tmp_path / "t.csv", cfg)
+    msg = str(e.value)
+    assert "line 1: zzz: unknown field 'zzz' (tracker config fields: motion_model," in msg
+    assert "line 2: confirm_mm: unknown field 'confirm_mm' (did you mean 'confirm_m'? " in msg
+    assert msg.count("scan_window_s") == 1, msg

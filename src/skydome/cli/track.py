@@ -18,7 +18,8 @@ def track(
     detections: Annotated[
         Path,
         typer.Argument(
-            help="Detections, Parquet or CSV: time_s, x_m, y_m, z_m (ENU, metres) and "
+            help="Detections, Parquet or CSV: time_s (seconds, as numbers), x_m, y_m, z_m "
+            "(ENU, metres) and "
             "optionally sensor, range_m, azimuth_rad, elevation_rad and standard deviations "
             "(sigma_range_m, sigma_azimuth_rad, sigma_elevation_rad or sigma_x_m, sigma_y_m, "
             "sigma_z_m). Sorted by time_s."
@@ -29,7 +30,7 @@ def track(
         Path | None,
         typer.Option(
             "--config",
-            help="YAML/JSON tracker settings: the scenario's `tracker:` fields, plus "
+            help="YAML (or .json) tracker settings: the scenario's `tracker:` fields, plus "
             "measurement_sigma_m and scan_window_s.",
         ),
     ] = None,

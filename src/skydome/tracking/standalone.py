@@ -3,8 +3,10 @@
 For researchers who bring their own data. A detections table (pandas
 DataFrame, or a Parquet/CSV file) has one row per detection:
 
-- required: ``time_s, x_m, y_m, z_m`` -- time and position (local Cartesian
-  East-North-Up, metres);
+- required: ``time_s, x_m, y_m, z_m`` -- time (seconds from any origin, as
+  numbers: a timestamp or duration column is refused, with the conversion to
+  use) and position (local Cartesian East-North-Up, metres, within
+  ±`MAX_ABS_POSITION_M`);
 - optional: ``sensor`` -- which sensor made it (any labels; default: one
   sensor); ``range_m, azimuth_rad, elevation_rad`` -- the same detection in the
   sensor's polar coordinates (azimuth clockwise from north); per-axis standard
@@ -32,6 +34,9 @@ deviation per axis).
 
 from __future__ import annotations
 
+import difflib
+import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +58,10 @@ from skydome.tracking.gnn import GnnTracker
 from skydome.tracking.measurement import polar_to_enu, unbiased_polar_to_enu
 
 __all__ = [
+    "MAX_ABS_POSITION_M",
+    "MAX_ABS_TIME_S",
+    "MAX_CONFIG_BYTES",
+    "MAX_CONFIG_DEPTH",
     "TRACK_COLUMNS",
     "TrackConfig",
     "TrackRun",
@@ -104,39 +113,111 @@ class TrackConfig(TrackerSettings):
     )
 
 
+MAX_CONFIG_BYTES = 256 * 1024
+"""Largest tracker configuration file read: a tracker config is a few lines."""
+MAX_CONFIG_DEPTH = 32
+"""Deepest nesting accepted in a tracker configuration (it is a flat mapping)."""
+
+
+def _depth(data: Any) -> int:
+    """Nesting depth of parsed YAML/JSON data (a scalar: 0); shared nodes are walked once."""
+    seen: dict[int, int] = {}
+
+    def walk(node: Any, level: int) -> int:
+        if not isinstance(node, dict | list) or level > MAX_CONFIG_DEPTH:
+            return level
+        if seen.get(id(node), -1) >= level:
+            return level
+        seen[id(node)] = level
+        children = node.values() if isinstance(node, dict) else node
+        return max((walk(c, level + 1) for c in children), default=level + 1)
+
+    return walk(data, 0)
+
+
+def _config_problems(e: ValidationError, root: yaml.Node | None) -> list[Problem]:
+    """The validation problems, with unknown fields named against the tracker config's own."""
+    problems = problems_from_validation(e, root)
+    errors = e.errors()
+    if len(errors) != len(problems):  # pragma: no cover - the loader changed its mapping
+        return problems
+    fields = list(TrackConfig.model_fields)
+    listed = False
+    out: list[Problem] = []
+    for err, p in zip(errors, problems, strict=True):
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            name = str(err["loc"][-1])
+            close = difflib.get_close_matches(name, fields, n=1)
+            hint = [f"did you mean {close[0]!r}?"] if close else []
+            hint.append(
+                "tracker config fields as listed above"
+                if listed
+                else f"tracker config fields: {', '.join(fields)}"
+            )
+            listed = True
+            p = Problem(p.path, f"unknown field {name!r} ({' '.join(hint)})", p.line)
+        out.append(p)
+    return out
+
+
 def load_config(path: str | Path) -> TrackConfig:
-    """Read a YAML or JSON configuration file; every problem becomes a `ScenarioError`."""
+    """Read a YAML or JSON (``.json``) configuration file; every problem becomes a `ScenarioError`.
+
+    Files larger than `MAX_CONFIG_BYTES` or nested deeper than `MAX_CONFIG_DEPTH`
+    are refused before validation.
+    """
     p = Path(path)
+
+    def fail(message: str, line: int | None = None) -> ScenarioError:
+        return ScenarioError(str(p), [Problem("", message, line)], "tracker config")
+
     try:
+        size = p.stat().st_size
+        if not p.is_file():
+            raise fail("is not a regular file")
+        if size > MAX_CONFIG_BYTES:
+            raise fail(
+                f"is {size:,} bytes; a tracker config is a few lines "
+                f"(at most {MAX_CONFIG_BYTES // 1024} KiB)"
+            )
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScenarioError(str(p), [Problem("", "no such file")], "tracker config") from None
+        raise fail("no such file") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError(
-            str(p), [Problem("", f"cannot be read: {e}")], "tracker config"
-        ) from None
+        raise fail(f"cannot be read: {e}") from None
+    too_deep = (
+        f"nested more than {MAX_CONFIG_DEPTH} levels deep "
+        "(a tracker config is a flat mapping of settings)"
+    )
+    is_json = p.suffix.lower() == ".json"
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
+        if is_json:
+            data = json.loads(text) if text.strip() else None
+        else:
+            data = yaml.safe_load(text)
+    except json.JSONDecodeError as e:
+        raise fail(f"invalid JSON: {e.msg} (column {e.colno})", e.lineno) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         what = getattr(e, "problem", None) or str(e)
-        raise ScenarioError(
-            str(p), [Problem("", f"invalid YAML: {what}", line)], "tracker config"
-        ) from None
+        raise fail(f"invalid YAML: {what}", line) from None
+    except RecursionError:
+        raise fail(too_deep) from None
+    if _depth(data) > MAX_CONFIG_DEPTH:
+        raise fail(too_deep)
+    try:
+        root: yaml.Node | None = yaml.compose(text)  # line numbers (JSON is YAML, nearly always)
+    except (yaml.YAMLError, RecursionError):
+        root = None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ScenarioError(
-            str(p),
-            [Problem("", f"expected a mapping of tracker settings, got a {type(data).__name__}")],
-            "tracker config",
-        )
+        raise fail(f"expected a mapping of tracker settings, got a {type(data).__name__}")
     try:
         return TrackConfig.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(str(p), problems_from_validation(e, root), "tracker config") from None
+        raise ScenarioError(str(p), _config_problems(e, root), "tracker config") from None
 
 
 def read_detections(path: str | Path) -> pd.DataFrame:
@@ -179,13 +260,104 @@ def _rows(mask: NDArray[np.bool_], limit: int = 5) -> str:
     return f"line{'s' if idx.size > 1 else ''} {shown}{more}"
 
 
+MAX_ABS_POSITION_M = 1e8
+"""Largest |x|, |y|, |z|, range or position standard deviation accepted, m (100,000 km)."""
+MAX_ABS_TIME_S = 1e11
+"""Largest |time_s| accepted, s (about 3,000 years: seconds since any epoch fit)."""
+
+_M = f"{MAX_ABS_POSITION_M:.0e} m"
+_BOUNDS: dict[str, tuple[float, float, str]] = {
+    "time_s": (
+        -MAX_ABS_TIME_S,
+        MAX_ABS_TIME_S,
+        f"beyond ±{MAX_ABS_TIME_S:.0e} s (expected seconds: milliseconds or nanoseconds "
+        "since an epoch?)",
+    ),
+    **{
+        c: (-MAX_ABS_POSITION_M, MAX_ABS_POSITION_M, f"beyond ±{_M} (expected metres)")
+        for c in ("x_m", "y_m", "z_m")
+    },
+    "range_m": (0.0, MAX_ABS_POSITION_M, f"must be in [0, {_M}]"),
+    "azimuth_rad": (-2 * math.pi, 2 * math.pi, "beyond ±2π rad (given in degrees?)"),
+    "elevation_rad": (-math.pi / 2, math.pi / 2, "beyond ±π/2 rad (given in degrees?)"),
+    **{
+        c: (1e-6, MAX_ABS_POSITION_M, f"must be in [1e-06, {_M}]")
+        for c in ("sigma_range_m", *SIGMA_XYZ)
+    },
+    **{
+        c: (1e-9, math.pi, "must be in [1e-09, π] rad")
+        for c in ("sigma_azimuth_rad", "sigma_elevation_rad")
+    },
+}
+"""Accepted range of each numeric column: (lowest, highest, what to say outside it)."""
+
+
+def _as_float(name: str, s: pd.Series, problems: list[Problem]) -> pd.Series | None:
+    """Column `name` as float64, or None after adding a problem when its type is not numbers.
+
+    Rows that are missing (NaN) or not numbers are reported, and become NaN.
+    """
+    what = "seconds as a number" if name == "time_s" else "numbers"
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        problems.append(Problem(name, f"is a true/false (boolean) column; expected {what}"))
+        return None
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        hint = " (convert with (t - t0).dt.total_seconds())" if name == "time_s" else ""
+        problems.append(Problem(name, f"is a timestamp column; expected {what}{hint}"))
+        return None
+    if pd.api.types.is_timedelta64_dtype(s.dtype):
+        hint = " (convert with t.dt.total_seconds())" if name == "time_s" else ""
+        problems.append(Problem(name, f"is a duration (timedelta) column; expected {what}{hint}"))
+        return None
+    if pd.api.types.is_complex_dtype(s.dtype):
+        problems.append(Problem(name, f"is a complex-number column; expected {what}"))
+        return None
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        col = s.astype("float64")  # nullable integers/floats: NA -> NaN
+        nan = col.isna().to_numpy()
+        if nan.any():
+            problems.append(Problem(name, f"missing value (NaN) at {_rows(nan)}"))
+        return col
+    # Text or mixed objects: judge value by value.
+    values = s.astype(object)
+    missing = values.isna().to_numpy()
+    is_bool = values.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy()
+    is_text = values.map(lambda v: isinstance(v, str)).to_numpy()
+    is_num = values.map(
+        lambda v: isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+    ).to_numpy()
+    col = pd.to_numeric(values.where(is_num | is_text), errors="coerce").astype("float64")
+    parsed = col.notna().to_numpy()
+    if is_text.any() and (is_text | missing).all() and parsed[is_text].all():
+        example = values[is_text].iloc[0]
+        problems.append(
+            Problem(
+                name, f"is a text column (e.g. {example!r}); expected {what}: store it as numbers"
+            )
+        )
+        return None
+    if is_bool.any():
+        problems.append(Problem(name, f"true/false value at {_rows(is_bool)}; expected {what}"))
+    bad = ~missing & ~is_bool & ~parsed
+    if bad.any():
+        problems.append(Problem(name, f"not a number at {_rows(bad)}"))
+    if missing.any():
+        problems.append(Problem(name, f"missing value (NaN) at {_rows(missing)}"))
+    return col
+
+
 def validate_detections(df: pd.DataFrame, source: str = "<DataFrame>") -> pd.DataFrame:
     """Check a detections table; return it with float columns, or raise `ScenarioError`.
 
-    Every problem is reported at once: missing or non-numeric columns, empty
-    table, missing values (NaN) or infinities, times not in non-decreasing
-    order, non-positive standard deviations, incomplete column groups. Row
-    numbers are given as file lines (header = line 1).
+    Every problem is reported at once: missing or repeated columns, columns
+    that are not numbers (timestamps, durations, true/false, text), empty
+    table, missing values (NaN) or infinities, values out of range (positions
+    and ranges beyond `MAX_ABS_POSITION_M`, times beyond `MAX_ABS_TIME_S`,
+    angles beyond a turn, non-positive or absurd standard deviations), times
+    not in non-decreasing order, incomplete column groups. Row numbers are
+    given as file lines (header = line 1); the first few offending lines are named.
     """
     problems: list[Problem] = []
     if not isinstance(df, pd.DataFrame):
@@ -212,29 +384,44 @@ def validate_detections(df: pd.DataFrame, source: str = "<DataFrame>") -> pd.Dat
                 "polar standard deviations need range_m, azimuth_rad and elevation_rad too",
             )  # fmt: skip
         )
+    dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+    if dup:
+        problems.append(Problem(", ".join(dup), "column appears more than once"))
+        raise ScenarioError(source, problems, "detections table")
     numeric = [c for c in (*REQUIRED, *POLAR, *SIGMA_POLAR, *SIGMA_XYZ) if c in df.columns]
     out = df.copy()
     for c in numeric:
-        col = pd.to_numeric(out[c], errors="coerce")
-        bad = col.isna() & out[c].notna()
-        if bad.any():
-            problems.append(Problem(c, f"not a number at {_rows(bad.to_numpy())}"))
-        nan = out[c].isna().to_numpy()
-        if nan.any():
-            problems.append(Problem(c, f"missing value (NaN) at {_rows(nan)}"))
-        out[c] = col.astype(np.float64)
-        inf = np.isinf(out[c].to_numpy())
+        col = _as_float(c, df[c], problems)
+        if col is None:
+            out = out.drop(columns=c)
+            continue
+        out[c] = col
+        values = col.to_numpy()
+        inf = np.isinf(values)
         if inf.any():
             problems.append(Problem(c, f"infinite value at {_rows(inf)}"))
-    if "sensor" in df.columns and df["sensor"].isna().any():
-        problems.append(
-            Problem("sensor", f"missing value at {_rows(df['sensor'].isna().to_numpy())}")
-        )
-    for c in (*SIGMA_POLAR, *SIGMA_XYZ):
-        if c in out.columns:
-            nonpos = (out[c] <= 0.0).to_numpy()
+        lo, hi, why = _BOUNDS[c]
+        finite = np.isfinite(values)
+        if c in (*SIGMA_POLAR, *SIGMA_XYZ):
+            nonpos = finite & (values <= 0.0)
             if nonpos.any():
                 problems.append(Problem(c, f"must be > 0 at {_rows(nonpos)}"))
+            finite &= values > 0.0
+        out_of = finite & ((values < lo) | (values > hi))
+        if out_of.any():
+            problems.append(Problem(c, f"{why} at {_rows(out_of)}"))
+    if "sensor" in df.columns:
+        if df["sensor"].isna().any():
+            problems.append(
+                Problem("sensor", f"missing value at {_rows(df['sensor'].isna().to_numpy())}")
+            )
+        else:
+            try:
+                pd.factorize(df["sensor"], sort=True)
+            except TypeError:
+                problems.append(
+                    Problem("sensor", "labels must be text or numbers (found unhashable values)")
+                )
     if "time_s" in out.columns and df.shape[0] > 1:
         t = out["time_s"].to_numpy()
         back = np.r_[False, t[1:] < t[:-1]]
@@ -350,8 +537,21 @@ def _run(
     confirmed_only: bool,
     source: str,
 ) -> TrackRun:
-    cfg = TrackConfig() if config is None else config
     df = validate_detections(detections, source)
+    # Validated input keeps every number far from overflow; should one still occur,
+    # it is an error naming the input, never a numpy warning or a table of inf.
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            return _track(df, config, confirmed_only)
+    except (FloatingPointError, np.linalg.LinAlgError) as e:
+        raise UserError(
+            f"{source}: the tracker's arithmetic failed ({e}); check the units of the "
+            "coordinates, times and standard deviations"
+        ) from None
+
+
+def _track(df: pd.DataFrame, config: TrackerSettings | None, confirmed_only: bool) -> TrackRun:
+    cfg = TrackConfig() if config is None else config
     sigma_m = cfg.measurement_sigma_m if isinstance(cfg, TrackConfig) else 50.0
     window = cfg.scan_window_s if isinstance(cfg, TrackConfig) else 0.0
     if "sensor" in df.columns:
