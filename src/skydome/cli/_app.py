@@ -1,4 +1,9 @@
-"""The `skydome` Typer application and its consoles, shared by the command modules."""
+"""The `skydome` Typer application and its consoles, shared by the command modules.
+
+Start-up cost matters here: `skydome --help` and `skydome --version` import
+typer and rich only. Command modules import numpy, pandas, scipy and the
+engine inside the commands that need them.
+"""
 
 from __future__ import annotations
 
@@ -24,3 +29,26 @@ err = Console(stderr=True)
 ScenarioArg = Annotated[
     str, typer.Argument(help="Scenario file, or the name of a built-in scenario.")
 ]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from skydome import __version__
+
+        out.print(f"skydome {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Fast, open air-defence engagement simulator (synthetic worlds, public figures)."""
