@@ -33,6 +33,7 @@ class Session:
     page: Any
     requests: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
 
     def offline_only(self) -> bool:
         """Nothing but the file itself and inline data was fetched."""
@@ -40,8 +41,17 @@ class Session:
 
 
 @contextmanager
-def offline_page() -> Iterator[Session]:
-    """A page in a context with the network off; closes the browser afterwards."""
+def offline_page(*, bypass_csp: bool = False) -> Iterator[Session]:
+    """A page in a context with the network off; closes the browser afterwards.
+
+    The page's content-security policy applies, as when a user opens it:
+    anything it blocks is logged as a console error (and so in `errors`).
+    With `bypass_csp` it is not enforced, so the page must be safe by its own
+    escaping alone. The test's own probes (`page.evaluate`) run either way,
+    but give `wait_for_function` a function (`"() => ..."`): a bare expression
+    is evaluated by `eval` in the page, which the policy forbids.
+    Dialogs (`alert`, ...) are recorded and dismissed.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -55,14 +65,19 @@ def offline_page() -> Iterator[Session]:
                 "--no-first-run",
             ],
         )
-        # bypass_csp lets the test evaluate its own probes; the page keeps its policy.
         context = browser.new_context(
-            offline=True, bypass_csp=True, viewport={"width": 1400, "height": 1000}
+            offline=True, bypass_csp=bypass_csp, viewport={"width": 1400, "height": 1000}
         )
         s = Session(context.new_page())
         s.page.on("request", lambda r: s.requests.append(r.url))
         s.page.on("console", lambda m: s.errors.append(m.text) if m.type == "error" else None)
         s.page.on("pageerror", lambda e: s.errors.append(str(e)))
+
+        def dialog(d: Any) -> None:
+            s.dialogs.append(d.message)
+            d.dismiss()
+
+        s.page.on("dialog", dialog)
         try:
             yield s
         finally:

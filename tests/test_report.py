@@ -115,11 +115,11 @@ def test_replay_plays_offline_in_a_real_browser(run_dir: Path) -> None:
     with offline_page() as session:
         page = session.page
         page.goto(html.as_uri())
-        page.wait_for_function("window.__replay && window.__replay.frames > 0")
+        page.wait_for_function("() => window.__replay && window.__replay.frames > 0")
         clock0 = page.inner_text("#clock")
         state0 = page.evaluate("JSON.stringify(window.__replay.threats)")
         page.click("#play")
-        page.wait_for_function("window.__replay.t > 60", timeout=20_000)
+        page.wait_for_function("() => window.__replay.t > 60", timeout=20_000)
         page.click("#play")  # pause
         clock1 = page.inner_text("#clock")
         state1 = page.evaluate("JSON.stringify(window.__replay.threats)")
