@@ -469,8 +469,11 @@ def _local_search(p: WtaProblem, x0: I64, deadline: float) -> tuple[I64, bool]:
         l1 = np.full(w, np.inf)
         a1[ci[head]] = ca[head]
         l1[ci[head]] = lu[head]
-        a2 = np.where(second >= 0, ca[second], t)
-        l2 = np.where(second >= 0, lu[np.maximum(second, 0)], np.inf)
+        a2 = np.full(w, t)
+        l2 = np.full(w, np.inf)
+        two = second >= 0
+        a2[two] = ca[second[two]]
+        l2[two] = lu[second[two]]
         # Add one weapon of row i at b: F changes by D_ib.
         D = a[None, :] * d_base + cost_real
         if np.isfinite(cap):
