@@ -7,11 +7,14 @@ the documentation cannot drift from the code (a test compares the file).
 
 from __future__ import annotations
 
-from typing import Any
+import types
+import typing
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from skydome.scenario import limits as L
 from skydome.scenario import schema as S
 
 __all__ = ["markdown_reference"]
@@ -36,11 +39,25 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
 ]
 
 
+def _render(tp: Any) -> str:
+    """A type as the reader writes it: `dict[str, int]`, `list[Waypoint]`, `float | None`."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is Annotated:
+        return _render(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_render(a) for a in args)
+    if origin is Literal:
+        return "Literal[" + ", ".join(repr(a) for a in args) + "]"
+    if origin is not None:
+        return f"{getattr(origin, '__name__', str(origin))}[{', '.join(_render(a) for a in args)}]"
+    if tp is type(None):
+        return "None"
+    return getattr(tp, "__name__", str(tp))
+
+
 def _type_name(info: FieldInfo) -> str:
-    ann = info.annotation
-    text = str(ann) if getattr(ann, "__args__", None) else getattr(ann, "__name__", str(ann))
-    text = text.replace("typing.", "").replace("skydome.scenario.schema.", "")
-    return text.replace("|", "\\|")
+    return _render(info.annotation).replace("|", "\\|")
 
 
 def _bounds(info: FieldInfo) -> str:
@@ -49,9 +66,14 @@ def _bounds(info: FieldInfo) -> str:
         for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
             v = getattr(m, attr, None)
             if v is not None:
-                parts.append(f"{sym} {v:g}" if isinstance(v, float | int) else f"{sym} {v}")
+                if isinstance(v, int):
+                    parts.append(f"{sym} {v:,}")
+                else:
+                    parts.append(f"{sym} {v:g}" if isinstance(v, float) else f"{sym} {v}")
         if getattr(m, "min_length", None) is not None:
             parts.append(f"at least {m.min_length}")
+        if getattr(m, "max_length", None) is not None:
+            parts.append(f"at most {m.max_length:,}")
     return ", ".join(parts)
 
 
@@ -87,4 +109,20 @@ def markdown_reference() -> str:
                 f"| `{name}` | {_type_name(info)} | {_default(info)} | {_bounds(info)} | {desc} |"
             )
         out.append("")
+    out += [
+        "## Limits",
+        "",
+        "Besides the bounds of each field, a scenario must be small enough to run: "
+        "validation rejects work that would not finish or fit before anything is "
+        "allocated, and says roughly how long or how large it would be. NaN and "
+        "infinity are refused in every number field, `true`/`false` where a number "
+        "is expected, and duplicate keys anywhere. "
+        f"Names (of assets, radars, batteries, raids, missile types, threat types) "
+        f"are 1 to 80 characters; {S.NAME_RULE}.",
+        "",
+        "| what | limit | note |",
+        "|---|---|---|",
+    ]
+    out += [f"| {what} | {limit} | {note} |" for what, limit, note in L.LIMITS]
+    out.append("")
     return "\n".join(out)

@@ -12,12 +12,28 @@ system but tight enough that a value given in the wrong unit (metres in a
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Annotated, Literal
+import types
+import typing
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from skydome.scenario import limits as L
 
 __all__ = [
+    "NAME_PATTERN",
+    "NAME_RULE",
     "Asset",
     "Ballistic",
     "Battery",
@@ -40,15 +56,83 @@ __all__ = [
     "Weave",
 ]
 
-Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^.\s][^.]*$")]
+NAME_PATTERN = r"^[^.\s][^.]*$"
+NAME_RULE = (
+    "a name must not start with a space or contain '.' ('.' separates the parts of a --set path)"
+)
+"""`NAME_PATTERN` in words, for error messages."""
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=NAME_PATTERN)]
 EastKm = Annotated[float, Field(ge=-3000.0, le=3000.0, description="km east of the origin")]
 NorthKm = Annotated[float, Field(ge=-3000.0, le=3000.0, description="km north of the origin")]
 
 
-class _Model(BaseModel):
-    """Base: unknown fields are errors, models are immutable."""
+def _strip(tp: Any) -> Any:
+    """`X | None` -> X; Annotated[X, ...] -> X."""
+    while True:
+        if typing.get_origin(tp) is Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        if typing.get_origin(tp) in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) == 1:
+                tp = args[0]
+                continue
+        return tp
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+def _is_number(tp: Any) -> bool:
+    tp = _strip(tp)
+    if typing.get_origin(tp) is Literal:
+        return all(
+            isinstance(a, int | float) and not isinstance(a, bool) for a in typing.get_args(tp)
+        )
+    return tp in (int, float)
+
+
+@functools.cache
+def _number_kind(cls: type[BaseModel], field: str) -> str:
+    """'scalar' (a number), 'values' (a mapping of numbers) or '' for a field of `cls`."""
+    info = cls.model_fields.get(field)
+    if info is None:
+        return ""
+    tp = _strip(info.annotation)
+    if _is_number(tp):
+        return "scalar"
+    if typing.get_origin(tp) is dict and _is_number(typing.get_args(tp)[1]):
+        return "values"
+    return ""
+
+
+def _bool_error(value: bool) -> PydanticCustomError:
+    return PydanticCustomError(
+        "bool_not_number", "expected a number, got {got}", {"got": str(value).lower()}
+    )
+
+
+class _Model(BaseModel):
+    """Base: unknown fields are errors, models are immutable, numbers are finite.
+
+    YAML reads `true`/`false` (and `yes`/`no`) as booleans, which pydantic would
+    quietly take as 1 and 0: a number field rejects them.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        kind = _number_kind(cls, info.field_name) if info.field_name else ""
+        if kind == "scalar" and isinstance(value, bool):
+            raise _bool_error(value)
+        if kind == "values" and isinstance(value, dict):
+            bad = [
+                InitErrorDetails(type=_bool_error(v), loc=(k,), input=v)
+                for k, v in value.items()
+                if isinstance(v, bool)
+            ]
+            if bad:
+                raise ValidationError.from_exception_data(cls.__name__, bad)
+        return value
 
 
 class Origin(_Model):
@@ -298,7 +382,7 @@ class MissileType(_Model):
         None, gt=0.0, le=3600.0, description="Longest flight (motor, guidance); none: no limit."
     )
     cost: float = Field(
-        1.0, gt=0.0, description="Relative cost; the cheapest adequate type is used."
+        1.0, gt=0.0, le=1e9, description="Relative cost; the cheapest adequate type is used."
     )
     physics: MissilePhysics | None = Field(
         None, description="3-DOF physics for `run.flyout: guided` (required there)."
@@ -327,8 +411,8 @@ class Battery(_Model):
     name: Name = Field(description="Unique battery name.")
     position: Point
     launchers: int = Field(ge=0, le=1000, description="Number of launchers.")
-    load: dict[Name, int] = Field(
-        description="Missiles of each library type carried by one launcher.",
+    load: dict[Name, Annotated[int, Field(ge=0, le=1000)]] = Field(
+        description="Missiles of each library type carried by one launcher (0 to 1,000).",
         min_length=1,
     )
     fire_channels: FireChannels
@@ -336,8 +420,9 @@ class Battery(_Model):
     launch_interval_s: float = Field(
         3.0, ge=0.0, le=600.0, description="Between two launches from one launcher."
     )
-    reserve: dict[Name, int] = Field(
-        default_factory=dict, description="Reload missiles of each type held by the battery."
+    reserve: dict[Name, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
+        default_factory=dict,
+        description="Reload missiles of each type held by the battery (0 to 1,000,000).",
     )
     reload_time_s: float = Field(
         900.0, ge=0.0, le=86_400.0, description="To refill an empty launcher from the reserve."
@@ -347,14 +432,6 @@ class Battery(_Model):
         description="Radar that must see the intercept point (line of sight, range, sector); "
         "none: any confirmed track can be engaged.",
     )
-
-    @model_validator(mode="after")
-    def _loads_non_negative(self) -> Battery:
-        for what, d in (("load", self.load), ("reserve", self.reserve)):
-            for k, n in d.items():
-                if n < 0:
-                    raise ValueError(f"{what} of {k!r} must be >= 0, got {n}")
-        return self
 
 
 class Ballistic(_Model):
@@ -448,7 +525,9 @@ class Raid(_Model):
     )
     rcs_m2: float = Field(ge=1e-5, le=1e4, description="Radar cross-section (mean).")
     speed_mps: float | None = Field(None, gt=0.0, le=8000.0, description="Route speed (routes).")
-    route: list[Waypoint] | None = Field(None, description="Route flown, first to last waypoint.")
+    route: list[Waypoint] | None = Field(
+        None, max_length=L.MAX_WAYPOINTS, description="Route flown, first to last waypoint."
+    )
     lateral_spacing_km: float = Field(
         0.0, ge=0.0, le=100.0, description="Spacing of the raid's members across the route."
     )
@@ -560,14 +639,14 @@ class Doctrine(_Model):
         0.2, gt=0.0, le=600.0, description="Wall-time budget per decision (planner 'wta')."
     )
     missile_cost_weight: float = Field(
-        1.0, ge=0.0, description="Value units per unit of missile cost (planner 'wta')."
+        1.0, ge=0.0, le=1e9, description="Value units per unit of missile cost (planner 'wta')."
     )
     tgo_softening_s: float = Field(
         60.0, gt=0.0, le=3600.0, description="Added to time-to-go in the threat score."
     )
-    type_weights: dict[Name, float] = Field(
+    type_weights: dict[Name, Annotated[float, Field(ge=0.0, le=1e6)]] = Field(
         default_factory=dict,
-        description="Threat-score multiplier per threat type label (default 1); "
+        description="Threat-score multiplier per threat type label (default 1; 0 to 1e6); "
         "identification is assumed perfect.",
     )
 
@@ -653,7 +732,7 @@ class RunSettings(_Model):
 
     duration_s: float = Field(gt=0.0, le=7 * 86_400.0, description="Simulated time.")
     step_s: float = Field(1.0, gt=0.0, le=60.0, description="Engine tick.")
-    seed: int = Field(0, ge=0, description="Replication seed (overridden by --seed).")
+    seed: int = Field(0, ge=0, lt=2**63, description="Replication seed (overridden by --seed).")
     flyout: Literal["kinematic", "guided"] = Field(
         "kinematic",
         description="kinematic: average speed to the predicted intercept point (fast); "
@@ -661,7 +740,7 @@ class RunSettings(_Model):
         "type needs `physics`).",
     )
     guidance_step_s: float = Field(
-        0.05, gt=0.0, le=1.0, description="Integration step of the guided flyout."
+        0.05, ge=1e-3, le=1.0, description="Integration step of the guided flyout."
     )
 
 
@@ -675,12 +754,38 @@ class Scenario(_Model):
     )
     origin: Origin = Field(description="Geodetic origin of the local map frame.")
     run: RunSettings = Field(description="Duration, time step and seed.")
-    assets: list[Asset] = Field(min_length=1, description="Defended assets.")
-    radars: list[Radar] = Field(min_length=1, description="Radars feeding the air picture.")
-    missiles: dict[Name, MissileType] = Field(
-        min_length=1, description="Interceptor library, keyed by type name."
+    assets: list[Asset] = Field(
+        min_length=1, max_length=L.MAX_ASSETS, description="Defended assets."
     )
-    batteries: list[Battery] = Field(min_length=1, description="Fire units.")
-    raids: list[Raid] = Field(min_length=1, description="The attack, as groups of threats.")
+    radars: list[Radar] = Field(
+        min_length=1, max_length=L.MAX_RADARS, description="Radars feeding the air picture."
+    )
+    missiles: dict[Name, MissileType] = Field(
+        min_length=1,
+        max_length=L.MAX_MISSILE_TYPES,
+        description="Interceptor library, keyed by type name.",
+    )
+    batteries: list[Battery] = Field(
+        min_length=1, max_length=L.MAX_BATTERIES, description="Fire units."
+    )
+    raids: list[Raid] = Field(
+        min_length=1, max_length=L.MAX_RAIDS, description="The attack, as groups of threats."
+    )
     doctrine: Doctrine = Doctrine()
     tracker: TrackerSettings = TrackerSettings()
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> Scenario:
+        """Totals that would not finish or fit (`skydome.scenario.limits`), before compile."""
+        problems = L.size_problems(self)
+        if problems:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("scenario_limit", msg), loc=loc, input=None
+                    )
+                    for loc, msg in problems
+                ],
+            )
+        return self
