@@ -24,12 +24,14 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from skydome import compile_scenario, simulate
+from skydome import compile_scenario, montecarlo, simulate
 from skydome.errors import UserError
 from skydome.montecarlo import (
+    MAX_CELLS,
     InlineExecutor,
     StudyPlan,
     cell_estimates,
+    check_counts,
     metric_columns,
     parse_setting,
     plan_study,
@@ -220,6 +222,27 @@ def test_options_are_checked(one_shot: Path, tmp_path: Path) -> None:
         run_study(plan, None, out_dir=tmp_path / "x")
     with pytest.raises(UserError, match="--seed"):
         plan_study(one_shot, seed=-1)
+
+
+def test_counts_that_start_processes_or_hold_rows_are_bounded(
+    one_shot: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--jobs 10000` used to start 10,000 processes: now refused before any starts."""
+    monkeypatch.setattr(montecarlo, "default_jobs", lambda: 2)
+    assert montecarlo.max_jobs() == 8
+    started: list[int] = []
+    monkeypatch.setattr(montecarlo, "_local_backend", lambda work, jobs: started.append(jobs))
+    plan = plan_study(one_shot)
+    with pytest.raises(UserError, match=r"^--jobs 10,000: at most 8 local processes \(4 per CPU"):
+        run_study(plan, 3, jobs=10_000)
+    with pytest.raises(UserError, match="--jobs 9: at most 8"):
+        check_counts(jobs=9)
+    check_counts(n=10, jobs=8, cells=3)
+    with pytest.raises(UserError, match=r"-n 10,000,001: 10,000,001 replications; at most"):
+        run_study(plan, 10_000_001)
+    with pytest.raises(UserError, match=r"30,000,000 replications \(3 cells x 10,000,000\)"):
+        check_counts(n=10_000_000, cells=3)
+    assert started == []
 
 
 # --------------------------------------------------------------------------- statistics
@@ -501,6 +524,27 @@ def test_bad_settings_fail_before_anything_runs(few: Path, setting: str, message
     with pytest.raises(UserError, match="(?s)" + message) as e:
         plan_study(few, [setting])
     assert "--set" in str(e.value)
+
+
+def test_huge_grids_are_refused_before_planning(few: Path) -> None:
+    """A grid's size is known from the --set values alone: refused before any cell is built."""
+    many = ",".join(str(i) for i in range(1, 201))
+    with pytest.raises(UserError, match=r"the grid has 40,000 cells \(200 x 200 values\)"):
+        plan_study(few, [f"batteries.0.launchers={many}", f"raids.0.count={many}"])
+    too_many = ",".join(["1"] * (MAX_CELLS + 1))
+    with pytest.raises(UserError, match="10,001 values; at most 10,000 cells"):
+        parse_setting(f"raids.0.count={too_many}")
+
+
+def test_planning_reports_progress_per_cell(few: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    plan = plan_study(
+        few,
+        ["batteries.0.launchers=1,2", "raids.0.count=1,2,3"],
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert len(plan.cells) == 6
+    assert seen == [(i, 6) for i in range(7)]
 
 
 def test_sweep_settings_cannot_repeat(few: Path) -> None:

@@ -71,7 +71,9 @@ __all__ = [
     "StudyPlan",
     "StudyResult",
     "cell_estimates",
+    "check_counts",
     "default_jobs",
+    "max_jobs",
     "metric_columns",
     "parse_setting",
     "plan_study",
@@ -92,6 +94,15 @@ PROPORTIONS: dict[str, str] = {
 
 FIRST_CHECKPOINT = 100
 """With a stopping rule, the interval is first looked at after this many replications."""
+
+MAX_CELLS = 10_000
+"""Largest sweep grid: every cell is validated and compiled before anything runs."""
+
+MAX_REPLICATIONS = 10_000_000
+"""Most replications one study may plan (`n` x cells): every row is held in memory."""
+
+JOBS_PER_CPU = 4
+"""`--jobs` may be at most this many local processes per CPU available."""
 
 _CHUNK_TARGET_S = 2.0
 """Adaptive chunks aim at about this much work, so a crash loses little and tasks balance."""
@@ -258,7 +269,13 @@ def parse_setting(arg: str) -> Setting:
     if not path or any(not seg.strip() for seg in path.split(".")):
         raise UserError(f"{where}: empty field name in the path {path!r}")
     values: list[Any] = []
-    for v in _split_values(text):
+    parts = _split_values(text)
+    if len(parts) > MAX_CELLS:
+        raise UserError(
+            f"--set {path.strip()}=...: {len(parts):,} values; at most {MAX_CELLS:,} cells "
+            "per sweep: give fewer values"
+        )
+    for v in parts:
         if not v:
             raise UserError(f"{where}: empty value (give values separated by commas)")
         try:
@@ -390,6 +407,8 @@ def plan_study(
     scenario: str | Path | Scenario,
     sets: Sequence[str] = (),
     seed: int | None = None,
+    *,
+    progress: ProgressFn | None = None,
 ) -> StudyPlan:
     """Validate a study before anything runs: the scenario and every cell of the grid.
 
@@ -401,21 +420,33 @@ def plan_study(
         scenario: a scenario file, a built-in name, or a loaded `Scenario`.
         sets: ``PATH=V1,V2,...`` settings; the grid is their Cartesian product.
         seed: study seed (default: the scenario's `run.seed`).
+        progress: called with (cells planned, cells in the grid) as each cell is
+            validated and compiled.
 
     Returns:
         The plan.
 
     Raises:
-        UserError: invalid scenario, malformed or invalid setting, or negative seed.
+        UserError: invalid scenario, malformed or invalid setting, a grid of more
+            than `MAX_CELLS` cells, or negative seed.
     """
-    base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    label = base.name if isinstance(scenario, Scenario) else str(scenario)
     if seed is not None and seed < 0:
         raise UserError(f"--seed: expected a non-negative integer, got {seed}")
-    study_seed = base.run.seed if seed is None else seed
     settings = tuple(parse_setting(s) for s in sets)
+    n_cells = math.prod(len(s.values) for s in settings)
+    if n_cells > MAX_CELLS:
+        sizes = " x ".join(f"{len(s.values):,}" for s in settings)
+        raise UserError(
+            f"--set: the grid has {n_cells:,} cells ({sizes} values); at most {MAX_CELLS:,} "
+            "per sweep: give fewer values, or split the sweep"
+        )
+    base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    label = base.name if isinstance(scenario, Scenario) else str(scenario)
+    study_seed = base.run.seed if seed is None else seed
     raw = base.model_dump(mode="json")
     cells: list[Cell] = []
+    if progress is not None:
+        progress(0, n_cells)
     for index, values in enumerate(itertools.product(*(s.values for s in settings))):
         data = copy.deepcopy(raw)
         locs = [_apply_setting(data, s, v) for s, v in zip(settings, values, strict=True)]
@@ -423,6 +454,8 @@ def plan_study(
             _check_distinct(settings, locs)
         sc = base if not settings else _validate_cell(data, label, settings, values, locs)
         cells.append(Cell(index, tuple(values), sc, compile_scenario(sc)))
+        if progress is not None:
+            progress(index + 1, n_cells)
     columns: dict[str, pa.DataType] = {}
     for c in cells:
         for name, typ in metric_columns(c.params):
@@ -641,6 +674,46 @@ def default_jobs() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def max_jobs() -> int:
+    """Most local processes `--jobs` may start: `JOBS_PER_CPU` per CPU available."""
+    return JOBS_PER_CPU * default_jobs()
+
+
+def check_counts(n: int | None = None, jobs: int | None = None, cells: int = 1) -> None:
+    """Refuse counts that would start too many processes or plan too many replications.
+
+    Cheap, so the command line calls it before planning; `run_study` calls it again.
+
+    Args:
+        n: replications per cell (None: not given).
+        jobs: local worker processes (None: not given).
+        cells: cells in the study.
+
+    Raises:
+        UserError: `jobs` outside [1, `max_jobs()`], `n` below 1, or more than
+            `MAX_REPLICATIONS` replications in all.
+    """
+    if jobs is not None:
+        if jobs < 1:
+            raise UserError(f"--jobs: expected at least 1, got {jobs}")
+        cap, cpus = max_jobs(), default_jobs()
+        if jobs > cap:
+            raise UserError(
+                f"--jobs {jobs:,}: at most {cap} local processes ({JOBS_PER_CPU} per CPU, "
+                f"{cpus} CPU{'s' if cpus != 1 else ''} available); for more, run on a Dask "
+                "cluster with --scheduler"
+            )
+    if n is not None:
+        if n < 1:
+            raise UserError(f"-n: expected at least 1 replication, got {n}")
+        if n * cells > MAX_REPLICATIONS:
+            per = f" ({cells:,} cells x {n:,})" if cells > 1 else ""
+            raise UserError(
+                f"-n {n:,}: {n * cells:,} replications{per}; at most {MAX_REPLICATIONS:,} "
+                "in one study: use a smaller -n (or --until-ci), or split the study"
+            )
 
 
 _ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -1205,14 +1278,11 @@ def run_study(
     n_cells = len(plan.cells)
     if sum(x is not None for x in (jobs, scheduler, executor)) > 1:
         raise UserError("give at most one of --jobs, --scheduler and an executor")
-    if jobs is not None and jobs < 1:
-        raise UserError(f"--jobs: expected at least 1, got {jobs}")
+    check_counts(n, jobs, n_cells)
     if chunk_size is not None and chunk_size < 1:
         raise UserError(f"--chunk-size: expected at least 1, got {chunk_size}")
     if not 0.5 <= confidence < 1.0:
         raise UserError(f"--confidence: expected a value in [0.5, 1), got {confidence}")
-    if n is not None and n < 1:
-        raise UserError(f"-n: expected at least 1 replication, got {n}")
     until: dict[str, Any] | None = None
     if until_ci is not None:
         if not until_ci > 0.0:
@@ -1235,6 +1305,7 @@ def run_study(
             n = 10_000
         else:
             raise UserError("-n: give the number of replications")
+        check_counts(n, None, n_cells)
     work = _Work(tuple(c.params for c in plan.cells), events)
 
     def open_backend() -> _Backend:

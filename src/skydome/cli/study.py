@@ -129,9 +129,7 @@ def mc(
     Writes DIR/replications.parquet (one row per replication), DIR/summary.json and
     DIR/summary.parquet (estimates with intervals), and with --events DIR/events.parquet.
     """
-    from skydome.montecarlo import plan_study
-
-    plan = plan_study(scenario, seed=seed)
+    plan = _plan("mc", scenario, [], seed, n, jobs)
     target = out_dir if out_dir is not None else Path("studies") / f"{plan.name}-s{plan.seed}"
     result = _run(
         plan, target, "mc", n, jobs, resume, scheduler, events, until_ci, ci_metric,
@@ -173,11 +171,9 @@ def sweep(
     Every cell is validated before anything runs. Writes DIR/replications.parquet (a column
     per swept setting), DIR/summary.json, DIR/summary.parquet and DIR/cells/cell-NNNN.yaml.
     """
-    from skydome.montecarlo import plan_study
-
     if not settings:
         raise UserError("sweep: give at least one --set PATH=V1,V2,...")
-    plan = plan_study(scenario, settings, seed=seed)
+    plan = _plan("sweep", scenario, settings, seed, n, jobs)
     target = out_dir if out_dir is not None else Path("studies") / f"{plan.name}-sweep-s{plan.seed}"
     result = _run(
         plan, target, "sweep", n, jobs, resume, scheduler, events, until_ci, ci_metric,
@@ -186,6 +182,39 @@ def sweep(
     _print_sweep(result)
     _print_footer(result)
     _print_report(target, report)
+
+
+def _plan(
+    command: str,
+    scenario: str,
+    settings: list[str],
+    seed: int | None,
+    n: int | None,
+    jobs: int | None,
+) -> StudyPlan:
+    """Check the counts, then validate and compile every cell with a progress bar on stderr."""
+    from skydome.montecarlo import MAX_CELLS, check_counts, parse_setting, plan_study
+
+    # Counts first: a bad one fails at once, not after minutes of planning.
+    cells = math.prod(len(parse_setting(s).values) for s in settings)
+    check_counts(n, jobs, cells if cells <= MAX_CELLS else 1)  # a huge grid: plan_study says
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("cells"),
+        TimeRemainingColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(escape(f"{command} {scenario}: planning"), total=None)
+
+        def progress(done: int, cells: int) -> None:
+            bar.update(task, completed=done, total=cells)
+
+        return plan_study(scenario, settings, seed=seed, progress=progress)
 
 
 class _RateColumn(ProgressColumn):
@@ -225,6 +254,7 @@ def _run(
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task(what, total=None)
 
