@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from skydome.cli._app import app, out
-from skydome.tracking.standalone import track_file
 
 __all__ = ["track"]
 
@@ -39,6 +38,8 @@ def track(
     ] = False,
 ) -> None:
     """Track detections from your own sensors; write one row per track and scan."""
+    from skydome.tracking.standalone import track_file  # pandas and scipy: only when tracking
+
     run = track_file(detections, out_file, config, confirmed_only=confirmed_only)
     t = run.tracks
     n_conf = int(t.loc[t["confirmed"], "track_id"].nunique()) if len(t) else 0
