@@ -46,6 +46,7 @@ from skydome.events import EventLog, Events
 from skydome.geo import radar_geometry
 from skydome.scenario.params import SimParams
 from skydome.seeding import stream
+from skydome.sensors.base import Detections
 from skydome.sensors.jamming import Jammers
 from skydome.sensors.radar import coverage_mask, detect, dwell_mask
 from skydome.threats import Threats
@@ -81,6 +82,8 @@ class RunResult:
         track_samples: the air picture at the same times: time_s, track_id,
             threat_id (bookkeeping), confirmed, x_m, y_m, z_m, vx_mps, vy_mps,
             vz_mps, sigma_m (RMS position standard deviation per axis).
+        detections: every radar scan's detections, in scan order, when
+            `record_detections` was set (else empty).
     """
 
     params: SimParams
@@ -95,6 +98,7 @@ class RunResult:
     asset_value_end: F64
     truth_samples: dict[str, NDArray[np.generic]]
     track_samples: dict[str, NDArray[np.generic]]
+    detections: tuple[Detections, ...] = ()
 
 
 def simulate(
@@ -103,6 +107,7 @@ def simulate(
     tracker: Tracker | None = None,
     progress: ProgressFn | None = None,
     record_every_s: float | None = None,
+    record_detections: bool = False,
 ) -> RunResult:
     """Run one replication of a compiled scenario.
 
@@ -113,6 +118,8 @@ def simulate(
         progress: called now and then with the fraction of simulated time done.
         record_every_s: sample truth and tracks this often (None: not at all;
             Monte Carlo studies leave it off).
+        record_detections: keep every scan's detections (`RunResult.detections`);
+            recording changes no result.
 
     Returns:
         The run's events and per-threat outcomes.
@@ -155,6 +162,7 @@ def simulate(
     truth_rec: list[dict[str, NDArray[np.generic]]] = []
     track_rec: list[dict[str, NDArray[np.generic]]] = []
     next_record = 0.0
+    det_rec: list[Detections] = []
 
     t_prev = 0.0
     n_steps = int(np.ceil(params.duration_s / params.step_s - 1e-9))
@@ -220,6 +228,8 @@ def simulate(
                 det = detect(
                     rad, int(r), t, pos, th.rcs_m2, ids, radar_rng[r], in_sky, th.swerling, jam
                 )
+                if record_detections:
+                    det_rec.append(det)
                 real = det.truth[det.truth >= 0]  # -1: false alarms
                 fresh = real[np.isinf(first_detect[real])]
                 if fresh.size:
@@ -295,6 +305,7 @@ def simulate(
         asset_value_end=asset_value,
         truth_samples=_concat(truth_rec, _truth_sample(th, 0.0, np.zeros(0, dtype=np.int64))),
         track_samples=_concat(track_rec, _track_sample(TrackState.empty(), 0.0)),
+        detections=tuple(det_rec),
     )
 
 
