@@ -1,4 +1,8 @@
-"""Run results as data: the summary, the tidy events table, atomic writing.
+"""Run results as data: the summary, the tidy events and detections tables, the run directory.
+
+Writing is in `skydome.io` (atomic files, run directories replaced as a whole,
+one writer per target); `write_atomic_file` and `write_atomic_dir` are
+re-exported here.
 
 Outputs are deterministic: the same scenario and seed give byte-identical
 `summary.json` and `events.parquet` (no wall-clock times, no host names).
@@ -8,10 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +20,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from skydome.engine import RunResult
-from skydome.errors import UserError
 from skydome.events import EVENT_KINDS, MISS_NOTES
+from skydome.io import staged_run_dir, write_atomic_dir, write_atomic_file
 
 __all__ = [
+    "DETECTION_COLUMNS",
+    "detections_table",
     "events_table",
     "samples_table",
     "summarize",
     "write_atomic_dir",
     "write_atomic_file",
     "write_run",
+    "write_run_files",
 ]
 
 
@@ -168,76 +171,137 @@ def events_table(r: RunResult) -> pa.Table:
     )
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic_dir(out_dir: Path, write: Callable[[Path], None]) -> None:
-    """Fill `out_dir` through `write(tmp_dir)`, so a failure leaves nothing half-written.
-
-    A new directory appears only when complete. Files in an existing
-    directory are each replaced atomically (`os.replace`).
-    """
-    out_dir = Path(out_dir)
-    parent = out_dir.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
-        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it 0700; give it the usual mode
-    except OSError as e:
-        raise UserError(f"{out_dir}: cannot create output directory: {e}") from None
-    try:
-        write(tmp)
-        if out_dir.exists():
-            if not out_dir.is_dir():
-                raise UserError(f"{out_dir}: exists and is not a directory")
-            for f in sorted(tmp.iterdir()):
-                os.replace(f, out_dir / f.name)
-        else:
-            os.replace(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def write_atomic_file(path: Path, text: str) -> None:
-    """Write a text file through a temporary file and `os.replace`."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; give it the usual mode
-        os.replace(tmp, path)
-    except OSError as e:
-        raise UserError(f"{path}: cannot write: {e}") from None
-
-
 def samples_table(samples: dict[str, np.ndarray[Any, Any]]) -> pa.Table:
     """A sample dictionary (`RunResult.truth_samples` / `track_samples`) as a table."""
     return pa.table({k: pa.array(v) for k, v in samples.items()})
 
 
-def write_run(r: RunResult, out_dir: Path, scenario_text: str | None = None) -> dict[str, Any]:
-    """Write a run directory atomically; return the summary.
+DETECTION_COLUMNS = (
+    "time_s",
+    "sensor",
+    "x_m",
+    "y_m",
+    "z_m",
+    "range_m",
+    "azimuth_rad",
+    "elevation_rad",
+    "sigma_range_m",
+    "sigma_azimuth_rad",
+    "sigma_elevation_rad",
+    "threat_id",
+)
+"""Columns of `detections.parquet`: the `skydome track` input format, plus `threat_id`."""
+
+
+def detections_table(r: RunResult) -> pa.Table:
+    """Every radar detection of the run, in `skydome track`'s input format.
+
+    One row per detection, in scan order (time non-decreasing): the measured
+    position ``x_m, y_m, z_m`` (map frame, metres; near a radar the map frame
+    is its local East-North-Up), the radar's name as ``sensor``, the polar
+    measurement ``range_m, azimuth_rad, elevation_rad`` (azimuth clockwise from
+    north) and its standard deviations, and ``threat_id`` (ground truth: the
+    threat that caused it, null for a false alarm; the tracker ignores it).
+
+    The standard deviations are those the radar drew the noise with (from each
+    detection's SNR), recovered from the converted covariance
+    P = J diag(sigma^2) J^T as diag(J^-1 P J^-T) (Bar-Shalom, Li &
+    Kirubarajan, sec. 10.4).
+    """
+    dets = r.detections
+    if dets:
+        polar = np.concatenate([d.polar for d in dets])
+        pos = np.concatenate([d.pos_m for d in dets])
+        cov = np.concatenate([d.cov_m2 for d in dets])
+        time = np.concatenate([np.full(d.n, d.time_s) for d in dets])
+        radar = np.concatenate([np.full(d.n, d.radar, dtype=np.int64) for d in dets])
+        truth = np.concatenate([d.truth for d in dets])
+    else:
+        polar = pos = np.zeros((0, 3))
+        cov = np.zeros((0, 3, 3))
+        time = np.zeros(0)
+        radar = truth = np.zeros(0, dtype=np.int64)
+    sigma = _polar_sigma(polar, cov)
+    names = np.asarray(r.params.radars.names + ("",), dtype=object)[radar]
+    cols: dict[str, pa.Array] = {
+        "time_s": pa.array(time, type=pa.float64()),
+        "sensor": pa.array(names.tolist(), type=pa.string()),
+    }
+    for i, c in enumerate(("x_m", "y_m", "z_m")):
+        cols[c] = pa.array(pos[:, i], type=pa.float64())
+    for i, c in enumerate(("range_m", "azimuth_rad", "elevation_rad")):
+        cols[c] = pa.array(polar[:, i], type=pa.float64())
+    for i, c in enumerate(("sigma_range_m", "sigma_azimuth_rad", "sigma_elevation_rad")):
+        cols[c] = pa.array(sigma[:, i], type=pa.float64())
+    cols["threat_id"] = pa.array(truth, type=pa.int64(), mask=truth < 0)
+    return pa.table(cols)
+
+
+def _polar_sigma(polar: np.ndarray[Any, Any], cov: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Per-axis polar standard deviations (M, 3) from converted covariances (M, 3, 3)."""
+    if polar.shape[0] == 0:
+        return np.zeros((0, 3))
+    rng, az, el = polar[:, 0], polar[:, 1], polar[:, 2]
+    sa, ca, se, ce = np.sin(az), np.cos(az), np.sin(el), np.cos(el)
+    J = np.empty((rng.shape[0], 3, 3))  # the Jacobian, as in `polar_covariance`
+    J[:, 0, 0], J[:, 1, 0], J[:, 2, 0] = ce * sa, ce * ca, se
+    J[:, 0, 1], J[:, 1, 1], J[:, 2, 1] = rng * ce * ca, -rng * ce * sa, 0.0
+    J[:, 0, 2], J[:, 1, 2], J[:, 2, 2] = -rng * se * sa, -rng * se * ca, rng * ce
+    a = np.linalg.solve(J, cov)  # J^-1 P
+    d = np.linalg.solve(J, a.transpose(0, 2, 1))  # J^-1 (J^-1 P)^T = J^-1 P J^-T
+    var = np.diagonal(d, axis1=1, axis2=2)
+    out: np.ndarray[Any, Any] = np.sqrt(np.abs(var))
+    return out
+
+
+def write_run_files(
+    r: RunResult,
+    out_dir: Path,
+    scenario_text: str | None = None,
+    *,
+    detections: bool = False,
+) -> dict[str, Any]:
+    """Write a run's files into the (new, empty) directory `out_dir`; return the summary.
 
     Files: `summary.json`, `events.parquet`, and when recorded
     `trajectories.parquet` (truth samples) and `tracks.parquet` (air picture
     samples); `scenario.yaml` (the scenario as run) when its text is given, so
-    reports and exports are made from the directory alone.
+    reports and exports are made from the directory alone; `detections.parquet`
+    (`detections_table`) when `detections` is set.
     """
     summary = summarize(r)
     table = events_table(r)
+    out_dir = Path(out_dir)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    pq.write_table(table, out_dir / "events.parquet", compression="zstd")  # type: ignore[no-untyped-call]
+    if r.truth_samples["time_s"].size or r.track_samples["time_s"].size:
+        for name, smp in (("trajectories", r.truth_samples), ("tracks", r.track_samples)):
+            pq.write_table(samples_table(smp), out_dir / f"{name}.parquet", compression="zstd")  # type: ignore[no-untyped-call]
+    if detections:
+        pq.write_table(detections_table(r), out_dir / "detections.parquet", compression="zstd")  # type: ignore[no-untyped-call]
+    if scenario_text is not None:
+        (out_dir / "scenario.yaml").write_text(scenario_text, encoding="utf-8")
+    return summary
 
-    def write(tmp: Path) -> None:
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        pq.write_table(table, tmp / "events.parquet", compression="zstd")  # type: ignore[no-untyped-call]
-        if r.truth_samples["time_s"].size or r.track_samples["time_s"].size:
-            for name, smp in (("trajectories", r.truth_samples), ("tracks", r.track_samples)):
-                pq.write_table(samples_table(smp), tmp / f"{name}.parquet", compression="zstd")  # type: ignore[no-untyped-call]
-        if scenario_text is not None:
-            (tmp / "scenario.yaml").write_text(scenario_text, encoding="utf-8")
 
-    write_atomic_dir(out_dir, write)
+def write_run(
+    r: RunResult,
+    out_dir: Path,
+    scenario_text: str | None = None,
+    *,
+    force: bool = False,
+    detections: bool = False,
+) -> dict[str, Any]:
+    """Write a run directory as a whole, atomically; return the summary.
+
+    The files are those of `write_run_files`. An existing directory must be
+    empty, or a skydome run directory and `force` given; it is then replaced
+    as a whole (see `skydome.io.staged_run_dir`).
+
+    Raises:
+        UserError: the directory cannot or must not be written.
+    """
+    with staged_run_dir(out_dir, force=force) as staging:
+        summary = write_run_files(r, staging.path, scenario_text, detections=detections)
+        staging.commit()
     return summary
