@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
+from rich.console import Console
 
 from tests.conftest import SMALL
 
@@ -132,3 +136,90 @@ def test_usage_error_exit_2() -> None:
     res = sky("run", "--seed", "abc")
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
+
+
+def many_types_scenario(types: list[str]) -> str:
+    d = yaml.safe_load(SMALL)
+    raid = d["raids"][0]
+    d["raids"] = [{**raid, "name": f"raid{i}", "type": t} for i, t in enumerate(types)]
+    return yaml.safe_dump(d, sort_keys=False)
+
+
+LONG_TYPE = "very long threat type name " + "x" * 33
+MARKUP_TYPES = ["cruise [/] missile", "[red]demo", "[bold]"]
+
+
+def test_user_strings_are_printed_as_text_within_80_columns(tmp_path: Path) -> None:
+    assert len(LONG_TYPE) == 60
+    f = tmp_path / "odd.yaml"
+    f.write_text(many_types_scenario([*MARKUP_TYPES, LONG_TYPE]))
+    d = tmp_path / "out [x]"
+    res = subprocess.run(
+        [sys.executable, "-m", "skydome", "run", str(f), "--out", str(d)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"COLUMNS": "80", "PATH": "/usr/bin:/bin"},
+    )
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    for t in MARKUP_TYPES:
+        assert t in res.stdout
+    assert f"wrote {d}/" in res.stdout
+    tables = res.stdout.split("first detection")[0]
+    assert max(len(line) for line in tables.splitlines()) <= 80, tables
+    s = json.loads((d / "summary.json").read_text())
+    assert_rows_complete(res.stdout, s)
+
+
+def assert_rows_complete(text: str, s: dict[str, Any]) -> None:
+    """Each threat type's row shows all its numbers on the row's first line."""
+    lines = text.splitlines()
+    for row in s["threats"]["by_type"]:
+        first = next(ln for ln in lines if ln.strip().startswith(row["type"][:4]))
+        km = row["median_detection_range_km"]
+        nums = [str(row[c]) for c in COUNT_COLUMNS] + ["-" if km is None else f"{km:.0f}"]
+        assert first.split()[-len(nums) :] == nums, first
+
+
+COUNT_COLUMNS = ("count", "detected", "tracked", "engaged", "killed", "leaked", "airborne_at_end")
+
+
+def test_summary_table_keeps_every_number_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from skydome.cli import run as run_cli
+
+    console = Console(width=80, record=True, file=io.StringIO())
+    monkeypatch.setattr(run_cli, "out", console)
+    by_type = [
+        {
+            "type": name,
+            **{c: 100000 + 11 * i + j for j, c in enumerate(COUNT_COLUMNS)},
+            "median_detection_range_km": 1234.0,
+        }
+        for i, name in enumerate([LONG_TYPE, "[red]demo", "cruise [/] missile"])
+    ]
+    summary = {
+        "scenario": "[bold]" + "s" * 70,
+        "seed": 123456789,
+        "duration_s": 3600.0,
+        "threats": {"count": 3, "by_type": by_type},
+        "missiles": {
+            "per_kill": 1.5,
+            "by_type": [
+                {"type": "m" * 60, "start": 123456, "fired": 234567, "kills": 345678, "left": 9}
+            ],
+        },
+        "assets": [
+            {"name": "[x]" + "a" * 60, "value": 100.0, "value_left": 50.0, "damage_fraction": 0.5}
+        ],
+        "first_detection_s": 1.0,
+        "first_launch_s": 2.0,
+    }
+    run_cli._print_summary(summary)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    assert_rows_complete(text, summary)
+    for n in ("123456", "234567", "345678", "50.0", "50%"):
+        assert n in text, n
+    for markup in ("[red]dem", "[/]", "[bold]", "[x]"):  # printed, not interpreted
+        assert markup in text, markup

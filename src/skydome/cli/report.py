@@ -50,11 +50,11 @@ def export(
     ] = None,
 ) -> None:
     """Export sites, threat paths, kills and leaks in WGS-84 for QGIS or Google Earth."""
+    from skydome.io import write_atomic_file
     from skydome.report import load_run
     from skydome.report.export import to_geojson, to_kml
-    from skydome.results import write_atomic_file
 
     d = load_run(run_dir)
     target = out_file if out_file is not None else run_dir / f"run.{fmt}"
     write_atomic_file(target, to_geojson(d) if fmt == "geojson" else to_kml(d))
-    out.print(f"wrote {target}")
+    out.print(f"wrote {target}", markup=False, highlight=False, soft_wrap=True)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from skydome.cli._app import ScenarioArg, app, err, out
 from skydome.errors import UserError
@@ -44,14 +47,28 @@ def run(
     report: Annotated[
         bool, typer.Option("--report", help="Also write report.html and the figures.")
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace an earlier run in --out (as a whole; nothing else)."),
+    ] = False,
+    save_detections: Annotated[
+        bool,
+        typer.Option(
+            "--save-detections",
+            help="Also write detections.parquet (every radar detection; `skydome track` input).",
+        ),
+    ] = False,
 ) -> None:
     """Run one replication; print a summary and write the run directory.
 
     The directory holds summary.json, events.parquet, trajectories.parquet,
     tracks.parquet and scenario.yaml; `skydome report DIR` turns it into a replay.
+    It is written as a whole: a new or empty directory, or with --force an earlier
+    run's directory, which is then replaced entirely.
     """
     from skydome.engine import simulate
-    from skydome.results import write_run
+    from skydome.io import staged_run_dir
+    from skydome.results import write_run_files
 
     if seed is not None and seed < 0:
         raise UserError(f"--seed: expected a non-negative integer, got {seed}")
@@ -60,65 +77,71 @@ def run(
     text = path.read_text(encoding="utf-8")
     used_seed = params.seed if seed is None else seed
     target = out_dir if out_dir is not None else Path("runs") / f"{params.name}-s{used_seed}"
-    _check_writable(target)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[sim]}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"simulating {params.name}", total=1.0, sim="")
+    # Checks the output, takes its lock and makes the staging directory before simulating.
+    with staged_run_dir(target, force=force) as staging:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[sim]}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(f"simulating {escape(params.name)}", total=1.0, sim="")
 
-        def progress(f: float) -> None:
-            bar.update(task, completed=f, sim=f"t = {f * params.duration_s:,.0f} s")
+            def progress(f: float) -> None:
+                bar.update(task, completed=f, sim=f"t = {f * params.duration_s:,.0f} s")
 
-        result = simulate(
-            params,
-            seed=used_seed,
-            progress=progress,
-            record_every_s=record_every if record_every > 0 else None,
-        )
-    summary = write_run(result, target, scenario_text=text)
-    _print_summary(summary)
-    out.print(f"wrote {target}/ (summary.json, events.parquet, ...)")
-    if report:
-        from skydome.report import write_report
+            result = simulate(
+                params,
+                seed=used_seed,
+                progress=progress,
+                record_every_s=record_every if record_every > 0 else None,
+                record_detections=save_detections,
+            )
+        summary = write_run_files(result, staging.path, text, detections=save_detections)
+        staging.commit()
+        _print_summary(summary)
+        _plain(f"wrote {target}/ (summary.json, events.parquet, ...)")
+        if report:
+            from skydome.report import write_report
 
-        html = write_report(target)
-        out.print(f"report: {html}")
-    else:
-        out.print(f"replay and figures: skydome report {target}")
+            html = write_report(target)
+            _plain(f"report: {html}")
+        else:
+            _plain(f"replay and figures: skydome report {shlex.quote(str(target))}")
 
 
-def _check_writable(target: Path) -> None:
-    """Fail before a long run, not after it, when the output cannot be written."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"{target}: cannot create output directory: {e}") from None
-    if target.exists() and not target.is_dir():
-        raise UserError(f"{target}: exists and is not a directory")
+def _plain(text: str) -> None:
+    """Print a line that holds user strings (paths, names): no markup, no highlighting."""
+    out.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_summary(s: dict[str, Any]) -> None:
+    """The run's summary tables on stdout.
+
+    Names come from the scenario, so they are printed as plain text (never as
+    Rich markup) and their columns wrap: the numbers stay within the console's
+    width (80 columns or more) whatever the length of a name.
+    """
     t = Table(
         box=box.SIMPLE_HEAD,
         pad_edge=False,
-        title=f"{s['scenario']}  (seed {s['seed']}, {s['duration_s']:g} s simulated)",
+        title=Text(f"{s['scenario']}  (seed {s['seed']}, {s['duration_s']:g} s simulated)"),
         caption="det detected, trk tracked, eng engaged, air still airborne at the end, "
         "km median range at first detection",
     )
     cols = ("count", "detected", "tracked", "engaged", "killed", "leaked", "airborne_at_end")
     heads = ("n", "det", "trk", "eng", "kill", "leak", "air")
-    t.add_column("threat type", no_wrap=True)
+    t.add_column("threat type", overflow="fold", min_width=8)
     for h in heads:
-        t.add_column(h, justify="right")
-    t.add_column("km", justify="right")
+        t.add_column(h, justify="right", no_wrap=True)
+    t.add_column("km", justify="right", no_wrap=True)
     for row in s["threats"]["by_type"]:
         km = row["median_detection_range_km"]
-        t.add_row(row["type"], *(str(row[c]) for c in cols), "-" if km is None else f"{km:.0f}")
+        t.add_row(
+            Text(row["type"]), *(str(row[c]) for c in cols), "-" if km is None else f"{km:.0f}"
+        )
     tot = s["threats"]
     t.add_row(
         "all",
@@ -130,18 +153,28 @@ def _print_summary(s: dict[str, Any]) -> None:
     out.print(t)
     m = Table(title="interceptors")
     for c in ("type", "start", "fired", "kills", "left"):
-        m.add_column(c, justify="left" if c == "type" else "right")
+        if c == "type":
+            m.add_column(c, overflow="fold", min_width=8)
+        else:
+            m.add_column(c, justify="right", no_wrap=True)
     for row in s["missiles"]["by_type"]:
         m.add_row(
-            row["type"], str(row["start"]), str(row["fired"]), str(row["kills"]), str(row["left"])
+            Text(row["type"]),
+            str(row["start"]),
+            str(row["fired"]),
+            str(row["kills"]),
+            str(row["left"]),
         )
     out.print(m)
     a = Table(title="defended assets")
     for c in ("asset", "value", "value left", "damage"):
-        a.add_column(c, justify="left" if c == "asset" else "right")
+        if c == "asset":
+            a.add_column(c, overflow="fold", min_width=8)
+        else:
+            a.add_column(c, justify="right", no_wrap=True)
     for row in s["assets"]:
         a.add_row(
-            row["name"],
+            Text(row["name"]),
             f"{row['value']:g}",
             f"{row['value_left']:.1f}",
             f"{row['damage_fraction']:.0%}",
@@ -152,7 +185,7 @@ def _print_summary(s: dict[str, Any]) -> None:
         return "never" if x is None else f"{x:g} s"
 
     per_kill = s["missiles"]["per_kill"]
-    out.print(
+    _plain(
         f"first detection {ts(s['first_detection_s'])}, first launch {ts(s['first_launch_s'])}, "
         f"missiles per kill {'-' if per_kill is None else f'{per_kill:.2f}'}"
     )
@@ -163,7 +196,7 @@ def validate(file: Annotated[str, typer.Argument(help="Scenario file to check.")
     """Check a scenario file; report every problem with its field path and line."""
     s = load_scenario(file)
     params = compile_scenario(s)
-    out.print(
+    _plain(
         f"{file}: ok -- {params.threats.n} threats in {len(s.raids)} raids, "
         f"{params.radars.n} radars, {len(s.batteries)} batteries, "
         f"{int(params.batteries.inventory.sum())} interceptors"
@@ -193,7 +226,7 @@ def scenarios() -> None:
     t.add_column("description")
     for name in builtin_names():
         s = load_scenario(name)
-        t.add_row(name, s.description)
+        t.add_row(Text(name), Text(s.description))
     out.print(t)
 
 
@@ -213,9 +246,7 @@ def init(
     target = path if path is not None else Path(f"{name}.yaml")
     if target.exists() and not force:
         raise UserError(f"{target}: already exists (use --force to overwrite)")
-    from skydome.results import write_atomic_file
+    from skydome.io import write_atomic_file
 
     write_atomic_file(target, builtin_text(name))
-    out.print(
-        f"wrote {target}; edit it, then `skydome validate {target}` and `skydome run {target}`"
-    )
+    _plain(f"wrote {target}; edit it, then `skydome validate {target}` and `skydome run {target}`")
