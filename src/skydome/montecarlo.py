@@ -1251,7 +1251,8 @@ def run_study(
     Args:
         plan: from `plan_study`.
         n: replications per cell; with `until_ci`, the most it may use (default
-            10,000); with `resume`, defaults to the directory's.
+            10,000, fewer for a sweep of more than 1,000 cells); with `resume`,
+            defaults to the directory's.
         out_dir: study directory (None: keep everything in memory, no resume).
         resume: complete or extend the study in `out_dir`.
         jobs: local processes (default: the CPUs available); 1 runs in this process.
@@ -1302,7 +1303,7 @@ def run_study(
         if old is not None and isinstance(old.get("n"), int):
             n = int(old["n"])
         elif until_ci is not None:
-            n = 10_000
+            n = min(10_000, MAX_REPLICATIONS // n_cells)
         else:
             raise UserError("-n: give the number of replications")
         check_counts(n, None, n_cells)

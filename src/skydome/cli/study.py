@@ -37,7 +37,8 @@ Replications = Annotated[
         "-n",
         "--replications",
         help="Replications (per cell of a sweep). With --until-ci: the most to use "
-        "(default 10000). With --resume: default the study's; a larger value extends it.",
+        "(default 10000, less in sweeps of over 1000 cells). With --resume: default the "
+        "study's; a larger value extends it.",
         show_default=False,
     ),
 ]
