@@ -18,7 +18,15 @@ import pytest
 
 from skydome.engine import simulate
 from skydome.errors import UserError
-from skydome.io import RUN_MARKER, is_run_dir, staged_run_dir, target_lock, write_atomic_file
+from skydome.io import (
+    RUN_MARKER,
+    atomic_output,
+    is_run_dir,
+    staged_run_dir,
+    target_lock,
+    write_atomic_dir,
+    write_atomic_file,
+)
 from skydome.results import DETECTION_COLUMNS, detections_table, write_run
 from skydome.scenario import compile_scenario, parse_scenario
 from skydome.tracking.standalone import validate_detections
@@ -375,6 +383,34 @@ def test_write_atomic_file_removes_a_killed_writers_temp(tmp_path: Path) -> None
     stale.write_text("half")
     write_atomic_file(tmp_path / "a.txt", "new")
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_atomic_output_for_library_writers(tmp_path: Path) -> None:
+    f = tmp_path / "t.parquet"
+    with atomic_output(f) as tmp:
+        pd.DataFrame({"a": [1, 2]}).to_parquet(tmp)
+    assert pd.read_parquet(f)["a"].tolist() == [1, 2]
+    with pytest.raises(RuntimeError), atomic_output(f) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("the writer failed")
+    assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+    assert pd.read_parquet(f)["a"].tolist() == [1, 2]
+
+
+def test_write_atomic_dir_new_and_existing(tmp_path: Path) -> None:
+    d = tmp_path / "figures"
+    write_atomic_dir(d, lambda tmp: (tmp / "a.png").write_bytes(b"1"))
+    write_atomic_dir(d, lambda tmp: (tmp / "b.png").write_bytes(b"2"))
+    assert sorted(p.name for p in d.iterdir()) == ["a.png", "b.png"]
+
+    def fail(tmp: Path) -> None:
+        (tmp / "a.png").write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(UserError, match="No space left"):
+        write_atomic_dir(d, fail)
+    assert (d / "a.png").read_bytes() == b"1"
+    assert [p.name for p in tmp_path.iterdir()] == ["figures"]
 
 
 def test_init_refuses_a_directory_in_one_line(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from skydome.errors import UserError
 __all__ = [
     "RUN_MARKER",
     "RunStaging",
+    "atomic_output",
     "is_run_dir",
     "staged_run_dir",
     "target_lock",
@@ -211,6 +212,16 @@ def _clean_dead_parts(path: Path) -> None:
                     os.unlink(e.path)
 
 
+def _check_file_target(path: Path) -> None:
+    """One-line errors for a file that cannot be written; remove dead writers' parts."""
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory, expected a file name")
+    if not path.parent.is_dir():
+        what = "is not a directory" if path.parent.exists() else "does not exist"
+        raise UserError(f"{path}: cannot write: {path.parent} {what}")
+    _clean_dead_parts(path)
+
+
 def write_atomic_file(path: Path, text: str | bytes) -> None:
     """Write a file through a temporary file beside it, fsync and `os.replace`.
 
@@ -224,12 +235,7 @@ def write_atomic_file(path: Path, text: str | bytes) -> None:
     path = Path(path)
     data = text.encode("utf-8") if isinstance(text, str) else text
     parent = path.parent
-    if path.is_dir():
-        raise UserError(f"{path}: is a directory, expected a file name")
-    if not parent.is_dir():
-        what = "is not a directory" if parent.exists() else "does not exist"
-        raise UserError(f"{path}: cannot write: {parent} {what}")
-    _clean_dead_parts(path)
+    _check_file_target(path)
     tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_PART}-{os.getpid()}-", dir=parent)
@@ -247,6 +253,36 @@ def write_atomic_file(path: Path, text: str | bytes) -> None:
             with suppress(OSError):
                 os.unlink(tmp)
     _fsync_dir(parent)
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path` for a library to write; then fsync and replace.
+
+    For writers that want a file name (`pyarrow.parquet.write_table`,
+    `DataFrame.to_csv`): ``with atomic_output(p) as tmp: df.to_parquet(tmp)``.
+    Leaving the block by an exception removes the temporary file and leaves
+    `path` as it was; an `OSError` becomes a one-line `UserError`.
+    """
+    path = Path(path)
+    _check_file_target(path)
+    tmp = path.parent / f".{path.name}.{_PART}-{os.getpid()}-{os.urandom(4).hex()}"
+    try:
+        try:
+            yield tmp
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
+        except OSError as e:
+            raise UserError(f"{path}: cannot write: {_why(e)}") from None
+    finally:
+        with suppress(OSError):
+            os.unlink(tmp)
+    _fsync_dir(path.parent)
 
 
 # --- directories ------------------------------------------------------------------------
@@ -285,7 +321,7 @@ def _make_staging(target: Path, shown: Path, kind: str = "tmp") -> Path:
     return tmp
 
 
-def write_atomic_dir(out_dir: Path, write: Callable[[Path], None]) -> None:
+def write_atomic_dir(out_dir: Path, write: Callable[[Path], object]) -> None:
     """Fill `out_dir` through `write(tmp_dir)`, so a failure leaves nothing half-written.
 
     A new directory appears only when complete. Files in an existing
