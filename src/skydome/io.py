@@ -202,8 +202,8 @@ def _pid_alive(pid: int) -> bool:
 def _clean_dead_parts(path: Path) -> None:
     """Remove temporary files of `path` left by killed writers (their process is gone)."""
     prefix = f".{path.name}.{_PART}-"
-    with suppress(OSError):
-        for e in os.scandir(path.parent):
+    with suppress(OSError), os.scandir(path.parent) as entries:
+        for e in entries:
             if not e.name.startswith(prefix):
                 continue
             pid = e.name[len(prefix) :].split("-", 1)[0]
@@ -372,6 +372,11 @@ def is_run_dir(path: Path) -> bool:
     return isinstance(s, dict) and {"scenario", "seed", "events"} <= s.keys()
 
 
+def _is_empty(d: Path) -> bool:
+    with os.scandir(d) as it:
+        return next(it, None) is None
+
+
 def _check_target(target: Path, shown: Path, force: bool) -> None:
     """Refuse a target that must not be replaced (see `staged_run_dir`)."""
     if not os.path.lexists(target):
@@ -384,11 +389,10 @@ def _check_target(target: Path, shown: Path, force: bool) -> None:
             f"write the run into a new directory on it, e.g. --out {shown / 'run1'}"
         )
     try:
-        empty = not any(os.scandir(target))
+        if _is_empty(target):
+            return
     except OSError as e:
         raise UserError(f"{shown}: cannot be read: {_why(e)}") from None
-    if empty:
-        return
     if not is_run_dir(target):
         raise UserError(
             f"{shown}: exists, is not empty and is not a skydome run directory; "
@@ -436,7 +440,7 @@ class RunStaging:
         _check_target(target, shown, self._force)  # a non-skydome process may have been here
         old: Path | None = None
         try:
-            if os.path.lexists(target) and any(os.scandir(target)):
+            if os.path.lexists(target) and not _is_empty(target):
                 old = _make_staging(target, shown, "old")
                 os.rename(target, old)  # replaces the empty `old`
             try:
