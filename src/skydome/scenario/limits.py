@@ -13,6 +13,7 @@ are orders of magnitude, not promises.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ __all__ = [
     "MAX_THREAT_ASSET_PAIRS",
     "MAX_THREAT_MEMORY_BYTES",
     "MAX_WAYPOINTS",
+    "MAX_WTA_BUDGET_S",
     "MAX_YAML_DEPTH",
     "MAX_YAML_NODES",
     "human_bytes",
@@ -66,6 +68,8 @@ MAX_ENGINE_STEPS = 1_000_000
 """run.duration_s / run.step_s."""
 MAX_GUIDANCE_STEPS = 20_000_000
 """run.duration_s / run.guidance_step_s, guided flyout only."""
+MAX_WTA_BUDGET_S = 86_400.0
+"""Decisions x doctrine.wta_time_limit_s, planner 'wta' only: the solver's worst case."""
 MAX_THREATS = 200_000
 """Sum of the raids' counts."""
 MAX_THREAT_MEMORY_BYTES = 3 << 29  # 1.5 GB
@@ -107,6 +111,12 @@ LIMITS: list[tuple[str, str, str]] = [
         "guidance steps",
         f"{MAX_GUIDANCE_STEPS:,}",
         "run.duration_s / run.guidance_step_s, guided flyout only",
+    ),
+    (
+        "WTA time budget",
+        f"{MAX_WTA_BUDGET_S / 3600:g} hours",
+        "planner 'wta' only: decisions (duration_s / max(decision_period_s, step_s)) x "
+        "wta_time_limit_s, the solver's worst case",
     ),
     ("threats", f"{MAX_THREATS:,}", "sum of the raids' count"),
     (
@@ -184,6 +194,18 @@ def size_problems(s: Scenario) -> list[tuple[tuple[int | str, ...], str]]:
                 f"{MAX_GUIDANCE_STEPS:,}: with missiles in the air the flyout alone would "
                 f"take {human_seconds(guidance * _SECONDS_PER_GUIDANCE_STEP)}; use a larger "
                 "guidance_step_s or a shorter duration_s",
+            ))  # fmt: skip
+    doc = s.doctrine
+    if doc.planner == "wta":
+        decisions = math.ceil(run.duration_s / max(doc.decision_period_s, run.step_s))
+        budget = decisions * doc.wta_time_limit_s
+        if budget > MAX_WTA_BUDGET_S:
+            out.append((
+                ("doctrine", "wta_time_limit_s"),
+                f"{decisions:,} decisions x {doc.wta_time_limit_s:g} s allow the WTA solver "
+                f"{human_seconds(budget)} in all, over the limit of "
+                f"{MAX_WTA_BUDGET_S / 3600:g} hours: use a smaller wta_time_limit_s or a "
+                "longer decision_period_s",
             ))  # fmt: skip
 
     n = sum(r.count for r in s.raids)

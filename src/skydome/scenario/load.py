@@ -66,7 +66,6 @@ def load_scenario(spec: str | Path) -> Scenario:
 
 def parse_scenario(text: str, file: str = "<string>") -> Scenario:
     """Validate scenario YAML text; `file` is only used in messages."""
-    _check_size(len(text), file, "scenario")
     data, root = read_yaml(text, file)
     if not isinstance(data, dict):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
@@ -324,7 +323,7 @@ def _shown(value: Any, limit: int = 60) -> str:
     more than 4,300 digits).
     """
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
-        return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+        return f"an integer of about {int((value.bit_length() - 1) * 0.30103) + 1:,} digits"
     text = repr(value)
     return (
         text
