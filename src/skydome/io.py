@@ -432,8 +432,8 @@ class RunStaging:
                 be replaced, or a rename failed.
         """
         target, shown = self.target, self._shown
-        (self.path / RUN_MARKER).write_text('{"written_by": "skydome run"}\n', encoding="utf-8")
         try:
+            (self.path / RUN_MARKER).write_text('{"written_by": "skydome run"}\n', encoding="utf-8")
             _fsync_tree(self.path)
         except OSError as e:
             raise UserError(f"{shown}: cannot write: {_why(e)}") from None
