@@ -3,27 +3,64 @@
 INSTANCE.json: ``{"values": [V_j ...], "pk": [[p_ij ...] per weapon]}``, optionally
 ``"weapon_counts": [n_i ...]`` when rows are weapon types, ``"costs": [c_i ...]``
 (cost of firing one weapon of row i, in value units) and ``"max_per_target"``.
+The result's fields are documented in docs/wta.md.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
 import typer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from skydome.cli._app import app, out
-from skydome.engagement.wta import WtaProblem, solve, unit_assignment
+from skydome.engagement.wta import WtaProblem, solve
 from skydome.errors import Problem, ScenarioError, UserError
 from skydome.results import write_atomic_file
 from skydome.scenario.load import problems_from_validation
 
-__all__ = ["WtaInstance", "load_instance", "wta"]
+__all__ = ["MAX_COUNT", "MAX_FILE_BYTES", "MAX_PAIRS", "WtaInstance", "load_instance", "wta"]
 
+MAX_COUNT = 1_000_000_000
+"""Largest weapon count (or `max_per_target`) accepted; solvers cap counts at use anyway."""
+
+MAX_PAIRS = 4_000_000
+"""Largest instance: weapon rows x targets (the dense pk matrix, 32 MB)."""
+
+MAX_FILE_BYTES = 256 * 1024 * 1024
+"""Largest instance file read."""
+
+_MAX_VALUE = 1e15
+"""Largest target value or weapon cost (keeps every sum of them finite)."""
+
+_MAX_LISTED = 20
+"""Problems listed at most in one error; the rest are counted."""
+
+_WHAT = "WTA instance"
+
+
+def _whole(v: Any) -> Any:
+    """A whole number from JSON: an int, or a float with no fraction; never a bool."""
+    if isinstance(v, bool):
+        raise ValueError("must be a whole number, not true/false")
+    if isinstance(v, float):
+        if not np.isfinite(v) or v != int(v):
+            raise ValueError("must be a whole number")
+        if abs(v) > MAX_COUNT:
+            raise ValueError(f"must be at most {MAX_COUNT:,}")
+        return int(v)
+    if isinstance(v, int) and abs(v) > MAX_COUNT:
+        raise ValueError(f"must be at most {MAX_COUNT:,}")
+    return v
+
+
+Count = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=MAX_COUNT)]
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+Amount = Annotated[float, Field(ge=0.0, le=_MAX_VALUE, allow_inf_nan=False)]
 
 
 class WtaInstance(BaseModel):
@@ -31,17 +68,15 @@ class WtaInstance(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    values: list[Annotated[float, Field(ge=0.0, allow_inf_nan=False)]] = Field(
-        min_length=1, description="Target values V_j."
-    )
+    values: list[Amount] = Field(min_length=1, description="Target values V_j.")
     pk: list[list[Prob]] = Field(min_length=1, description="Kill probability, one row per weapon.")
-    weapon_counts: list[Annotated[int, Field(ge=0)]] | None = Field(
+    weapon_counts: list[Count] | None = Field(
         None, description="Weapons of each row when rows are weapon types."
     )
-    costs: list[Annotated[float, Field(ge=0.0, allow_inf_nan=False)]] | None = Field(
-        None, description="Cost of firing one weapon of each row."
+    costs: list[Amount] | None = Field(None, description="Cost of firing one weapon of each row.")
+    max_per_target: Annotated[int | None, BeforeValidator(_whole), Field(ge=1, le=MAX_COUNT)] = (
+        Field(None, description="Weapons per target at most.")
     )
-    max_per_target: int | None = Field(None, ge=1, description="Weapons per target at most.")
 
     @model_validator(mode="after")
     def _shapes(self) -> WtaInstance:
@@ -70,30 +105,82 @@ class WtaInstance(BaseModel):
         )
 
 
+def _error(path: Path, problems: list[Problem]) -> ScenarioError:
+    if len(problems) > _MAX_LISTED:
+        more = len(problems) - _MAX_LISTED
+        problems = [*problems[:_MAX_LISTED], Problem("", f"... and {more} more problems")]
+    return ScenarioError(str(path), problems, _WHAT)
+
+
+def _unknown_fields(data: dict[str, Any]) -> list[Problem]:
+    """Unknown top-level keys, each with the closest field name as a hint."""
+    fields = list(WtaInstance.model_fields)
+    problems = []
+    for key in data:
+        if key in WtaInstance.model_fields:
+            continue
+        close = difflib.get_close_matches(str(key), fields, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        problems.append(Problem(str(key), f"unknown field ({hint}fields: {', '.join(fields)})"))
+    return problems
+
+
 def load_instance(path: Path) -> WtaInstance:
-    """Read and validate an instance file; every problem becomes a `ScenarioError`."""
+    """Read and validate an instance file; every problem becomes a `ScenarioError`.
+
+    Bounded work whatever the file holds: its size, its JSON nesting (Python's
+    parser recursion) and its weapon-target pairs are checked before validation.
+    """
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _error(
+                path, [Problem("", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")]
+            )
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ScenarioError(str(path), [Problem("", "no such file")], "WTA instance") from None
+        raise _error(path, [Problem("", "no such file")]) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError(
-            str(path), [Problem("", f"cannot be read: {e}")], "WTA instance"
-        ) from None
+        raise _error(path, [Problem("", f"cannot be read: {e}")]) from None
     except json.JSONDecodeError as e:
-        raise ScenarioError(
-            str(path), [Problem("", f"invalid JSON: {e.msg}", e.lineno)], "WTA instance"
+        raise _error(path, [Problem("", f"invalid JSON: {e.msg}", e.lineno)]) from None
+    except RecursionError:
+        raise _error(
+            path, [Problem("", "JSON nested too deeply (an instance needs 3 levels: {[[...]]})")]
         ) from None
     if not isinstance(data, dict):
-        raise ScenarioError(
-            str(path),
-            [Problem("", 'expected an object like {"values": [...], "pk": [[...]]}')],
-            "WTA instance",
+        raise _error(
+            path, [Problem("", 'expected an object like {"values": [...], "pk": [[...]]}')]
+        )
+    unknown = _unknown_fields(data)
+    if unknown:
+        raise _error(path, unknown)
+    values, pk = data.get("values"), data.get("pk")
+    if isinstance(values, list) and isinstance(pk, list) and len(values) * len(pk) > MAX_PAIRS:
+        raise _error(
+            path,
+            [
+                Problem(
+                    "pk",
+                    f"{len(pk):,} weapon rows x {len(values):,} targets = "
+                    f"{len(pk) * len(values):,} pairs; the limit is {MAX_PAIRS:,}",
+                )
+            ],
         )
     try:
         return WtaInstance.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(str(path), problems_from_validation(e), "WTA instance") from None
+        raise _error(path, problems_from_validation(e)) from None
+    except RecursionError:
+        raise _error(path, [Problem("", "JSON nested too deeply")]) from None
+
+
+def _assignment(p: WtaProblem, x: np.ndarray[Any, np.dtype[np.int64]]) -> list[Any]:
+    """Individual weapons: target per weapon (-1 not fired); types: targets of the fired."""
+    fired = [np.repeat(np.arange(p.n_targets), x[i]).tolist() for i in range(p.n_weapons)]
+    if (p.counts != 1).any():
+        return fired
+    return [f[0] if f else -1 for f in fired]
 
 
 @app.command()
@@ -104,7 +191,8 @@ def wta(
         Literal["auto", "exact", "heuristic"], typer.Option(help="Which solver.")
     ] = "auto",
     time_limit: Annotated[
-        float, typer.Option("--time-limit", help="Wall-time budget, seconds.", min=0.01)
+        float,
+        typer.Option("--time-limit", help="Wall-time budget, seconds.", min=0.01, max=86400.0),
     ] = 10.0,
 ) -> None:
     """Solve a static weapon-target assignment instance (exact, heuristic or auto)."""
@@ -113,26 +201,31 @@ def wta(
         raise UserError(f"{out_file}: directory {out_file.parent} does not exist")
     r = solve(p, solver, time_limit)
     x = r.x
-    units = unit_assignment(p, x)
-    typed = bool((p.counts != 1).any())
-    surv = float(r.objective - p.cost @ x.sum(axis=1))
+    fired = x.sum(axis=1)
+    cost = float(p.cost @ fired)
+    surv = float(r.objective - cost)
     result: dict[str, Any] = {
-        "assignment": units if typed else [u[0] for u in units],
+        "assignment": _assignment(p, x),
+        "held": (p.counts - fired).tolist(),
         "allocation": x.tolist(),
         "expected_surviving_value": surv,
+        "weapon_cost": cost,
         "objective": r.objective,
         "lower_bound": r.lower_bound,
         "gap": r.gap,
         "optimal": r.optimal,
+        "status": r.status,
         "solver": r.solver,
         "seconds": round(r.seconds, 6),
+        "time_limit": time_limit,
     }
     # One key per line; matrices stay on one line each, readable and compact.
     body = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in result.items())
     write_atomic_file(out_file, "{\n" + body + "\n}\n")
     bound = "none" if r.lower_bound is None else f"{r.lower_bound:.6g}"
+    gap = "" if r.gap is None else f" (gap {100 * r.gap:.3g} %)"
     out.print(
-        f"{r.solver}: expected surviving value {surv:.6g}, lower bound {bound}, "
-        f"{'proven optimal' if r.optimal else 'not proven optimal'}, {r.seconds:.3f} s "
-        f"-> {out_file}"
+        f"{r.solver}, {r.status}: objective {r.objective:.6g} = surviving value {surv:.6g}"
+        f" + weapon cost {cost:.6g}; lower bound on the objective {bound}{gap}; "
+        f"{int(fired.sum())} weapons fired; {r.seconds:.3f} s -> {out_file}"
     )

@@ -38,8 +38,12 @@ checks the deadline.
 from __future__ import annotations
 
 import itertools
+import pickle
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -96,6 +100,9 @@ _LN_RESOLUTION = 52.0 * np.log(2.0)
 
 _EXACT_MARGIN_S = 0.05
 """Held back from the MILP's time limit for building the model and reading the result."""
+
+_MILP_INPROCESS_NNZ = 200_000
+"""MILPs with more constraint nonzeros run in a process killed at the deadline."""
 
 
 @dataclass(frozen=True)
@@ -158,10 +165,13 @@ class WtaResult:
 
     @property
     def gap(self) -> float | None:
-        """Relative gap (objective - bound) / objective; None without a bound."""
+        """Gap (objective - bound) / max(|objective|, 1); None without a bound.
+
+        Relative for objectives above 1, absolute below, as the optimality test.
+        """
         if self.lower_bound is None:
             return None
-        return max(self.objective - self.lower_bound, 0.0) / max(abs(self.objective), 1e-12)
+        return max(self.objective - self.lower_bound, 0.0) / max(abs(self.objective), 1.0)
 
 
 def unit_assignment(p: WtaProblem, x: I64) -> list[list[int]]:
@@ -563,6 +573,73 @@ def solve_heuristic(p: WtaProblem, time_limit_s: float = 0.5) -> WtaResult:
 # ----------------------------------------------------------------------------- exact
 
 
+@dataclass(frozen=True)
+class _Milp:
+    c: F64
+    integrality: I64
+    bounds: Bounds
+    constraints: list[LinearConstraint]
+
+    @property
+    def nnz(self) -> int:
+        return sum(int(getattr(k.A, "nnz", 0)) for k in self.constraints)
+
+
+@dataclass(frozen=True)
+class _MilpOut:
+    status: int  # scipy.optimize.milp: 0 optimal, 1 limit, 2 infeasible, 3 unbounded, 4 error
+    x: F64 | None
+    fun: float | None
+    bound: float | None
+
+
+def _milp_in_process(m: _Milp, options: dict[str, Any]) -> _MilpOut:
+    opts: Any = options
+    res = milp(
+        m.c, integrality=m.integrality, bounds=m.bounds, constraints=m.constraints, options=opts
+    )
+    bound = getattr(res, "mip_dual_bound", None)
+    fun = None if res.fun is None else float(res.fun)
+    return _MilpOut(int(res.status), res.x, fun, None if bound is None else float(bound))
+
+
+_MILP_WORKER = (
+    "import pickle, sys\n"
+    "from skydome.engagement.wta import _milp_in_process\n"
+    "m, o = pickle.load(sys.stdin.buffer)\n"
+    "pickle.dump(_milp_in_process(m, o), sys.stdout.buffer)\n"
+)
+
+
+def _run_milp(m: _Milp, options: dict[str, Any], left_s: float) -> _MilpOut:
+    """`milp` within a hard wall-time limit.
+
+    HiGHS honours `time_limit` only between its phases: on models of about a
+    million nonzeros it has overrun a 5 s limit by 10 s. Models above
+    `_MILP_INPROCESS_NNZ` are therefore solved in a child Python process that
+    is killed at the deadline (status 1, no solution); small ones, where
+    HiGHS's own limit holds and a process start would dominate, in this one.
+    """
+    if m.nnz <= _MILP_INPROCESS_NNZ:
+        return _milp_in_process(m, options)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _MILP_WORKER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        raw, _ = proc.communicate(pickle.dumps((m, options)), timeout=max(left_s, 0.0))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return _MilpOut(1, None, None, None)
+    if proc.returncode != 0 or not raw:  # the child died (e.g. out of memory)
+        return _MilpOut(4, None, None, None)
+    out: _MilpOut = pickle.loads(raw)  # noqa: S301 -- our own child's output
+    return out
+
+
 def solve_exact(
     p: WtaProblem,
     time_limit_s: float = 10.0,
@@ -610,7 +687,7 @@ def solve_exact(
     nx = pi.size
     nv = nx + t
     c = np.r_[q.cost[pi], np.ones(t)]
-    integrality = np.r_[np.ones(nx), np.zeros(t)]
+    integrality = np.r_[np.ones(nx, dtype=np.int64), np.zeros(t, dtype=np.int64)]
     ub = np.r_[q.counts[pi].astype(np.float64), q.values.astype(np.float64)]
     if q.max_per_target is not None:
         ub[:nx] = np.minimum(ub[:nx], q.max_per_target)
@@ -670,23 +747,16 @@ def solve_exact(
             break
         A = vstack(cut_rows).tocsr()
         lb = np.concatenate(cut_lb)
-        model = {
-            "integrality": integrality,
-            "bounds": bounds,
-            "constraints": [*cons, LinearConstraint(A, lb, np.inf)],
-        }
-        res = milp(c, **model, options={"time_limit": left, "mip_rel_gap": rel_tol / 4})
+        model = _Milp(c, integrality, bounds, [*cons, LinearConstraint(A, lb, np.inf)])
+        res = _run_milp(model, {"time_limit": left, "mip_rel_gap": rel_tol / 4}, left)
         left = deadline - time.perf_counter() - _EXACT_MARGIN_S
         if res.status == 4 and left > 0.0:
             # HiGHS "Solve error": once more without presolve, where it has failed.
-            res = milp(
-                c,
-                **model,
-                options={"time_limit": left, "mip_rel_gap": rel_tol / 4, "presolve": False},
-            )
-        bound = getattr(res, "mip_dual_bound", None)
-        if res.status == 0:
-            lower = max(lower, float(res.fun if bound is None else min(bound, res.fun)))
+            opts = {"time_limit": left, "mip_rel_gap": rel_tol / 4, "presolve": False}
+            res = _run_milp(model, opts, left)
+        bound = res.bound
+        if res.status == 0 and res.fun is not None:
+            lower = max(lower, res.fun if bound is None else min(bound, res.fun))
         elif bound is not None and np.isfinite(bound):
             lower = max(lower, float(bound))
         if res.x is None:
