@@ -111,16 +111,16 @@ class _TooDeep(yaml.YAMLError):
 _DEEP = f"nested more than {MAX_YAML_DEPTH} levels deep (a scenario needs about 6)"
 
 
-def _construct_object(loader: yaml.constructor.SafeConstructor, node: yaml.Node) -> Any:
+def _construct_object(loader: yaml.constructor.SafeConstructor, node: yaml.Node, deep: bool) -> Any:
     """`SafeConstructor.construct_object`, with unreadable scalars as located YAML errors.
 
     PyYAML raises a bare ValueError for, e.g., a 5,000-digit integer or the date
     2024-13-45; that would escape as a traceback.
     """
     try:
-        return yaml.constructor.SafeConstructor.construct_object(loader, node)
+        return yaml.constructor.SafeConstructor.construct_object(loader, node, deep)
     except (ValueError, OverflowError) as e:
-        what = _shown(node.value) if isinstance(node, yaml.ScalarNode) else "a value"
+        what = _shown(node.value, 40) if isinstance(node, yaml.ScalarNode) else "a value"
         reason = str(e).split(";")[0]
         raise yaml.constructor.ConstructorError(
             None, None, f"cannot read {what}: {reason}", node.start_mark
@@ -145,7 +145,7 @@ class _PyLoader(yaml.SafeLoader):
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         """See `_construct_object`."""
-        return _construct_object(self, node) if not deep else super().construct_object(node, deep)
+        return _construct_object(self, node, deep)
 
 
 _LOADERS: list[type[Any]] = [_PyLoader]
@@ -156,9 +156,7 @@ if getattr(yaml, "__with_libyaml__", False):
 
         def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
             """See `_construct_object`."""
-            if deep:
-                return super().construct_object(node, deep)
-            return _construct_object(self, node)
+            return _construct_object(self, node, deep)
 
     _LOADERS.insert(0, _CLoader)
 
@@ -316,7 +314,7 @@ def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
-def _shown(value: Any, limit: int = 60) -> str:
+def _shown(value: Any, limit: int = 100) -> str:
     """`repr` of user input for a message: verbatim, but never a page long.
 
     Huge integers are described, not printed (and Python refuses to print ints of
