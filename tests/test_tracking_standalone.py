@@ -477,3 +477,27 @@ def test_unknown_fields_list_the_tracker_fields_once(tmp_path: Path) -> None:
     assert "line 1: zzz: unknown field 'zzz' (tracker config fields: motion_model," in msg
     assert "line 2: confirm_mm: unknown field 'confirm_mm' (did you mean 'confirm_m'? " in msg
     assert msg.count("scan_window_s") == 1, msg
+
+
+def test_tracker_config_duplicate_keys_are_refused_with_both_lines(tmp_path: Path) -> None:
+    from skydome.tracking.standalone import load_config
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("confirm_m: 2\nconfirm_n: 4\nconfirm_m: 3\n")
+    with pytest.raises(ScenarioError) as e:
+        load_config(cfg)
+    msg = str(e.value)
+    assert "line 3" in msg and "confirm_m" in msg and "duplicate" in msg
+
+
+def test_track_output_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
+    from skydome.tracking.standalone import write_tracks
+
+    out = tmp_path / "t.csv"
+    out.write_text("old\n")
+    bad = pd.DataFrame({"x": [1.0]})
+    bad.to_csv = None  # the writer fails mid-way
+    with pytest.raises(TypeError):
+        write_tracks(bad, out)
+    assert out.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]  # no temp file left

@@ -49,7 +49,8 @@ from numpy.typing import NDArray
 from pydantic import Field, ValidationError
 
 from skydome.errors import Problem, ScenarioError, UserError
-from skydome.scenario.load import problems_from_validation
+from skydome.io import atomic_output
+from skydome.scenario.load import problems_from_validation, read_yaml
 from skydome.scenario.params import tracker_params
 from skydome.scenario.schema import TrackerSettings
 from skydome.sensors.base import Detections
@@ -189,27 +190,23 @@ def load_config(path: str | Path) -> TrackConfig:
         f"nested more than {MAX_CONFIG_DEPTH} levels deep "
         "(a tracker config is a flat mapping of settings)"
     )
-    is_json = p.suffix.lower() == ".json"
-    try:
-        if is_json:
+    root: yaml.Node | None = None
+    if p.suffix.lower() == ".json":
+        try:
             data = json.loads(text) if text.strip() else None
-        else:
-            data = yaml.safe_load(text)
-    except json.JSONDecodeError as e:
-        raise fail(f"invalid JSON: {e.msg} (column {e.colno})", e.lineno) from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        what = getattr(e, "problem", None) or str(e)
-        raise fail(f"invalid YAML: {what}", line) from None
-    except RecursionError:
-        raise fail(too_deep) from None
+        except json.JSONDecodeError as e:
+            raise fail(f"invalid JSON: {e.msg} (column {e.colno})", e.lineno) from None
+        except RecursionError:
+            raise fail(too_deep) from None
+        try:
+            root = yaml.compose(text)  # line numbers (JSON is YAML, nearly always)
+        except (yaml.YAMLError, RecursionError):
+            root = None
+    else:
+        # The scenario loader's YAML: duplicate keys, aliases and depth refused with lines.
+        data, root = read_yaml(text, str(p), "tracker config")
     if _depth(data) > MAX_CONFIG_DEPTH:
         raise fail(too_deep)
-    try:
-        root: yaml.Node | None = yaml.compose(text)  # line numbers (JSON is YAML, nearly always)
-    except (yaml.YAMLError, RecursionError):
-        root = None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -639,16 +636,11 @@ def write_tracks(tracks: pd.DataFrame, path: str | Path) -> None:
         raise UserError(f"{p}: unknown file type {suffix or '(none)'}; expected .parquet or .csv")
     if not p.parent.is_dir():
         raise UserError(f"{p}: directory {p.parent} does not exist")
-    tmp = p.with_name(f".{p.name}.tmp")
-    try:
+    with atomic_output(p) as tmp:
         if suffix == ".csv":
             tracks.to_csv(tmp, index=False, float_format="%.6f")
         else:
             tracks.to_parquet(tmp, index=False)
-        tmp.replace(p)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"{p}: cannot write: {e}") from None
 
 
 def track_file(
