@@ -459,3 +459,19 @@ def test_save_detections_feeds_skydome_track(small: Path) -> None:
     assert res.returncode == 0, res.stderr
     tracks = pd.read_parquet(out)
     assert tracks.loc[tracks["confirmed"], "track_id"].nunique() >= 3  # SMALL: three jets
+
+
+def test_record_every_that_would_not_fit_is_refused_before_simulating(tmp_path: Path) -> None:
+    import yaml
+
+    d = yaml.safe_load(SMALL)
+    d["raids"][0]["count"] = 100_000
+    d["run"].update(duration_s=3600, step_s=0.5)
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(d))
+    t0 = time.perf_counter()
+    r = sky("run", "s.yaml", "--record-every", "0.5", "--out", "o", cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "--record-every 0.5: 720,000,000 trajectory rows" in r.stderr
+    assert "use --record-every 18 or more" in r.stderr
+    assert time.perf_counter() - t0 < 60  # refused up front, not after an hour of simulation
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -69,6 +70,7 @@ def run(
     path = resolve_scenario_path(scenario)
     params = compile_scenario(load_scenario(scenario))
     text = path.read_text(encoding="utf-8")
+    _check_recording(params.threats.n, params.duration_s, params.step_s, record_every)
     used_seed = params.seed if seed is None else seed
     target = out_dir if out_dir is not None else Path("runs") / f"{params.name}-s{used_seed}"
     # Checks the output, takes its lock and makes the staging directory before simulating.
@@ -104,6 +106,28 @@ def run(
             _plain(f"report: {html}")
         else:
             _plain(f"replay and figures: skydome report {shlex.quote(str(target))}")
+
+
+MAX_SAMPLE_ROWS = 20_000_000
+"""Truth rows that `--record-every` may ask for (tracks as many again): ~2 GB in memory."""
+
+
+def _check_recording(n_threats: int, duration_s: float, step_s: float, every_s: float) -> None:
+    """Refuse a sampling interval whose tables would not fit, before simulating.
+
+    Samples are taken at most once per engine step, so the rows are bounded by
+    threats x min(duration / step, duration / interval).
+    """
+    if every_s <= 0:
+        return
+    rows = n_threats * min(duration_s / step_s, duration_s / every_s)
+    if rows > MAX_SAMPLE_ROWS:
+        fits = n_threats * duration_s / MAX_SAMPLE_ROWS
+        raise UserError(
+            f"--record-every {every_s:g}: {rows:,.0f} trajectory rows for {n_threats:,} threats "
+            f"over {duration_s:g} s would not fit in memory (at most {MAX_SAMPLE_ROWS:,}); "
+            f"use --record-every {math.ceil(fits):d} or more, or 0 to record nothing"
+        )
 
 
 def _plain(text: str) -> None:
