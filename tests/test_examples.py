@@ -5,18 +5,19 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from typer.testing import CliRunner
 
 from skydome.cli import app
-from skydome.cli.wta import load_instance
+from skydome.cli.wta_instance import load_instance
 from skydome.engagement.wta import solve_heuristic
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def _make_examples():  # type: ignore[no-untyped-def]
+def _make_examples() -> Any:
     spec = importlib.util.spec_from_file_location("make_examples", EXAMPLES / "make_examples.py")
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)

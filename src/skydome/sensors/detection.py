@@ -32,7 +32,6 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import brentq
 
 __all__ = [
     "SWERLING_MODELS",
@@ -187,6 +186,9 @@ def required_snr(pd: ArrayLike, pfa: ArrayLike, swerling: ArrayLike) -> F64:
             continue
         if mi not in _PD:
             raise ValueError(f"Swerling case must be one of {SWERLING_MODELS}, got {mi}")
+        # scipy on demand: compiling a scenario of Swerling I radars (validate) needs none.
+        from scipy.optimize import brentq
+
         out[i] = math.exp(brentq(_pd_gap, -30.0, 30.0, args=(mi, pi, di), xtol=1e-14))
     return out
 
