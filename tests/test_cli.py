@@ -14,18 +14,8 @@ import pytest
 import yaml
 from rich.console import Console
 
+from tests.cli import sky
 from tests.conftest import SMALL
-
-
-def sky(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "skydome", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
 
 
 @pytest.fixture(scope="module")

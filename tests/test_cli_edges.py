@@ -8,8 +8,6 @@ work starts, so each takes only the interpreter's start-up.
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,18 +18,8 @@ from typer.testing import CliRunner
 
 from skydome.cli import app
 from skydome.cli import study as study_cli
+from tests.cli import sky
 from tests.test_montecarlo import write_scenario
-
-
-def sky(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "skydome", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
 
 
 def detections(**cols: object) -> pd.DataFrame:

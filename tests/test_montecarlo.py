@@ -6,6 +6,7 @@ about 6 ms a replication) so that the whole file stays well under a minute.
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -41,6 +42,10 @@ from skydome.montecarlo import (
 )
 from skydome.results import events_table, summarize
 from skydome.scenario import SimParams, parse_scenario
+from tests import cli
+
+# Studies read the caller's environment (thread and Dask settings).
+sky = functools.partial(cli.sky, inherit_env=True, timeout=120)
 
 # One threat, one interceptor with Pk 0.7, salvo of one, a homing basket so wide
 # that every shot is a Pk draw, and a radar that cannot miss the target: the
@@ -122,19 +127,6 @@ def few(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three threats, two missiles: leakers, misses and kills all happen."""
     return write_scenario(
         tmp_path_factory.mktemp("scen") / "few.yaml", raids__0__count=3, batteries__0__launchers=2
-    )
-
-
-def sky(
-    *args: str, cwd: Path | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "skydome", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=timeout,
-        env={**os.environ, "COLUMNS": "200"},
     )
 
 

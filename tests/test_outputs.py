@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -30,20 +29,8 @@ from skydome.io import (
 from skydome.results import DETECTION_COLUMNS, detections_table, write_run
 from skydome.scenario import compile_scenario, parse_scenario
 from skydome.tracking.standalone import validate_detections
+from tests.cli import SKYDOME, sky
 from tests.conftest import SMALL
-
-SKYDOME = [sys.executable, "-m", "skydome"]
-
-
-def sky(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SKYDOME, *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
 
 
 def one_line_error(res: subprocess.CompletedProcess[str], needle: str) -> None:

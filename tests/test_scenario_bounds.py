@@ -142,7 +142,7 @@ def test_false_alarms_bounded_over_all_radars(small_dict: dict[str, Any]) -> Non
 def test_every_number_field_has_both_bounds() -> None:
     for model in _models():
         for name, info in model.model_fields.items():
-            tp = schema._strip(info.annotation)
+            tp = schema.unwrap_type(info.annotation)
             if not schema._is_number(tp) or typing.get_origin(tp) is typing.Literal:
                 continue
             kinds = {

@@ -16,17 +16,7 @@ from skydome.errors import ScenarioError, UserError
 from skydome.tracking.metrics import gospa_table, track_continuity
 from skydome.tracking.standalone import TRACK_COLUMNS, TrackConfig, track_detections, track_file
 from skydome.tracking.synthetic import SyntheticData, cv_targets_in_square
-
-
-def sky(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "skydome", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
+from tests.cli import sky
 
 
 def frames(data: SyntheticData, sensor: str | None = None) -> pd.DataFrame:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +19,7 @@ from skydome.engagement.wta import (
     solve_heuristic,
     unit_assignment,
 )
+from tests.cli import sky
 
 
 def random_problem(seed: int, w: int, t: int, typed: bool = False) -> WtaProblem:
@@ -139,12 +138,6 @@ def test_unit_assignment_lists_every_weapon() -> None:
 
 
 # ----------------------------------------------------------------------------- the command
-
-
-def sky(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "skydome", *args], capture_output=True, text=True, timeout=120
-    )
 
 
 def test_wta_command_solves_and_writes_result(tmp_path: Path) -> None:

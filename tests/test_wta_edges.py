@@ -6,6 +6,7 @@ with a timeout, memory cases under RLIMIT_AS, so a regression fails fast.
 
 from __future__ import annotations
 
+import functools
 import json
 import resource
 import subprocess
@@ -29,24 +30,13 @@ from skydome.engagement.wta import (
     solve_heuristic,
     useful_counts,
 )
+from tests import cli
 
-SKY = [sys.executable, "-m", "skydome"]
 GIB = 1024**3
 
 
 def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (3 * GIB, 3 * GIB))
-
-
-def sky(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SKY, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        preexec_fn=_limit_memory,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"},
-    )
 
 
 def run_py(code: str, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -58,6 +48,9 @@ def run_py(code: str, timeout: float) -> subprocess.CompletedProcess[str]:
         timeout=timeout,
         preexec_fn=_limit_memory,
     )
+
+
+sky = functools.partial(cli.sky, timeout=120, memory_limit=3 * GIB)
 
 
 def duplicated(w: int, t: int, units: int, seed: int = 0) -> WtaProblem:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import difflib
 import math
-import types
 import typing
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 import yaml
@@ -20,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from skydome.errors import Problem, ScenarioError
 from skydome.scenario.builtin import builtin_names, builtin_path
 from skydome.scenario.limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
-from skydome.scenario.schema import NAME_PATTERN, NAME_RULE, Scenario
+from skydome.scenario.schema import NAME_PATTERN, NAME_RULE, Scenario, unwrap_type
 from skydome.threats import route_length_m
 
 __all__ = [
@@ -356,25 +355,11 @@ def problems_from_validation(
     return [_problem_from_pydantic(err, root, model, schema_hint) for err in e.errors()]
 
 
-def _strip(tp: Any) -> Any:
-    """`X | None` -> X; Annotated[X, ...] -> X."""
-    while True:
-        if typing.get_origin(tp) is Annotated:
-            tp = typing.get_args(tp)[0]
-            continue
-        if typing.get_origin(tp) in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(args) == 1:
-                tp = args[0]
-                continue
-        return tp
-
-
 def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str] | None:
     """Field names of the model found by following `loc` from `model` (None: not a model)."""
     tp: Any = model
     for part in loc:
-        tp = _strip(tp)
+        tp = unwrap_type(tp)
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             by_name = {(f.alias or n): f for n, f in tp.model_fields.items()}
             if str(part) not in by_name:
@@ -386,7 +371,7 @@ def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str] 
             tp = typing.get_args(tp)[1]
         else:
             return None
-    tp = _strip(tp)
+    tp = unwrap_type(tp)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return [f.alias or n for n, f in tp.model_fields.items()]
     return None

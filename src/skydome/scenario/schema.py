@@ -54,6 +54,7 @@ __all__ = [
     "TrackerSettings",
     "Waypoint",
     "Weave",
+    "unwrap_type",
 ]
 
 NAME_PATTERN = r"^[^.\s][^.]*$"
@@ -66,7 +67,7 @@ EastKm = Annotated[float, Field(ge=-3000.0, le=3000.0, description="km east of t
 NorthKm = Annotated[float, Field(ge=-3000.0, le=3000.0, description="km north of the origin")]
 
 
-def _strip(tp: Any) -> Any:
+def unwrap_type(tp: Any) -> Any:
     """`X | None` -> X; Annotated[X, ...] -> X."""
     while True:
         if typing.get_origin(tp) is Annotated:
@@ -81,7 +82,7 @@ def _strip(tp: Any) -> Any:
 
 
 def _is_number(tp: Any) -> bool:
-    tp = _strip(tp)
+    tp = unwrap_type(tp)
     if typing.get_origin(tp) is Literal:
         return all(
             isinstance(a, int | float) and not isinstance(a, bool) for a in typing.get_args(tp)
@@ -95,7 +96,7 @@ def _number_kind(cls: type[BaseModel], field: str) -> str:
     info = cls.model_fields.get(field)
     if info is None:
         return ""
-    tp = _strip(info.annotation)
+    tp = unwrap_type(info.annotation)
     if _is_number(tp):
         return "scalar"
     if typing.get_origin(tp) is dict and _is_number(typing.get_args(tp)[1]):
