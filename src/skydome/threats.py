@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skydome.engagement.guidance import RHO0, SCALE_HEIGHT_M
+from skydome.scenario.limits import path_vertices
 from skydome.scenario.schema import Raid, Scenario, Terminal
 
 __all__ = [
@@ -482,13 +483,6 @@ def _route_members(r: Raid, n: int) -> F64:
     return member
 
 
-def _vertex_count(r: Raid) -> int:
-    if r.route is None:
-        return 0
-    k = len(r.route) + (2 if r.terminal is not None else 0)  # P and the top, at most
-    return 2 * k - 2 if r.turn_g is not None else k
-
-
 def _drag_tables(h_e: F64, v_e: F64, b: F64, sin_g: F64) -> F64:
     """(R, G) time since re-entry at each altitude node, by the trapezoid rule.
 
@@ -514,7 +508,7 @@ def build_threats(s: Scenario) -> Threats:
     """
     assets = {a.name: i for i, a in enumerate(s.assets)}
     type_names = tuple(dict.fromkeys(r.type for r in s.raids))
-    k_max = max(max(_vertex_count(r) for r in s.raids), 2)
+    k_max = max(max(path_vertices(r) for r in s.raids), 2)
     any_turn = any(r.turn_g is not None for r in s.raids)
     parts: dict[str, list[NDArray[np.generic]]] = {}
     drag: list[tuple[float, float, float, float]] = []  # (h_e, v_e, B, sin gamma) per raid

@@ -157,7 +157,7 @@ def human_bytes(b: float) -> str:
 
 
 def path_vertices(r: Raid) -> int:
-    """Vertices of a raid's compiled path (as `skydome.threats` builds it)."""
+    """Vertices of a raid's compiled path: `skydome.threats` pads its rows to the largest."""
     if r.route is None:
         return 0
     k = len(r.route) + (2 if r.terminal is not None else 0)  # pop-up start and top
