@@ -14,9 +14,12 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["concat_rows", "grouped_cumsum", "rank_within_groups", "take_rows"]
+__all__ = ["F64", "I64", "concat_rows", "grouped_cumsum", "rank_within_groups", "take_rows"]
 
+F64 = NDArray[np.float64]
+"""A float64 array (the one definition of this alias)."""
 I64 = NDArray[np.int64]
+"""An int64 array (the one definition of this alias)."""
 T = TypeVar("T")
 
 

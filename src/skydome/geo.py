@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.constants import EARTH_RADIUS_M
+
 __all__ = [
     "EARTH_RADIUS_M",
     "EFFECTIVE_EARTH_RADIUS_M",
@@ -31,8 +33,6 @@ __all__ = [
 
 F64 = NDArray[np.float64]
 
-EARTH_RADIUS_M = 6_371_000.0
-"""Mean earth radius (IUGG), metres."""
 EFFECTIVE_EARTH_RADIUS_M = 4.0 / 3.0 * EARTH_RADIUS_M
 """Effective earth radius for standard atmospheric refraction (4/3 earth), metres."""
 

@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.engagement.guidance import RHO0, SCALE_HEIGHT_M
+from skydome.arrays import F64, I64
+from skydome.constants import G0_MPS2, SCALE_HEIGHT_M
+from skydome.constants import RHO0_KG_M3 as RHO0
 from skydome.scenario.limits import path_vertices
 from skydome.scenario.schema import Raid, Scenario, Terminal
 
@@ -41,11 +43,8 @@ __all__ = [
     "route_length_m",
 ]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
-
-GRAVITY_MPS2 = 9.80665
-"""Standard gravity, m/s^2."""
+GRAVITY_MPS2 = G0_MPS2
+"""Standard gravity, m/s^2 (`skydome.constants.G0_MPS2`)."""
 REENTRY_ALTITUDE_M = 100_000.0
 """Altitude below which drag acts on a ballistic threat (or its apogee if lower), m."""
 DRAG_GRID = 2048

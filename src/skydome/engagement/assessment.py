@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.guided import CPA, Ended
 from skydome.engagement.guided import SPENT as SPENT_FLIGHT
-from skydome.scenario.params import MissileParams
+from skydome.engagement.params import MissileParams
 from skydome.threats import Threats
 
 __all__ = [

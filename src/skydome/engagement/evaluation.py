@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.scenario.params import AssetParams
+from skydome.engagement.params import AssetParams
 
 __all__ = ["ThreatAssessment", "evaluate_threats"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.scenario.params import BatteryParams, MissileParams
+from skydome.engagement.params import BatteryParams, MissileParams
 
 __all__ = ["InterceptGrid", "intercept_grid", "time_of_flight"]
 

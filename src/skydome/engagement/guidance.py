@@ -34,6 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.constants import G0_MPS2, RHO0_KG_M3, SCALE_HEIGHT_M
+
 __all__ = [
     "G0",
     "MissilePhysics",
@@ -47,12 +49,10 @@ __all__ = [
 F64 = NDArray[np.float64]
 B = NDArray[np.bool_]
 
-G0 = 9.80665
-"""Standard gravity, m/s^2."""
-RHO0 = 1.225
-"""Sea-level air density, kg/m^3."""
-SCALE_HEIGHT_M = 7200.0
-"""Exponential-atmosphere scale height, m."""
+G0 = G0_MPS2
+"""Standard gravity, m/s^2 (`skydome.constants.G0_MPS2`)."""
+RHO0 = RHO0_KG_M3
+"""Sea-level air density, kg/m^3 (`skydome.constants.RHO0_KG_M3`)."""
 
 
 def air_density(h_m: F64) -> F64:

@@ -50,7 +50,7 @@ from skydome.engagement.guidance import (
     lateral_limit,
     step,
 )
-from skydome.scenario.params import TypePhysics
+from skydome.engagement.params import TypePhysics
 from skydome.threats import Threats
 from skydome.tracking.base import TrackState
 

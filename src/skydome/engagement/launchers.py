@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skydome.arrays import rank_within_groups
-from skydome.scenario.params import BatteryParams
+from skydome.engagement.params import BatteryParams
 
 __all__ = ["Launchers", "allocate_slots", "commit_launches", "start_reloads"]
 

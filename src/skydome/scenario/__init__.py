@@ -10,8 +10,8 @@ from skydome._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from skydome.scenario.builtin import builtin_names, builtin_path, builtin_text
+    from skydome.scenario.compile import SimParams, compile_scenario
     from skydome.scenario.load import load_scenario, parse_scenario, resolve_scenario_path
-    from skydome.scenario.params import SimParams, compile_scenario
     from skydome.scenario.schema import Scenario
 
 __all__ = [
@@ -30,11 +30,11 @@ __getattr__ = lazy_exports(
     __name__,
     {
         "Scenario": "skydome.scenario.schema",
-        "SimParams": "skydome.scenario.params",
+        "SimParams": "skydome.scenario.compile",
         "builtin_names": "skydome.scenario.builtin",
         "builtin_path": "skydome.scenario.builtin",
         "builtin_text": "skydome.scenario.builtin",
-        "compile_scenario": "skydome.scenario.params",
+        "compile_scenario": "skydome.scenario.compile",
         "load_scenario": "skydome.scenario.load",
         "parse_scenario": "skydome.scenario.load",
         "resolve_scenario_path": "skydome.scenario.load",

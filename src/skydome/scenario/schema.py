@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from skydome.constants import G0_MPS2
 from skydome.scenario import limits as L
 
 __all__ = [
@@ -346,7 +347,7 @@ class MissilePhysics(_Model):
 
     @model_validator(mode="after")
     def _mass_flow(self) -> MissilePhysics:
-        g0 = 9.80665
+        g0 = G0_MPS2
         burnt = (
             self.boost_thrust_kn * 1e3 * self.boost_s
             + self.sustain_thrust_kn * 1e3 * self.sustain_s

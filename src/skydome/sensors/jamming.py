@@ -30,18 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.constants import BOLTZMANN_J_PER_K, T0_K
 from skydome.geo import RadarGeometry, radar_geometry
-from skydome.scenario.params import RadarParams
+from skydome.sensors.params import RadarParams
 
 __all__ = ["BOLTZMANN_J_PER_K", "T0_K", "Jammers", "jam_to_noise", "line_of_sight_unit"]
 
 F64 = NDArray[np.float64]
-
-BOLTZMANN_J_PER_K = 1.380649e-23
-"""Boltzmann's constant, J/K (exact, SI 2019)."""
-
-T0_K = 290.0
-"""Standard noise temperature, K (IEEE)."""
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skydome.geo import RadarGeometry, polar_to_map, radar_geometry
-from skydome.scenario.params import RadarParams
 from skydome.sensors.base import Detections
 from skydome.sensors.detection import detection_probability, swerling1_pd, swerling1_snr_for_pd
 from skydome.sensors.jamming import Jammers, jam_to_noise
+from skydome.sensors.params import RadarParams
 
 __all__ = [
     "clutter_polar",

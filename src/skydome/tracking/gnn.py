@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from skydome.scenario.params import TrackerParams
 from skydome.sensors.base import Detections
 from skydome.tracking.association import gnn_assign
 from skydome.tracking.base import CoverageFn, Kinematics, MotionFilter, ScanReport, TrackState
@@ -30,6 +29,7 @@ from skydome.tracking.gating import Gated, gate_pairs, gate_threshold
 from skydome.tracking.imm import ImmFilter
 from skydome.tracking.kalman import CaModel, CvModel, KalmanFilter
 from skydome.tracking.management import manage, score_increment
+from skydome.tracking.params import TrackerParams
 
 __all__ = ["GnnTracker", "motion_filter"]
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.scenario.params import TrackerParams
+from skydome.tracking.params import TrackerParams
 
 __all__ = ["ManagementDecision", "manage", "score_increment"]
 

@@ -1,0 +1,148 @@
+"""The engagement stage's parameters: interceptors, batteries, assets, doctrine, SI units.
+
+Built by `skydome.scenario.compile` (the one unit converter); evaluation,
+geometry, launchers, flyout and assessment read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skydome.arrays import F64, I64
+
+__all__ = ["AssetParams", "BatteryParams", "DoctrineParams", "MissileParams", "TypePhysics"]
+
+
+@dataclass(frozen=True)
+class TypePhysics:
+    """3-DOF physics of every missile type, struct of arrays (M types), SI.
+
+    Attributes:
+        mass_kg: launch mass.
+        boost_thrust_n, boost_s, sustain_thrust_n, sustain_s: motor phases.
+        isp_s: specific impulse.
+        cd_area_m2: drag coefficient times reference area.
+        a_limit_mps2: lateral acceleration limit at sea level.
+        a_floor_mps2: the limit's floor at altitude.
+        lift_area_m2: S C_L,max (nan: the limit scales with air density).
+        nav_gain: PN gain N'.
+        augmented: augmented PN in the terminal phase.
+        seeker_m: acquisition range of the terminal seeker.
+        lethal_m: lethal radius.
+        seeker_angle_rad: seeker angle noise, 1 sigma.
+        seeker_glint_m: seeker glint, 1 sigma per axis.
+        loft_rad: climb and descent angle of a lofted midcourse (0: direct).
+        loft_ceiling_m: its cruise altitude.
+        min_speed_mps: a burnt-out missile slower than this is spent.
+    """
+
+    mass_kg: F64
+    boost_thrust_n: F64
+    boost_s: F64
+    sustain_thrust_n: F64
+    sustain_s: F64
+    isp_s: F64
+    cd_area_m2: F64
+    a_limit_mps2: F64
+    a_floor_mps2: F64
+    lift_area_m2: F64
+    nav_gain: F64
+    augmented: NDArray[np.bool_]
+    seeker_m: F64
+    lethal_m: F64
+    seeker_angle_rad: F64
+    seeker_glint_m: F64
+    loft_rad: F64
+    loft_ceiling_m: F64
+    min_speed_mps: F64
+
+
+@dataclass(frozen=True)
+class MissileParams:
+    """The interceptor library, struct of arrays (M types), in scenario order.
+
+    `physics` is None unless every type has physics (needed by the guided flyout).
+    """
+
+    names: tuple[str, ...]
+    min_range_m: F64
+    max_range_m: F64
+    min_alt_m: F64
+    max_alt_m: F64
+    speed_mps: F64
+    max_target_speed_mps: F64
+    pk: F64
+    basket_m: F64
+    max_tof_s: F64
+    cost: F64
+    physics: TypePhysics | None = None
+
+
+@dataclass(frozen=True)
+class BatteryParams:
+    """Every battery, struct of arrays (B batteries).
+
+    Attributes:
+        names: battery names.
+        pos_m: (B, 3) launch position, map frame.
+        launchers: (B,) number of launchers.
+        inventory: (B, M) missiles of each type on the launchers at the start
+            (launchers x load).
+        load: (B, M) missiles of each type one launcher carries.
+        reserve: (B, M) reload missiles held by the battery.
+        reload_s: (B,) time to refill an empty launcher from the reserve.
+        fc_radar: (B,) index of the fire-control radar (-1: none required).
+        target_channels: (B,) targets engaged at once.
+        missile_channels: (B,) missiles guided at once.
+        reaction_s: (B,) decision-to-launch delay.
+        launch_interval_s: (B,) between launches from one launcher.
+    """
+
+    names: tuple[str, ...]
+    pos_m: F64
+    launchers: I64
+    inventory: I64
+    load: I64
+    reserve: I64
+    reload_s: F64
+    fc_radar: I64
+    target_channels: I64
+    missile_channels: I64
+    reaction_s: F64
+    launch_interval_s: F64
+
+
+@dataclass(frozen=True)
+class AssetParams:
+    """Defended assets (A assets)."""
+
+    names: tuple[str, ...]
+    pos_m: F64
+    value: F64
+    radius_m: F64
+
+
+@dataclass(frozen=True)
+class DoctrineParams:
+    """Engagement doctrine (see `skydome.scenario.schema.Doctrine`).
+
+    Attributes:
+        type_weight: (N,) threat-score multiplier of each threat (by its type).
+    """
+
+    salvo_size: int
+    policy: str
+    max_missiles_per_target: int
+    kill_assessment_s: float
+    max_track_age_s: float
+    engage_order: str
+    decision_period_s: float
+    planner: str
+    wta_solver: str
+    wta_time_limit_s: float
+    missile_cost_weight: float
+    tgo_softening_s: float
+    type_weight: F64

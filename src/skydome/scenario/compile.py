@@ -1,0 +1,237 @@
+"""Compile a validated `Scenario` into each stage's frozen SI-unit parameters.
+
+This module is the only reader of the pydantic schema downstream of loading and
+the only unit converter (km -> m, deg -> rad, mrad -> rad, dB -> linear).
+Stages own their parameter types (`skydome.sensors.params`,
+`skydome.tracking.params`, `skydome.engagement.params`, `skydome.threats`) and
+never see the scenario models; `SimParams` bundles them for one scenario.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from skydome.arrays import F64
+from skydome.constants import (
+    BOLTZMANN_J_PER_K,
+    G0_MPS2,
+    SPEED_OF_LIGHT_M_PER_NS,
+    T0_K,
+)
+from skydome.engagement.params import (
+    AssetParams,
+    BatteryParams,
+    DoctrineParams,
+    MissileParams,
+    TypePhysics,
+)
+from skydome.scenario.schema import MissilePhysics, Scenario, TrackerSettings
+from skydome.sensors.detection import required_snr
+from skydome.sensors.params import RadarParams
+from skydome.threats import Threats, build_threats
+from skydome.tracking.params import TrackerParams
+
+__all__ = ["SimParams", "compile_scenario", "tracker_params"]
+
+
+@dataclass(frozen=True)
+class SimParams:
+    """Everything static about one scenario, SI units."""
+
+    name: str
+    duration_s: float
+    step_s: float
+    seed: int
+    origin: tuple[float, float, float]
+    threats: Threats
+    radars: RadarParams
+    missiles: MissileParams
+    batteries: BatteryParams
+    assets: AssetParams
+    doctrine: DoctrineParams
+    tracker: TrackerParams
+    flyout: str = "kinematic"
+    guidance_step_s: float = 0.05
+
+
+def _type_physics(ph: list[MissilePhysics | None]) -> TypePhysics | None:
+    if any(p is None for p in ph):
+        return None
+    g0 = G0_MPS2
+    q = [p for p in ph if p is not None]
+    return TypePhysics(
+        mass_kg=_arr([p.launch_mass_kg for p in q]),
+        boost_thrust_n=_arr([p.boost_thrust_kn * 1e3 for p in q]),
+        boost_s=_arr([p.boost_s for p in q]),
+        sustain_thrust_n=_arr([p.sustain_thrust_kn * 1e3 for p in q]),
+        sustain_s=_arr([p.sustain_s for p in q]),
+        isp_s=_arr([p.isp_s for p in q]),
+        cd_area_m2=_arr([p.drag_coefficient * np.pi * p.diameter_m**2 / 4.0 for p in q]),
+        a_limit_mps2=_arr([p.max_lateral_g * g0 for p in q]),
+        a_floor_mps2=_arr([p.min_lateral_g * g0 for p in q]),
+        lift_area_m2=_arr([np.nan if p.lift_area_m2 is None else p.lift_area_m2 for p in q]),
+        nav_gain=_arr([p.navigation_ratio for p in q]),
+        augmented=np.array([p.augmented_pn for p in q], dtype=bool),
+        seeker_m=_arr([p.seeker_range_km * 1e3 for p in q]),
+        lethal_m=_arr([p.lethal_radius_m for p in q]),
+        seeker_angle_rad=_arr([p.seeker_angle_noise_mrad * 1e-3 for p in q]),
+        seeker_glint_m=_arr([p.seeker_glint_m for p in q]),
+        loft_rad=np.radians(_arr([p.loft_angle_deg for p in q])),
+        loft_ceiling_m=_arr([p.loft_ceiling_km * 1e3 for p in q]),
+        min_speed_mps=_arr([p.min_speed_mps for p in q]),
+    )
+
+
+def _xy(east_km: float, north_km: float, z_m: float = 0.0) -> list[float]:
+    return [east_km * 1e3, north_km * 1e3, z_m]
+
+
+def _arr(values: list[float] | list[list[float]]) -> F64:
+    return np.asarray(values, dtype=np.float64)
+
+
+def compile_scenario(s: Scenario) -> SimParams:
+    """Convert a validated scenario to SI parameter arrays."""
+    r = s.radars
+    ref_pd = _arr([x.reference_pd for x in r])
+    pfa = _arr([x.pfa for x in r])
+    gain_db = _arr([
+        10.0 * np.log10(26_000.0 / x.beamwidth_deg**2) if x.antenna_gain_db is None
+        else x.antenna_gain_db
+        for x in r
+    ])  # fmt: skip
+    bandwidth_hz = _arr([x.bandwidth_mhz * 1e6 for x in r])
+    noise_factor = 10.0 ** (_arr([x.noise_figure_db for x in r]) / 10.0)
+    radars = RadarParams(
+        names=tuple(x.name for x in r),
+        pos_m=_arr([_xy(x.position.east_km, x.position.north_km, x.mast_height_m) for x in r]),
+        ref_range_m=_arr([x.detection_range_km * 1e3 for x in r]),
+        ref_rcs_m2=_arr([x.reference_rcs_m2 for x in r]),
+        ref_snr=required_snr(ref_pd, pfa, [x.reference_swerling for x in r]),
+        pfa=pfa,
+        max_range_m=_arr([x.max_range_km * 1e3 for x in r]),
+        min_el_rad=np.radians(_arr([x.min_elevation_deg for x in r])),
+        max_el_rad=np.radians(_arr([x.max_elevation_deg for x in r])),
+        az_center_rad=np.radians(_arr([x.sector.center_deg for x in r])),
+        az_half_width_rad=np.radians(_arr([x.sector.width_deg / 2.0 for x in r])),
+        scan_period_s=_arr([x.scan_period_s for x in r]),
+        sigma_range_m=_arr([x.sigma_range_m for x in r]),
+        sigma_az_rad=_arr([x.sigma_azimuth_mrad * 1e-3 for x in r]),
+        sigma_el_rad=_arr([x.sigma_elevation_mrad * 1e-3 for x in r]),
+        false_alarms_per_scan=_arr([x.false_alarms_per_scan for x in r]),
+        wavelength_m=_arr([SPEED_OF_LIGHT_M_PER_NS / x.frequency_ghz for x in r]),
+        gain=10.0 ** (gain_db / 10.0),
+        sidelobe_gain=10.0 ** ((gain_db + _arr([x.sidelobe_level_db for x in r])) / 10.0),
+        beamwidth_rad=np.radians(_arr([x.beamwidth_deg for x in r])),
+        bandwidth_hz=bandwidth_hz,
+        noise_power_w=BOLTZMANN_J_PER_K * T0_K * noise_factor * bandwidth_hz,
+        accuracy_floor=_arr([x.accuracy_floor_fraction for x in r]),
+        esa=np.array([x.scan == "esa" for x in r], dtype=bool),
+        track_channels=np.array([x.track_channels or 0 for x in r], dtype=np.int64),
+    )
+    mnames = tuple(s.missiles)
+    m = [s.missiles[k] for k in mnames]
+    missiles = MissileParams(
+        names=mnames,
+        min_range_m=_arr([x.min_range_km * 1e3 for x in m]),
+        max_range_m=_arr([x.max_range_km * 1e3 for x in m]),
+        min_alt_m=_arr([x.min_altitude_m for x in m]),
+        max_alt_m=_arr([x.max_altitude_km * 1e3 for x in m]),
+        speed_mps=_arr([x.average_speed_mps for x in m]),
+        max_target_speed_mps=_arr([x.max_target_speed_mps for x in m]),
+        pk=_arr([x.pk for x in m]),
+        basket_m=_arr([x.homing_basket_m for x in m]),
+        max_tof_s=_arr([np.inf if x.max_flight_time_s is None else x.max_flight_time_s for x in m]),
+        cost=_arr([x.cost for x in m]),
+        physics=_type_physics([x.physics for x in m]),
+    )
+    b = s.batteries
+    load = np.array([[bat.load.get(name, 0) for name in mnames] for bat in b], dtype=np.int64)
+    load = load.reshape(len(b), len(mnames))
+    reserve = np.array([[bat.reserve.get(name, 0) for name in mnames] for bat in b], dtype=np.int64)
+    radar_index = {x.name: i for i, x in enumerate(r)}
+    batteries = BatteryParams(
+        names=tuple(x.name for x in b),
+        pos_m=_arr([_xy(x.position.east_km, x.position.north_km) for x in b]),
+        launchers=np.array([x.launchers for x in b], dtype=np.int64),
+        inventory=np.array([x.launchers for x in b], dtype=np.int64)[:, None] * load,
+        load=load,
+        reserve=reserve.reshape(len(b), len(mnames)),
+        reload_s=_arr([x.reload_time_s for x in b]),
+        fc_radar=np.array(
+            [-1 if x.fire_control_radar is None else radar_index[x.fire_control_radar] for x in b],
+            dtype=np.int64,
+        ),
+        target_channels=np.array([x.fire_channels.targets for x in b], dtype=np.int64),
+        missile_channels=np.array([x.fire_channels.missiles for x in b], dtype=np.int64),
+        reaction_s=_arr([x.reaction_time_s for x in b]),
+        launch_interval_s=_arr([x.launch_interval_s for x in b]),
+    )
+    a = s.assets
+    assets = AssetParams(
+        names=tuple(x.name for x in a),
+        pos_m=_arr([_xy(x.position.east_km, x.position.north_km) for x in a]),
+        value=_arr([x.value for x in a]),
+        radius_m=_arr([x.defended_radius_km * 1e3 for x in a]),
+    )
+    d = s.doctrine
+    t = s.tracker
+    threats = build_threats(s)
+    return SimParams(
+        name=s.name,
+        duration_s=s.run.duration_s,
+        step_s=s.run.step_s,
+        seed=s.run.seed,
+        flyout=s.run.flyout,
+        guidance_step_s=s.run.guidance_step_s,
+        origin=(s.origin.lat_deg, s.origin.lon_deg, s.origin.alt_m),
+        threats=threats,
+        radars=radars,
+        missiles=missiles,
+        batteries=batteries,
+        assets=assets,
+        doctrine=DoctrineParams(
+            salvo_size=d.salvo_size,
+            policy=d.policy,
+            max_missiles_per_target=(
+                d.max_missiles_per_target if d.max_missiles_per_target is not None else d.salvo_size
+            ),
+            kill_assessment_s=d.kill_assessment_s,
+            max_track_age_s=d.max_track_age_s,
+            engage_order=d.engage_order,
+            decision_period_s=d.decision_period_s,
+            planner=d.planner,
+            wta_solver=d.wta_solver,
+            wta_time_limit_s=d.wta_time_limit_s,
+            missile_cost_weight=d.missile_cost_weight,
+            tgo_softening_s=d.tgo_softening_s,
+            type_weight=np.array([d.type_weights.get(name, 1.0) for name in threats.type_names])[
+                threats.type_index
+            ],
+        ),
+        tracker=tracker_params(t),
+    )
+
+
+def tracker_params(t: TrackerSettings) -> TrackerParams:
+    """Convert validated tracker settings to SI `TrackerParams`."""
+    return TrackerParams(
+        q_mps2=t.process_noise_mps2,
+        gate_probability=t.gate_probability,
+        confirm_m=t.confirm_m,
+        confirm_n=t.confirm_n,
+        delete_misses=t.delete_misses,
+        max_coast_s=t.max_coast_s,
+        init_velocity_sigma_mps=t.init_velocity_sigma_mps,
+        motion_model=t.motion_model,
+        manoeuvre_q_mps2=t.manoeuvre_noise_mps2,
+        jerk_q_mps3=t.jerk_noise_mps3,
+        imm_cruise_s=t.imm_cruise_s,
+        imm_manoeuvre_s=t.imm_manoeuvre_s,
+        max_position_sigma_m=t.max_position_sigma_m,
+        max_speed_mps=t.max_speed_mps,
+        detection_probability=t.detection_probability,
+        false_alarm_density_m3=t.false_alarm_density_per_km3 * 1e-9,
+    )
