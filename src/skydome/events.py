@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import F64, I64
+
 __all__ = ["EVENT_KINDS", "EventLog", "Events"]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 
 EVENT_KINDS = ("detect", "track", "reload", "launch", "kill", "miss", "leak", "track_lost")
 """Event kinds, in the order used to break ties at equal times.

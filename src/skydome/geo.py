@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import F64
 from skydome.constants import EARTH_RADIUS_M
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "radar_geometry",
 ]
 
-F64 = NDArray[np.float64]
 
 EFFECTIVE_EARTH_RADIUS_M = 4.0 / 3.0 * EARTH_RADIUS_M
 """Effective earth radius for standard atmospheric refraction (4/3 earth), metres."""

@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from scipy import stats as _st
+
+from skydome.arrays import F64
 
 __all__ = [
     "Estimate",
@@ -36,8 +38,6 @@ __all__ = [
     "t_interval",
     "wilson_interval",
 ]
-
-F64 = NDArray[np.float64]
 
 
 @dataclass(frozen=True)

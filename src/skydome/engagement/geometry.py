@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import F64
 from skydome.engagement.params import BatteryParams, MissileParams
 
 __all__ = ["InterceptGrid", "intercept_grid", "time_of_flight"]
 
-F64 = NDArray[np.float64]
 B = NDArray[np.bool_]
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import F64
 from skydome.constants import G0_MPS2, RHO0_KG_M3, SCALE_HEIGHT_M
 
 __all__ = [
@@ -46,7 +47,6 @@ __all__ = [
     "step",
 ]
 
-F64 = NDArray[np.float64]
 B = NDArray[np.bool_]
 
 G0 = G0_MPS2

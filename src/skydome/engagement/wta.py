@@ -46,9 +46,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 from scipy.sparse import coo_array, csr_array, vstack
+
+from skydome.arrays import F64, I64
 
 __all__ = [
     "STATUSES",
@@ -63,8 +64,6 @@ __all__ = [
     "useful_counts",
 ]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 
 STATUSES = ("optimal", "local_optimum", "time_limit", "solver_error", "tolerance")
 """Why a solver stopped (`WtaResult.status`):

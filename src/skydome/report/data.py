@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from skydome.errors import UserError
 from skydome.scenario import compile_scenario, parse_scenario
-from skydome.scenario.params import SimParams
+from skydome.scenario.compile import SimParams
 
 __all__ = ["RunData", "load_run"]
 

@@ -16,11 +16,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Circle  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
 
+from skydome.arrays import F64  # noqa: E402
 from skydome.geo import EFFECTIVE_EARTH_RADIUS_M, horizon_range_m  # noqa: E402
 from skydome.report.data import RunData  # noqa: E402
-from skydome.scenario.params import RadarParams  # noqa: E402
+from skydome.sensors.params import RadarParams  # noqa: E402
 from skydome.sensors.radar import swerling1_snr_for_pd  # noqa: E402
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "timeline_figure",
 ]
 
-F64 = NDArray[np.float64]
 
 COLOURS = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",

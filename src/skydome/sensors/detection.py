@@ -31,7 +31,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
+
+from skydome.arrays import F64
 
 __all__ = [
     "SWERLING_MODELS",
@@ -43,7 +45,6 @@ __all__ = [
     "swerling3_pd",
 ]
 
-F64 = NDArray[np.float64]
 
 SWERLING_MODELS = (0, 1, 3)
 """Target fluctuation models implemented (Swerling case numbers)."""

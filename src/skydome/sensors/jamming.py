@@ -28,15 +28,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
+from skydome.arrays import F64
 from skydome.constants import BOLTZMANN_J_PER_K, T0_K
 from skydome.geo import RadarGeometry, radar_geometry
 from skydome.sensors.params import RadarParams
 
 __all__ = ["BOLTZMANN_J_PER_K", "T0_K", "Jammers", "jam_to_noise", "line_of_sight_unit"]
-
-F64 = NDArray[np.float64]
 
 
 @dataclass(frozen=True)

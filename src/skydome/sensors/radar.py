@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import F64
 from skydome.geo import RadarGeometry, polar_to_map, radar_geometry
 from skydome.sensors.base import Detections
 from skydome.sensors.detection import detection_probability, swerling1_pd, swerling1_snr_for_pd
@@ -33,8 +34,6 @@ __all__ = [
     "swerling1_pd",
     "swerling1_snr_for_pd",
 ]
-
-F64 = NDArray[np.float64]
 
 
 def coverage_mask(radars: RadarParams, r: int, geom: RadarGeometry) -> NDArray[np.bool_]:

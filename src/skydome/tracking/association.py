@@ -25,18 +25,15 @@ import itertools
 from functools import lru_cache
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from skydome.arrays import rank_within_groups
+from skydome.arrays import F64, I64, rank_within_groups
 from skydome.tracking.gating import Gated, gate_pairs, gate_threshold
 
 __all__ = ["MAX_ENUM", "gate_threshold", "gnn_assign", "gnn_associate", "min_weight_matching"]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 
 MAX_ENUM = 5
 """Clusters up to this many rows and columns are solved by enumeration."""

@@ -25,16 +25,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 from scipy.special import chdtri
 
+from skydome.arrays import F64, I64
 from skydome.tracking.kalman import mahalanobis_sq
 
 __all__ = ["DENSE_PAIRS", "Gated", "gate_pairs", "gate_threshold"]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 
 DENSE_PAIRS = 20_000
 """Below this many (track, detection) pairs the coarse gate is a dense test."""

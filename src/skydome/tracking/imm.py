@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from numpy.typing import NDArray
 from scipy.linalg import expm
 from scipy.special import logsumexp
 
+from skydome.arrays import F64
 from skydome.tracking.base import Kinematics
 from skydome.tracking.kalman import (
     CaModel,
@@ -40,7 +40,6 @@ from skydome.tracking.kalman import (
 
 __all__ = ["ImmFilter", "markov_transition"]
 
-F64 = NDArray[np.float64]
 
 _MU_FLOOR = 1e-9
 

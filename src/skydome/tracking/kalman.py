@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
-from numpy.typing import NDArray
 
+from skydome.arrays import F64
 from skydome.tracking.base import Kinematics
 
 __all__ = [
@@ -44,7 +44,6 @@ __all__ = [
     "mahalanobis_sq",
 ]
 
-F64 = NDArray[np.float64]
 
 H_POS = np.hstack([np.eye(3), np.zeros((3, 3))])
 """Position measurement matrix of the 6-state models (3, 6)."""

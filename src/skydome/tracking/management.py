@@ -27,12 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import F64, I64
 from skydome.tracking.params import TrackerParams
 
 __all__ = ["ManagementDecision", "manage", "score_increment"]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 
 _LN_2PI_3 = 3.0 * math.log(2.0 * math.pi)

@@ -29,11 +29,10 @@ Frame: local East-North-Up at the sensor, azimuth clockwise from north
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
+
+from skydome.arrays import F64
 
 __all__ = ["linearised_polar_covariance", "polar_to_enu", "unbiased_polar_to_enu"]
-
-F64 = NDArray[np.float64]
 
 
 def polar_to_enu(r_m: F64, az_rad: F64, el_rad: F64) -> F64:

@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 from scipy.stats import chi2
 
+from skydome.arrays import F64, I64
 from skydome.tracking.association import min_weight_matching
 
 __all__ = [
@@ -45,8 +46,6 @@ __all__ = [
     "track_continuity",
 ]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 
 _DENSE = 4096
 _POS = ["x_m", "y_m", "z_m"]
