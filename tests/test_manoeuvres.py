@@ -21,7 +21,8 @@ import pytest
 import yaml
 from scipy.special import expi
 
-from skydome.engagement.guidance import RHO0, SCALE_HEIGHT_M
+from skydome.constants import RHO0_KG_M3 as RHO0
+from skydome.constants import SCALE_HEIGHT_M
 from skydome.engine import simulate
 from skydome.errors import ScenarioError
 from skydome.events import EVENT_KINDS
