@@ -43,7 +43,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from skydome import compile_scenario, load_scenario, simulate  # noqa: E402
-from skydome.montecarlo import StudyResult, plan_study, run_study  # noqa: E402
+from skydome.study import StudyOptions, StudyResult, plan_study, run_study  # noqa: E402
 
 
 def _row(name: str, r: StudyResult, base_rate: float | None) -> float:
@@ -96,7 +96,7 @@ def main() -> None:
     args = ap.parse_args()
 
     plan = plan_study(args.scenario, seed=args.seed)
-    run_study(plan, 2, jobs=1)  # warm-up: imports, caches
+    run_study(plan, StudyOptions(n=2, jobs=1))  # warm-up: imports, caches
     print(
         f"{args.scenario}: {plan.cells[0].params.threats.n} threats, n = {args.n} per run, "
         f"{args.rounds} rounds (each executor's efficiency against that round's J = 1)"
@@ -112,10 +112,10 @@ def main() -> None:
         # The same study on every executor, one after the other, so a noisy
         # shared machine affects a round's runs alike.
         with tempfile.TemporaryDirectory() as tmp:
-            r1 = run_study(plan, args.n, jobs=1, out_dir=Path(tmp) / "j1")
+            r1 = run_study(plan, StudyOptions(n=args.n, jobs=1, out_dir=Path(tmp) / "j1"))
             base = _row("local, J = 1 (in process)", r1, None)
             results.append(r1)
-            r2 = run_study(plan, args.n, jobs=2, out_dir=Path(tmp) / "j2")
+            r2 = run_study(plan, StudyOptions(n=args.n, jobs=2, out_dir=Path(tmp) / "j2"))
             _collect("local, J = 2 processes", r2, base, eff, per_rep)
             results.append(r2)
             if not args.no_dask:
@@ -127,9 +127,11 @@ def main() -> None:
                 ) as cluster:
                     rd = run_study(
                         plan,
-                        args.n,
-                        scheduler=cluster.scheduler_address,
-                        out_dir=Path(tmp) / "dask",
+                        StudyOptions(
+                            n=args.n,
+                            scheduler=cluster.scheduler_address,
+                            out_dir=Path(tmp) / "dask",
+                        ),
                     )
                 _collect("Dask LocalCluster, 2 workers", rd, base, eff, per_rep)
                 results.append(rd)

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from skydome.cli import app
 from skydome.cli import study as study_cli
 from tests.cli import sky
-from tests.test_montecarlo import write_scenario
+from tests.test_study import write_scenario
 
 
 def detections(**cols: object) -> pd.DataFrame:

@@ -36,8 +36,8 @@ from skydome.report.study import (
 )
 from skydome.stats import wilson_interval
 from tests.browser import needs_chromium, offline_page
-from tests.test_montecarlo import write_scenario
 from tests.test_report import ARTIFACTS
+from tests.test_study import write_scenario
 
 SWEEP = ["raids.0.count=1,2,3", "missiles.m1.pk=0.5,0.9"]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,8 +28,8 @@ from skydome.cli._app import ScenarioArg, app, err, out
 from skydome.errors import UserError
 
 if TYPE_CHECKING:
-    from skydome.montecarlo import StudyPlan, StudyResult
     from skydome.stats import Estimate
+    from skydome.study import StudyOptions, StudyPlan, StudyResult
 
 __all__ = ["mc", "sweep"]
 
@@ -130,12 +132,14 @@ def mc(
     Writes DIR/replications.parquet (one row per replication), DIR/summary.json and
     DIR/summary.parquet (estimates with intervals), and with --events DIR/events.parquet.
     """
-    plan = _plan("mc", scenario, [], seed, n, jobs)
-    target = out_dir if out_dir is not None else Path("studies") / f"{plan.name}-s{plan.seed}"
-    result = _run(
-        plan, target, "mc", n, jobs, resume, scheduler, events, until_ci, ci_metric,
-        confidence, chunk_size, connect_timeout,
+    options = _options(
+        n=n, jobs=jobs, scheduler=scheduler, events=events,
+        until_ci=until_ci, ci_metric=ci_metric, confidence=confidence, chunk_size=chunk_size,
+        connect_timeout_s=connect_timeout,
     )  # fmt: skip
+    plan = _plan("mc", scenario, [], seed, options)
+    target = out_dir if out_dir is not None else Path("studies") / f"{plan.name}-s{plan.seed}"
+    result = _run(plan, target, "mc", options, resume)
     _print_mc(result)
     _print_footer(result)
     _print_report(target, report)
@@ -174,15 +178,53 @@ def sweep(
     """
     if not settings:
         raise UserError("sweep: give at least one --set PATH=V1,V2,...")
-    plan = _plan("sweep", scenario, settings, seed, n, jobs)
-    target = out_dir if out_dir is not None else Path("studies") / f"{plan.name}-sweep-s{plan.seed}"
-    result = _run(
-        plan, target, "sweep", n, jobs, resume, scheduler, events, until_ci, ci_metric,
-        confidence, chunk_size, connect_timeout,
+    options = _options(
+        n=n, jobs=jobs, scheduler=scheduler, events=events,
+        until_ci=until_ci, ci_metric=ci_metric, confidence=confidence, chunk_size=chunk_size,
+        connect_timeout_s=connect_timeout,
     )  # fmt: skip
+    plan = _plan("sweep", scenario, settings, seed, options)
+    target = out_dir if out_dir is not None else Path("studies") / f"{plan.name}-sweep-s{plan.seed}"
+    result = _run(plan, target, "sweep", options, resume)
     _print_sweep(result)
     _print_footer(result)
     _print_report(target, report)
+
+
+_FLAGS = {
+    "n": "-n",
+    "out_dir": "--out",
+    "resume": "--resume",
+    "jobs": "--jobs",
+    "scheduler": "--scheduler",
+    "events": "--events",
+    "until_ci": "--until-ci",
+    "ci_metric": "--ci-metric",
+    "confidence": "--confidence",
+    "chunk_size": "--chunk-size",
+    "connect_timeout_s": "--connect-timeout",
+    "seed": "--seed",
+}
+"""`StudyOptions` field (and `plan_study` argument) -> the flag that sets it."""
+
+
+@contextmanager
+def _as_flags() -> Iterator[None]:
+    """Name the command-line flag in a study option's error, instead of the field."""
+    from skydome.study import OptionError
+
+    try:
+        yield
+    except OptionError as e:
+        raise UserError(f"{_FLAGS.get(e.field, e.field)}{e.shown}: {e.detail}") from None
+
+
+def _options(**fields: Any) -> StudyOptions:
+    """The study options of the command line, validated (errors name the flags)."""
+    from skydome.study import StudyOptions
+
+    with _as_flags():
+        return StudyOptions(**fields)
 
 
 def _plan(
@@ -190,26 +232,29 @@ def _plan(
     scenario: str,
     settings: list[str],
     seed: int | None,
-    n: int | None,
-    jobs: int | None,
+    options: StudyOptions,
 ) -> StudyPlan:
     """Check the counts, then validate and compile every cell with a progress bar on stderr."""
-    from skydome.montecarlo import MAX_CELLS, check_counts, parse_setting, plan_study
+    from skydome.study import MAX_CELLS, parse_setting, plan_study
 
     # Counts first: a bad one fails at once, not after minutes of planning.
     cells = math.prod(len(parse_setting(s).values) for s in settings)
-    check_counts(n, jobs, cells if cells <= MAX_CELLS else 1)  # a huge grid: plan_study says
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("cells"),
-        TimeRemainingColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as bar:
+    with _as_flags():
+        options.check_counts(cells if cells <= MAX_CELLS else 1)  # a huge grid: plan_study says
+    with (
+        _as_flags(),
+        Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("cells"),
+            TimeRemainingColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar,
+    ):
         task = bar.add_task(escape(f"{command} {scenario}: planning"), total=None)
 
         def progress(done: int, cells: int) -> None:
@@ -227,21 +272,12 @@ class _RateColumn(ProgressColumn):
 
 
 def _run(
-    plan: StudyPlan,
-    target: Path,
-    command: str,
-    n: int | None,
-    jobs: int | None,
-    resume: bool,
-    scheduler: str | None,
-    events: bool,
-    until_ci: float | None,
-    ci_metric: str,
-    confidence: float,
-    chunk_size: int | None,
-    connect_timeout: float,
+    plan: StudyPlan, target: Path, command: str, options: StudyOptions, resume: bool
 ) -> StudyResult:
-    from skydome.montecarlo import run_study
+    """Run the study into `target` with a progress bar on stderr; Ctrl-C exits 130."""
+    from dataclasses import replace
+
+    from skydome.study import run_study
 
     cells = len(plan.cells)
     what = f"{command} {plan.name}" + (f" ({cells} cells)" if cells > 1 else "")
@@ -263,21 +299,9 @@ def _run(
             bar.update(task, completed=done, total=planned)
 
         try:
-            result = run_study(
-                plan,
-                n,
-                out_dir=target,
-                resume=resume,
-                jobs=jobs,
-                scheduler=scheduler,
-                events=events,
-                until_ci=until_ci,
-                ci_metric=ci_metric,
-                confidence=confidence,
-                chunk_size=chunk_size,
-                connect_timeout_s=connect_timeout,
-                progress=progress,
-            )
+            with _as_flags():
+                options = replace(options, out_dir=target, resume=resume)
+                result = run_study(plan, options, progress=progress)
         except KeyboardInterrupt:
             bar.stop()
             err.print(
@@ -302,30 +326,30 @@ def _interval(e: Estimate) -> str:
     return f"[{_fmt(e.lo)}, {_fmt(e.hi)}]"
 
 
-_LABELS = {
-    "p_no_leaker": "P(no leaker)",
-    "p_raid_annihilated": "P(raid annihilated)",
-    "kill_fraction": "fraction of threats killed",
-    "killed": "threats killed",
-    "leaked": "leakers",
-    "airborne_at_end": "airborne at the end",
-    "fired": "missiles fired",
-    "missiles_per_kill": "missiles per kill",
-    "damage": "damage (share of asset value)",
-    "first_launch_s": "first launch (s)",
-}
+_HEADLINE = (
+    "p_no_leaker",
+    "p_raid_annihilated",
+    "kill_fraction",
+    "killed",
+    "leaked",
+    "airborne_at_end",
+    "fired",
+    "missiles_per_kill",
+    "damage",
+)
+"""Metrics of the `mc` table, in print order, before those per type and asset."""
 _METHODS = {"wilson": "Wilson", "t": "t", "delta": "delta"}
 
 
 def _mc_rows(metrics: dict[str, Estimate]) -> list[tuple[str, str]]:
     """(metric key, label) in print order: headline metrics, then per type and asset."""
-    keys = [k for k in _LABELS if k in metrics]
-    rows = [(k, _LABELS[k]) for k in keys if k != "first_launch_s"]
-    rows += [(k, f"  damage {k[7:]}") for k in metrics if k.startswith("damage.")]
-    rows += [(k, f"  leakers {k[7:]}") for k in metrics if k.startswith("leaked.")]
-    rows += [(k, f"  fired {k[6:]}") for k in metrics if k.startswith("fired.")]
+    from skydome.study import label
+
+    rows = [(k, label(k)) for k in _HEADLINE if k in metrics]
+    for family in ("damage.", "leaked.", "fired."):
+        rows += [(k, f"  {label(k)}") for k in metrics if k.startswith(family)]
     if "first_launch_s" in metrics:
-        rows.append(("first_launch_s", _LABELS["first_launch_s"]))
+        rows.append(("first_launch_s", label("first_launch_s")))
     return rows
 
 

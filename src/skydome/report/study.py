@@ -43,13 +43,13 @@ from matplotlib.figure import Figure  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
 from skydome.errors import UserError  # noqa: E402
-from skydome.montecarlo import MANIFEST_FORMAT  # noqa: E402
 from skydome.report.figures import COLOURS, KILL_COLOUR, LEAK_COLOUR  # noqa: E402
 from skydome.report.templates import render_page  # noqa: E402
+from skydome.study.metrics import label as _label  # noqa: E402
+from skydome.study.store import MANIFEST_FORMAT  # noqa: E402
 
 __all__ = [
     "CURVE_METRICS",
-    "METRIC_LABELS",
     "StudyData",
     "curves_figure",
     "heatmap_figure",
@@ -64,22 +64,6 @@ __all__ = [
 
 F64 = NDArray[np.float64]
 
-METRIC_LABELS: dict[str, str] = {
-    "p_no_leaker": "P(no leaker)",
-    "p_raid_annihilated": "P(raid annihilated)",
-    "missiles_per_kill": "missiles per kill",
-    "kill_fraction": "fraction of threats killed",
-    "killed": "threats killed",
-    "leaked": "leakers",
-    "airborne_at_end": "airborne at the end",
-    "detected": "threats detected",
-    "engaged": "threats engaged",
-    "fired": "missiles fired",
-    "damage": "damage (share of asset value)",
-    "first_detection_s": "first detection (s)",
-    "first_launch_s": "first launch (s)",
-}
-"""Metric key of `summary.json` -> label; other keys (`fired.TYPE`, ...) show as they are."""
 
 CURVE_METRICS = ("p_no_leaker", "leaked", "missiles_per_kill", "damage")
 """Outcomes drawn against each swept setting and on the heatmap (those the study has)."""
@@ -98,7 +82,7 @@ def is_study_dir(path: Path) -> bool:
     """True when `path` is a directory written by `skydome mc` or `skydome sweep`.
 
     A study directory is marked by its `manifest.json`, whose `format` is
-    `skydome-study/N` (`skydome.montecarlo.MANIFEST_FORMAT`).
+    `skydome-study/N` (`skydome.study.MANIFEST_FORMAT`).
     """
     mf = Path(path) / "manifest.json"
     if not mf.is_file():
@@ -245,23 +229,6 @@ def load_study(study_dir: Path) -> StudyData:
 
 
 # --------------------------------------------------------------------------- figures
-
-
-_PREFIXED = {
-    "fired": "missiles fired: {}",
-    "kills": "kills by {}",
-    "killed": "{} killed",
-    "leaked": "{} leaked",
-    "damage": "damage to {}",
-}
-
-
-def _label(name: str) -> str:
-    """A metric's label: `METRIC_LABELS`, or for `fired.TYPE` and the like, words around TYPE."""
-    if name in METRIC_LABELS:
-        return METRIC_LABELS[name]
-    head, _, rest = name.partition(".")
-    return _PREFIXED[head].format(rest) if rest and head in _PREFIXED else name
 
 
 def _fmt(x: float, digits: int = 4) -> str:

@@ -1,4 +1,4 @@
-"""Monte Carlo studies: seeds, rows, executors (local, Dask), crash safety, sweeps, statistics.
+"""Studies (`skydome.study`): seeds, rows, executors, crash safety, sweeps, statistics.
 
 Everything runs on tiny scenarios (one or a few threats, 40 simulated seconds,
 about 6 ms a replication) so that the whole file stays well under a minute.
@@ -6,6 +6,7 @@ about 6 ms a replication) so that the whole file stays well under a minute.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import multiprocessing
@@ -25,23 +26,26 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from skydome import compile_scenario, montecarlo, simulate
+from skydome import compile_scenario, simulate
 from skydome.errors import UserError
-from skydome.montecarlo import (
+from skydome.results import events_table, summarize
+from skydome.scenario import SimParams, parse_scenario
+from skydome.seeding import replication_seed
+from skydome.study import (
     MAX_CELLS,
     InlineExecutor,
+    OptionError,
+    StudyOptions,
     StudyPlan,
     cell_estimates,
-    check_counts,
     metric_columns,
     parse_setting,
     plan_study,
     replication_row,
-    replication_seed,
     run_study,
 )
-from skydome.results import events_table, summarize
-from skydome.scenario import SimParams, parse_scenario
+from skydome.study import options as study_options
+from skydome.study import runner as study_runner
 from tests import cli
 
 # Studies read the caller's environment (thread and Dask settings).
@@ -171,7 +175,7 @@ def test_row_has_exactly_the_declared_columns(default_params: SimParams) -> None
 
 def test_study_rows_are_simulate_on_the_replication_seeds(one_shot: Path) -> None:
     plan = plan_study(one_shot, seed=5)
-    res = run_study(plan, 6, jobs=1)
+    res = run_study(plan, StudyOptions(n=6, jobs=1))
     params = compile_scenario(plan.cells[0].scenario)
     for r in res.table.to_pylist():
         assert r["seed"] == replication_seed(5, r["replication"])
@@ -183,36 +187,40 @@ def test_study_rows_are_simulate_on_the_replication_seeds(one_shot: Path) -> Non
 
 def test_results_do_not_depend_on_jobs_chunks_or_executor(few: Path) -> None:
     plan = plan_study(few, seed=9)
-    ref = rows_of(run_study(plan, 40, jobs=1).table)
-    two = run_study(plan, 40, jobs=2)
+    ref = rows_of(run_study(plan, StudyOptions(n=40, jobs=1)).table)
+    two = run_study(plan, StudyOptions(n=40, jobs=2))
     assert two.workers == 2 and "local processes" in two.executor
     assert rows_of(two.table).equals(ref)
-    assert rows_of(run_study(plan, 40, jobs=1, chunk_size=7).table).equals(ref)
+    assert rows_of(run_study(plan, StudyOptions(n=40, jobs=1, chunk_size=7)).table).equals(ref)
     with InlineExecutor() as ex:
-        assert rows_of(run_study(plan, 40, executor=ex).table).equals(ref)
+        assert rows_of(run_study(plan, StudyOptions(n=40, executor=ex)).table).equals(ref)
     # A study of 40 is the first 40 rows of a study of 60: seeds depend on the index only.
-    assert rows_of(run_study(plan, 60, jobs=1).table).slice(0, 40).equals(ref)
+    assert rows_of(run_study(plan, StudyOptions(n=60, jobs=1)).table).slice(0, 40).equals(ref)
 
 
-def test_options_are_checked(one_shot: Path, tmp_path: Path) -> None:
+def test_options_are_checked_once_and_name_fields_not_flags(one_shot: Path, tmp_path: Path) -> None:
     plan = plan_study(one_shot)
     bad: list[tuple[dict[str, Any], str]] = [
-        ({"jobs": 0}, "--jobs"),
+        ({"jobs": 0}, "^jobs: expected at least 1"),
         ({"jobs": 2, "scheduler": "tcp://x:1"}, "at most one"),
-        ({"chunk_size": 0}, "--chunk-size"),
-        ({"until_ci": -0.1}, "--until-ci"),
-        ({"until_ci": 0.1, "ci_metric": "nope"}, "unknown metric 'nope'"),
-        ({"confidence": 1.0}, "--confidence"),
-        ({"resume": True}, "--resume"),
+        ({"chunk_size": 0}, "^chunk_size: "),
+        ({"until_ci": -0.1}, "^until_ci: "),
+        ({"confidence": 1.0}, "^confidence: "),
+        ({"resume": True}, "^resume: needs the study directory"),
+        ({"n": 0}, "^n: expected at least 1"),
     ]
     for kwargs, msg in bad:
-        with pytest.raises(UserError, match=msg):
-            run_study(plan, 3, **kwargs)
-    with pytest.raises(UserError, match="-n"):
-        run_study(plan, 0)
-    with pytest.raises(UserError, match="-n"):
-        run_study(plan, None, out_dir=tmp_path / "x")
-    with pytest.raises(UserError, match="--seed"):
+        with pytest.raises(OptionError, match=msg) as e:
+            StudyOptions(**{"n": 3, **kwargs})
+        assert "--" not in str(e.value)
+    options = StudyOptions(n=3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.n = 4  # type: ignore[misc]
+    with pytest.raises(OptionError, match="^ci_metric: unknown metric 'nope'"):
+        run_study(plan, StudyOptions(n=3, until_ci=0.1, ci_metric="nope"))
+    with pytest.raises(OptionError, match="^n: give the number"):
+        run_study(plan, StudyOptions(out_dir=tmp_path / "x"))
+    with pytest.raises(OptionError, match="^seed: "):
         plan_study(one_shot, seed=-1)
 
 
@@ -220,20 +228,20 @@ def test_counts_that_start_processes_or_hold_rows_are_bounded(
     one_shot: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`--jobs 10000` used to start 10,000 processes: now refused before any starts."""
-    monkeypatch.setattr(montecarlo, "default_jobs", lambda: 2)
-    assert montecarlo.max_jobs() == 8
+    monkeypatch.setattr(study_options, "default_jobs", lambda: 2)
+    assert study_options.max_jobs() == 8
     started: list[int] = []
-    monkeypatch.setattr(montecarlo, "_local_backend", lambda work, jobs: started.append(jobs))
+    monkeypatch.setattr(study_runner, "local_backend", lambda work, jobs: started.append(jobs))
     plan = plan_study(one_shot)
-    with pytest.raises(UserError, match=r"^--jobs 10,000: at most 8 local processes \(4 per CPU"):
-        run_study(plan, 3, jobs=10_000)
-    with pytest.raises(UserError, match="--jobs 9: at most 8"):
-        check_counts(jobs=9)
-    check_counts(n=10, jobs=8, cells=3)
-    with pytest.raises(UserError, match=r"-n 10,000,001: 10,000,001 replications; at most"):
-        run_study(plan, 10_000_001)
-    with pytest.raises(UserError, match=r"30,000,000 replications \(3 cells x 10,000,000\)"):
-        check_counts(n=10_000_000, cells=3)
+    with pytest.raises(OptionError, match=r"^jobs 10,000: at most 8 local processes \(4 per CPU"):
+        run_study(plan, StudyOptions(n=3, jobs=10_000))
+    with pytest.raises(OptionError, match="jobs 9: at most 8"):
+        StudyOptions(jobs=9)
+    StudyOptions(n=10, jobs=8).check_counts(cells=3)
+    with pytest.raises(OptionError, match=r"^n 10,000,001: 10,000,001 replications; at most"):
+        run_study(plan, StudyOptions(n=10_000_001))
+    with pytest.raises(OptionError, match=r"30,000,000 replications \(3 cells x 10,000,000\)"):
+        StudyOptions(n=10_000_000).check_counts(cells=3)
     assert started == []
 
 
@@ -253,7 +261,7 @@ def test_kill_probability_interval_covers_the_known_pk(one_shot: Path) -> None:
     # Any concurrent.futures executor will do; one pool serves the 100 studies.
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = [
-            run_study(plan_study(one_shot, seed=study_seed), 20, executor=pool)
+            run_study(plan_study(one_shot, seed=study_seed), StudyOptions(n=20, executor=pool))
             for study_seed in range(100)
         ]
     for res in results:
@@ -267,9 +275,33 @@ def test_kill_probability_interval_covers_the_known_pk(one_shot: Path) -> None:
     assert abs(kills / 2000 - 0.7) < 0.041
 
 
+def test_one_registry_types_labels_and_estimates_every_metric(
+    default_params: SimParams,
+) -> None:
+    """Columns, summary keys, estimators and labels all come from `skydome.study.metrics`."""
+    from skydome.report import study as report
+    from skydome.study import COLUMN_METRICS, SUMMARY_METRICS, label
+
+    cols = metric_columns(default_params)
+    assert [c for c, _ in cols[:2]] == ["threats", "killed"]
+    assert ("fired.40N6-class", pa.int64()) in cols
+    for name, _ in cols:
+        assert label(name) != name, name  # every column, families included, is labelled
+    assert label("fired.40N6-class") == "missiles fired: 40N6-class"
+    assert report._label("damage") == label("damage")
+    by_name = {m.name: m for m in (*SUMMARY_METRICS, *COLUMN_METRICS)}
+    rows = [replication_row(summarize(simulate(default_params, seed=1)))] * 2
+    est = cell_estimates(rows, [c for c, _ in cols])
+    assert list(est)[:3] == [m.name for m in SUMMARY_METRICS]
+    for name, e in est.items():
+        m = by_name.get(name) or by_name[name.partition(".")[0] + ".{}"]
+        assert e.method == m.estimator, name
+    assert "threats" not in est  # a column the registry does not summarise
+
+
 def test_summary_metrics(few: Path) -> None:
     plan = plan_study(few, seed=1)
-    res = run_study(plan, 30, jobs=1)
+    res = run_study(plan, StudyOptions(n=30, jobs=1))
     est = res.estimates[0]
     t = res.table
     leaked = t.column("leaked").to_numpy()
@@ -291,7 +323,7 @@ def test_summary_metrics(few: Path) -> None:
 def test_until_ci_adds_replications_until_the_interval_is_narrow(one_shot: Path) -> None:
     plan = plan_study(one_shot, seed=4)
     metric = "p_raid_annihilated"
-    res = run_study(plan, 5000, jobs=1, until_ci=0.15, ci_metric=metric)
+    res = run_study(plan, StudyOptions(n=5000, jobs=1, until_ci=0.15, ci_metric=metric))
     est = res.estimates[0][metric]
     assert est.width <= 0.15
     stop = res.summary["stopping"]
@@ -302,10 +334,10 @@ def test_until_ci_adds_replications_until_the_interval_is_narrow(one_shot: Path)
     first_100 = res.table.slice(0, 100).to_pylist()
     assert cell_estimates(first_100, [])[metric].width > 0.15
     # With a cap below the need, the cap wins and the summary says so.
-    capped = run_study(plan, 120, jobs=1, until_ci=0.01)
+    capped = run_study(plan, StudyOptions(n=120, jobs=1, until_ci=0.01))
     assert capped.n == 120 and capped.summary["stopping"]["reached"] is False
     # The stopping point is a function of the rows, not of timing: the same with J = 2.
-    again = run_study(plan, 5000, jobs=2, until_ci=0.15, ci_metric=metric)
+    again = run_study(plan, StudyOptions(n=5000, jobs=2, until_ci=0.15, ci_metric=metric))
     assert rows_of(again.table).equals(rows_of(res.table))
 
 
@@ -315,7 +347,7 @@ def test_until_ci_adds_replications_until_the_interval_is_narrow(one_shot: Path)
 def test_directory_layout_and_files(few: Path, tmp_path: Path) -> None:
     plan = plan_study(few, seed=2)
     out = tmp_path / "study"
-    res = run_study(plan, 12, jobs=1, out_dir=out, events=True)
+    res = run_study(plan, StudyOptions(n=12, jobs=1, out_dir=out, events=True))
     assert {p.name for p in out.iterdir()} >= {
         "manifest.json", "parts", "replications.parquet", "summary.json", "summary.parquet",
         "events.parquet",
@@ -340,43 +372,43 @@ def test_directory_layout_and_files(few: Path, tmp_path: Path) -> None:
 def test_existing_directory_needs_resume_and_a_matching_study(few: Path, tmp_path: Path) -> None:
     out = tmp_path / "s"
     plan = plan_study(few, seed=3)
-    first = run_study(plan, 10, jobs=1, out_dir=out)
+    first = run_study(plan, StudyOptions(n=10, jobs=1, out_dir=out))
     before = (out / "replications.parquet").read_bytes()
     with pytest.raises(UserError, match="not empty.*--resume"):
-        run_study(plan, 10, jobs=1, out_dir=out)
+        run_study(plan, StudyOptions(n=10, jobs=1, out_dir=out))
     with pytest.raises(UserError, match=r"different study(.|\n)*seed: 3 in the directory, 4 now"):
-        run_study(plan_study(few, seed=4), 10, jobs=1, out_dir=out, resume=True)
+        run_study(plan_study(few, seed=4), StudyOptions(n=10, jobs=1, out_dir=out, resume=True))
     changed = write_scenario(
         few.parent / "few-changed.yaml",
         yaml.safe_dump(yaml.safe_load(few.read_text())),
         missiles__m1__pk=0.5,
     )
     with pytest.raises(UserError, match="scenario content"):
-        run_study(plan_study(changed, seed=3), 10, jobs=1, out_dir=out, resume=True)
+        run_study(plan_study(changed, seed=3), StudyOptions(n=10, jobs=1, out_dir=out, resume=True))
     with pytest.raises(UserError, match="--events"):
-        run_study(plan, 10, jobs=1, out_dir=out, resume=True, events=True)
+        run_study(plan, StudyOptions(n=10, jobs=1, out_dir=out, resume=True, events=True))
     assert (out / "replications.parquet").read_bytes() == before
     # Resuming a finished study runs nothing and gives the same table.
-    again = run_study(plan, None, jobs=1, out_dir=out, resume=True)
+    again = run_study(plan, StudyOptions(jobs=1, out_dir=out, resume=True))
     assert again.ran == 0 and again.reused == 10 and again.n == 10
     assert rows_of(again.table).equals(rows_of(first.table))
     # A larger -n extends it: the table equals a fresh study of that size.
-    more = run_study(plan, 25, jobs=2, out_dir=out, resume=True)
+    more = run_study(plan, StudyOptions(n=25, jobs=2, out_dir=out, resume=True))
     assert more.ran == 15 and more.reused == 10
-    assert rows_of(more.table).equals(rows_of(run_study(plan, 25, jobs=1).table))
+    assert rows_of(more.table).equals(rows_of(run_study(plan, StudyOptions(n=25, jobs=1)).table))
     assert json.loads((out / "manifest.json").read_text())["n"] == 25
     # Not a study directory at all.
     junk = tmp_path / "junk"
     junk.mkdir()
     (junk / "notes.txt").write_text("mine")
     with pytest.raises(UserError, match="not a skydome study directory"):
-        run_study(plan, 5, out_dir=junk, resume=True)
+        run_study(plan, StudyOptions(n=5, out_dir=junk, resume=True))
 
 
 def test_resume_discards_leftovers_of_an_interrupted_write(few: Path, tmp_path: Path) -> None:
     out = tmp_path / "s"
     plan = plan_study(few, seed=6)
-    ref = run_study(plan, 20, jobs=1, out_dir=out, events=True, chunk_size=4)
+    ref = run_study(plan, StudyOptions(n=20, jobs=1, out_dir=out, events=True, chunk_size=4))
     parts = sorted((out / "parts").glob("part-*.parquet"))
     assert len(parts) == 5
     # A crash between the events part and its rows part: the events are orphans.
@@ -387,7 +419,7 @@ def test_resume_discards_leftovers_of_an_interrupted_write(few: Path, tmp_path: 
     parts[4].write_bytes(b"not parquet")
     for f in ("replications.parquet", "summary.json", "events.parquet"):
         (out / f).unlink()
-    res = run_study(plan, 20, jobs=1, out_dir=out, events=True, resume=True)
+    res = run_study(plan, StudyOptions(n=20, jobs=1, out_dir=out, events=True, resume=True))
     assert res.ran == 8 and res.reused == 12
     assert rows_of(res.table).equals(rows_of(ref.table))
     assert not list((out / "parts").glob(".*.tmp"))
@@ -402,12 +434,12 @@ def test_one_study_at_a_time_per_directory(one_shot: Path, tmp_path: Path) -> No
 
     out = tmp_path / "s"
     plan = plan_study(one_shot)
-    run_study(plan, 2, jobs=1, out_dir=out)
-    fd = os.open(out / ".lock", os.O_RDWR)
+    run_study(plan, StudyOptions(n=2, jobs=1, out_dir=out))
+    fd = os.open(out.parent / f".{out.name}.lock", os.O_CREAT | os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         with pytest.raises(UserError, match="another skydome study is running"):
-            run_study(plan, 4, jobs=1, out_dir=out, resume=True)
+            run_study(plan, StudyOptions(n=4, jobs=1, out_dir=out, resume=True))
     finally:
         os.close(fd)
 
@@ -442,7 +474,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_study(one_shot: Path, tmp_p
     resumed = pq.read_table(out / "replications.parquet")
     assert resumed.column("replication").to_pylist() == list(range(300))
     plan = plan_study(one_shot, seed=21)
-    assert rows_of(resumed).equals(rows_of(run_study(plan, 300, jobs=1).table))
+    assert rows_of(resumed).equals(rows_of(run_study(plan, StudyOptions(n=300, jobs=1)).table))
 
 
 # --------------------------------------------------------------------------- sweeps
@@ -472,7 +504,7 @@ def test_sweep_grid_with_common_random_numbers(few: Path) -> None:
     )
     assert len(plan.cells) == 8
     assert [c.values for c in plan.cells[:3]] == [(1, 1, 0.5), (1, 1, 1), (1, 3, 0.5)]
-    res = run_study(plan, 15, jobs=2)
+    res = run_study(plan, StudyOptions(n=15, jobs=2))
     t = res.table
     assert t.column_names[:6] == [
         "cell", "batteries.b1.launchers", "raids.0.count", "missiles.m1.pk", "replication", "seed",
@@ -486,7 +518,7 @@ def test_sweep_grid_with_common_random_numbers(few: Path) -> None:
     # Each cell's rows are a plain study of that cell's scenario.
     for c in (0, 5):
         cell = plan.cells[c]
-        alone = run_study(plan_study(cell.scenario, seed=8), 15, jobs=1).table
+        alone = run_study(plan_study(cell.scenario, seed=8), StudyOptions(n=15, jobs=1)).table
         mine = where(t, "cell", c).drop_columns(["cell", *(s.path for s in plan.settings)])
         assert rows_of(mine).equals(rows_of(alone))
     # The design shows: with Pk 1 and enough missiles every single threat dies.
@@ -621,9 +653,12 @@ def cluster() -> Iterator[Any]:
 
 def test_dask_cluster_gives_the_local_results(cluster: Any, few: Path, tmp_path: Path) -> None:
     plan = plan_study(few, ["missiles.m1.pk=0.5,0.9"], seed=13)
-    local = run_study(plan, 20, jobs=2)
+    local = run_study(plan, StudyOptions(n=20, jobs=2))
     remote = run_study(
-        plan, 20, scheduler=cluster.scheduler_address, out_dir=tmp_path / "d", events=True
+        plan,
+        StudyOptions(
+            n=20, scheduler=cluster.scheduler_address, out_dir=tmp_path / "d", events=True
+        ),
     )
     assert remote.executor.startswith("Dask cluster") and remote.workers == 2
     assert rows_of(remote.table).equals(rows_of(local.table))
@@ -635,10 +670,12 @@ def test_dask_study_resumes_locally_and_vice_versa(
 ) -> None:
     plan = plan_study(one_shot, seed=14)
     out = tmp_path / "s"
-    run_study(plan, 30, jobs=1, out_dir=out)
-    more = run_study(plan, 60, scheduler=cluster.scheduler_address, out_dir=out, resume=True)
+    run_study(plan, StudyOptions(n=30, jobs=1, out_dir=out))
+    more = run_study(
+        plan, StudyOptions(n=60, scheduler=cluster.scheduler_address, out_dir=out, resume=True)
+    )
     assert more.ran == 30 and more.reused == 30
-    assert rows_of(more.table).equals(rows_of(run_study(plan, 60, jobs=2).table))
+    assert rows_of(more.table).equals(rows_of(run_study(plan, StudyOptions(n=60, jobs=2)).table))
 
 
 def test_plan_is_validated_once_and_is_immutable(one_shot: Path) -> None:
