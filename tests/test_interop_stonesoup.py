@@ -14,10 +14,10 @@ from skydome.interop.stonesoup import (  # noqa: E402
     to_stonesoup_detections,
     to_stonesoup_tracks,
 )
-from skydome.scenario.params import TrackerParams  # noqa: E402
 from skydome.sensors.base import Detections  # noqa: E402
 from skydome.tracking import GnnTracker, TrackState, check_tracker  # noqa: E402
 from skydome.tracking.metrics import gospa  # noqa: E402
+from skydome.tracking.params import TrackerParams  # noqa: E402
 from skydome.tracking.synthetic import cv_targets_in_square  # noqa: E402
 
 PARAMS = TrackerParams(

@@ -39,12 +39,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import F64, I64
 from skydome.errors import UserError
-from skydome.scenario.params import TrackerParams
 from skydome.sensors.base import Detections
 from skydome.tracking.base import CoverageFn, ScanReport, TrackState
 from skydome.tracking.gating import gate_threshold
 from skydome.tracking.management import manage, score_increment
+from skydome.tracking.params import TrackerParams
 
 __all__ = [
     "EPOCH",
@@ -57,9 +58,6 @@ __all__ = [
     "to_stonesoup_detections",
     "to_stonesoup_tracks",
 ]
-
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 
 EPOCH = datetime.datetime(2000, 1, 1)
 """The datetime of skydome's t = 0 s unless an adapter is given another."""
