@@ -28,7 +28,7 @@ from skydome.io import (
 )
 from skydome.results import DETECTION_COLUMNS, detections_table, write_run
 from skydome.scenario import compile_scenario, parse_scenario
-from skydome.tracking.standalone import validate_detections
+from skydome.trackfile import validate_detections
 from tests.cli import SKYDOME, sky
 from tests.conftest import SMALL
 

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from skydome.errors import ScenarioError, UserError
+from skydome.trackfile import TRACK_COLUMNS, TrackConfig, track_detections, track_file
 from skydome.tracking.metrics import gospa_table, track_continuity
-from skydome.tracking.standalone import TRACK_COLUMNS, TrackConfig, track_detections, track_file
 from skydome.tracking.synthetic import SyntheticData, cv_targets_in_square
 from tests.cli import sky
 
@@ -470,7 +470,7 @@ def test_unknown_fields_list_the_tracker_fields_once(tmp_path: Path) -> None:
 
 
 def test_tracker_config_duplicate_keys_are_refused_with_both_lines(tmp_path: Path) -> None:
-    from skydome.tracking.standalone import load_config
+    from skydome.trackfile import load_config
 
     cfg = tmp_path / "c.yaml"
     cfg.write_text("confirm_m: 2\nconfirm_n: 4\nconfirm_m: 3\n")
@@ -481,7 +481,7 @@ def test_tracker_config_duplicate_keys_are_refused_with_both_lines(tmp_path: Pat
 
 
 def test_track_output_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
-    from skydome.tracking.standalone import write_tracks
+    from skydome.trackfile import write_tracks
 
     out = tmp_path / "t.csv"
     out.write_text("old\n")

@@ -38,7 +38,7 @@ def track(
     ] = False,
 ) -> None:
     """Track detections from your own sensors; write one row per track and scan."""
-    from skydome.tracking.standalone import track_file  # pandas and scipy: only when tracking
+    from skydome.trackfile import track_file  # pandas and scipy: only when tracking
 
     run = track_file(detections, out_file, config, confirmed_only=confirmed_only)
     t = run.tracks

@@ -2,8 +2,9 @@
 
 The engine's tracker is `GnnTracker`; its filter is one argument
 (`KalmanFilter(CvModel(q))`, `KalmanFilter(CaModel(q))`, `ImmFilter(...)`). Metrics
-(`skydome.tracking.metrics`) and the stand-alone DataFrame API
-(`skydome.tracking.standalone`) are imported from their modules.
+(`skydome.tracking.metrics`) and the tracker over a recorded detections set
+(`skydome.tracking.offline`; its files and tables: `skydome.trackfile`) are
+imported from their modules.
 """
 
 from typing import TYPE_CHECKING

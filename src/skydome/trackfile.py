@@ -1,6 +1,9 @@
-"""The tracker on its own: detections table in, tracks table out.
+"""The tracker on its own: detections files and tables in, tracks tables out.
 
-For researchers who bring their own data. A detections table (pandas
+For researchers who bring their own data: what `skydome track` runs. Reading,
+validating and writing files, the pydantic tracker configuration and the pandas
+tables live here, outside the tracking stage; the tracking itself is the pure
+array function `skydome.tracking.offline.track_measurements`. A detections table (pandas
 DataFrame, or a Parquet/CSV file) has one row per detection:
 
 - required: ``time_s, x_m, y_m, z_m`` -- time (seconds from any origin, as
@@ -20,9 +23,9 @@ Cartesian and polar columns), the Cartesian standard deviations, or the
 configuration's `measurement_sigma_m`.
 
 Detections of one sensor at one time (or within `scan_window_s` of the first
-of them) form one scan; scans are processed in time order, each sensor's
-detections fused into the common track picture as they come (centralised
-measurement fusion). A track counts a missed look on a sensor's scan when it
+of them) form one scan (`skydome.tracking.offline`); scans are processed in
+time order, each sensor's detections fused into the common track picture as
+they come (centralised measurement fusion). A track counts a missed look on a sensor's scan when it
 lies inside that sensor's coverage, taken as the horizontal bounding box of
 all that sensor's detections in the table.
 
@@ -37,7 +40,6 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,15 +50,14 @@ import yaml
 from numpy.typing import NDArray
 from pydantic import Field, ValidationError
 
+from skydome.arrays import F64
 from skydome.errors import Problem, ScenarioError, UserError
 from skydome.io import atomic_output
+from skydome.scenario.compile import tracker_params
 from skydome.scenario.load import problems_from_validation, read_yaml
-from skydome.scenario.params import tracker_params
 from skydome.scenario.schema import TrackerSettings
-from skydome.sensors.base import Detections
-from skydome.tracking.base import TrackState
-from skydome.tracking.gnn import GnnTracker
 from skydome.tracking.measurement import polar_to_enu, unbiased_polar_to_enu
+from skydome.tracking.offline import track_measurements
 
 __all__ = [
     "MAX_ABS_POSITION_M",
@@ -74,7 +75,6 @@ __all__ = [
     "write_tracks",
 ]
 
-F64 = NDArray[np.float64]
 
 REQUIRED = ("time_s", "x_m", "y_m", "z_m")
 POLAR = ("range_m", "azimuth_rad", "elevation_rad")
@@ -472,39 +472,6 @@ def _measurements(df: pd.DataFrame, sigma_m: float) -> tuple[F64, F64]:
     return z, R
 
 
-def _scans(times: F64, sensor: NDArray[np.int64], window_s: float) -> tuple[NDArray[np.int64], F64]:
-    """Scan index of each detection and the time of each scan (time-ordered).
-
-    A scan is one sensor's detections at one time, or within `window_s` of the
-    first detection of the scan; the scan's time is its latest detection's.
-    """
-    n = times.size
-    start = np.zeros(n, dtype=np.float64)
-    for s in np.unique(sensor):  # sensors: a handful
-        idx = np.flatnonzero(sensor == s)
-        t = times[idx]
-        if window_s <= 0.0:
-            start[idx] = t
-            continue
-        ut, inv = np.unique(t, return_inverse=True)
-        st = np.empty(ut.size)
-        first = ut[0]
-        for k, tk in enumerate(ut.tolist()):  # this sensor's distinct times
-            if tk - first > window_s:
-                first = tk
-            st[k] = first
-        start[idx] = st[inv.reshape(-1)]
-    keys = np.stack([start, sensor.astype(np.float64)], axis=1)
-    uniq, scan = np.unique(keys, axis=0, return_inverse=True)
-    scan = scan.reshape(-1)
-    t_scan = np.full(uniq.shape[0], -np.inf)
-    np.maximum.at(t_scan, scan, times)
-    order = np.lexsort((uniq[:, 1], t_scan))  # by scan time, then sensor
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return rank[scan].astype(np.int64), t_scan[order]
-
-
 def track_detections(
     detections: pd.DataFrame,
     config: TrackerSettings | None = None,
@@ -560,72 +527,26 @@ def _track(df: pd.DataFrame, config: TrackerSettings | None, confirmed_only: boo
         sensor = np.zeros(df.shape[0], dtype=np.int64)
     times = df["time_s"].to_numpy(dtype=np.float64)
     z, R = _measurements(df, sigma_m)
-    scan, t_scan = _scans(times, sensor, window)
-    order = np.argsort(scan, kind="stable")
-    bounds = np.searchsorted(scan[order], np.arange(t_scan.size + 1))
-    box = np.full((len(sensors), 4), np.nan)  # xmin, xmax, ymin, ymax per sensor
-    for s in range(len(sensors)):  # sensors: a handful
-        zs = z[sensor == s]
-        box[s] = zs[:, 0].min(), zs[:, 0].max(), zs[:, 1].min(), zs[:, 1].max()
-
-    tracker = GnnTracker(tracker_params(cfg))
-    state = TrackState.empty(float(t_scan[0]))
-    parts: list[dict[str, NDArray[Any]]] = []
-    no_truth = np.full(z.shape[0], -1, dtype=np.int64)
-    t0 = time.perf_counter()
-    for k in range(t_scan.size):  # scans: the time axis
-        rows = order[bounds[k] : bounds[k + 1]]
-        s = int(sensor[rows[0]])
-        b = box[s]
-
-        def covered(p: F64, b: F64 = b) -> NDArray[np.bool_]:
-            out: NDArray[np.bool_] = (
-                (p[:, 0] >= b[0]) & (p[:, 0] <= b[1]) & (p[:, 1] >= b[2]) & (p[:, 1] <= b[3])
-            )
-            return out
-
-        det = Detections(
-            time_s=float(t_scan[k]),
-            radar=s,
-            pos_m=z[rows],
-            cov_m2=R[rows],
-            polar=np.zeros((rows.size, 3)),
-            truth=no_truth[rows],
-        )
-        state, _ = tracker.step(state, det, covered)
-        if k + 1 < t_scan.size and t_scan[k + 1] == t_scan[k]:
-            continue  # another sensor's scan at the same time: one picture per time
-        sel = state.confirmed if confirmed_only else slice(None)
-        x = state.x[sel]
-        parts.append(
-            {
-                "time_s": np.full(x.shape[0], t_scan[k]),
-                "track_id": state.track_id[sel],
-                "x": x,
-                "confirmed": state.confirmed[sel],
-                "quality": state.quality[sel],
-                "sigma_m": np.sqrt(np.trace(state.P[sel][:, :3, :3], axis1=1, axis2=2) / 3.0),
-            }
-        )
-    seconds = time.perf_counter() - t0
-    x_all = np.concatenate([p["x"] for p in parts]) if parts else np.zeros((0, 6))
+    h = track_measurements(
+        times, sensor, z, R, tracker_params(cfg), window_s=window, confirmed_only=confirmed_only
+    )
     tracks = pd.DataFrame(
         {
-            "time_s": np.concatenate([p["time_s"] for p in parts]),
-            "track_id": np.concatenate([p["track_id"] for p in parts]).astype(np.int64),
-            "x_m": x_all[:, 0],
-            "y_m": x_all[:, 1],
-            "z_m": x_all[:, 2],
-            "vx_mps": x_all[:, 3],
-            "vy_mps": x_all[:, 4],
-            "vz_mps": x_all[:, 5],
-            "confirmed": np.concatenate([p["confirmed"] for p in parts]).astype(bool),
-            "quality": np.concatenate([p["quality"] for p in parts]),
-            "sigma_m": np.concatenate([p["sigma_m"] for p in parts]),
+            "time_s": h.time_s,
+            "track_id": h.track_id,
+            "x_m": h.x[:, 0],
+            "y_m": h.x[:, 1],
+            "z_m": h.x[:, 2],
+            "vx_mps": h.x[:, 3],
+            "vy_mps": h.x[:, 4],
+            "vz_mps": h.x[:, 5],
+            "confirmed": h.confirmed,
+            "quality": h.quality,
+            "sigma_m": h.sigma_m,
         },
         columns=list(TRACK_COLUMNS),
     )
-    return TrackRun(tracks, int(df.shape[0]), int(t_scan.size), sensors, seconds)
+    return TrackRun(tracks, int(df.shape[0]), h.n_scans, sensors, h.seconds)
 
 
 def write_tracks(tracks: pd.DataFrame, path: str | Path) -> None:
