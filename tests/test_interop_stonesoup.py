@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -132,3 +134,12 @@ def test_predict_matches_skydome_constant_velocity() -> None:
     want = state.x[rows].copy()
     want[:, :3] += dt * want[:, 3:]
     assert np.allclose(got, want, rtol=1e-12, atol=1e-6)
+
+
+def test_missing_stonesoup_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from skydome.errors import UserError
+
+    monkeypatch.setitem(sys.modules, "stonesoup.types.detection", None)
+    det = _scan(np.random.default_rng(0), 1)
+    with pytest.raises(UserError, match=r"pip install 'skydome\[interop\]'"):
+        to_stonesoup_detections(det)
