@@ -346,7 +346,7 @@ class StoneSoupTracker:
     epoch: datetime.datetime = EPOCH
     predictor: Any = None
     updater: Any = None
-    _parts: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _parts: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         p = self.params
