@@ -267,3 +267,12 @@ class Tracker(Protocol):
     ) -> tuple[TrackState, ScanReport]:
         """Predict every track to `det.time_s`, associate, update, manage, initiate."""
         ...
+
+    def predict(self, state: TrackState, t_s: float, rows: NDArray[np.int64]) -> F64:
+        """(K, 6) position and velocity of the track rows `rows` extrapolated to `t_s`.
+
+        The engine never extrapolates a track itself: threat evaluation, planning
+        and recording ask the tracker, which knows its motion model. Must not
+        change `state`; `t_s` may equal `state.time_s` (no motion).
+        """
+        ...

@@ -9,7 +9,8 @@ accuracy) twice and raises `AssertionError` naming the first broken rule:
 - track ids unique, never reused, below `next_id`;
 - covariances finite, symmetric, positive definite;
 - the report names only tracks that existed (deleted) or exist (confirmed);
-- determinism: the same input gives bit-identical states.
+- determinism: the same input gives bit-identical states;
+- `predict(state, t, rows)`: (K, 6) finite, and `x[rows]` at the state's own time.
 
 Run it on your own tracker before plugging it into `skydome.simulate`.
 """
@@ -77,6 +78,15 @@ def _check_state(s: TrackState, t: float, seen_ids: set[int]) -> None:
     seen_ids |= set(ids)
 
 
+def _check_predict(tracker: Tracker, s: TrackState) -> None:
+    rows = np.arange(0, s.n, 2, dtype=np.int64)
+    now = tracker.predict(s, s.time_s, rows)
+    later = tracker.predict(s, s.time_s + 5.0, rows)
+    assert now.shape == later.shape == (rows.size, 6), f"predict: shape {later.shape}"
+    assert later.dtype == np.float64 and np.isfinite(later).all(), "predict: non-finite or dtype"
+    assert np.allclose(now, s.x[rows]), "predict at the state's own time must return x"
+
+
 def check_tracker(tracker: Tracker, seed: int = 0) -> None:
     """Run the contract on `tracker`; raise `AssertionError` on the first violation."""
     scans = _scans(seed)
@@ -96,6 +106,8 @@ def check_tracker(tracker: Tracker, seed: int = 0) -> None:
             assert rep.confirmed_ids.size == rep.confirmed_truth.size
             assert rep.deleted_ids.size == rep.deleted_truth.size
             xs.append(state.x.copy())
+            if hasattr(tracker, "predict"):
+                _check_predict(tracker, state)
         states.append(xs)
         assert state.confirmed.sum() >= 10, "fewer than 10 of 12 targets confirmed"
     for a, b in zip(*states, strict=True):

@@ -21,17 +21,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from skydome.sensors.base import Detections
 from skydome.tracking.association import gnn_assign
 from skydome.tracking.base import CoverageFn, Kinematics, MotionFilter, ScanReport, TrackState
 from skydome.tracking.gating import Gated, gate_pairs, gate_threshold
 from skydome.tracking.imm import ImmFilter
-from skydome.tracking.kalman import CaModel, CvModel, KalmanFilter
+from skydome.tracking.kalman import CaModel, CvModel, KalmanFilter, cv_model
 from skydome.tracking.management import manage, score_increment
 from skydome.tracking.params import TrackerParams
 
-__all__ = ["GnnTracker", "motion_filter"]
+__all__ = ["GnnTracker", "motion_filter", "predict_mean_cv"]
+
+F64 = NDArray[np.float64]
 
 
 def motion_filter(p: TrackerParams) -> MotionFilter:
@@ -46,6 +49,23 @@ def motion_filter(p: TrackerParams) -> MotionFilter:
             (p.imm_cruise_s, p.imm_manoeuvre_s),
         )
     raise ValueError(f"unknown motion model {p.motion_model!r}; expected cv, ca or imm")
+
+
+def predict_mean_cv(state: TrackState, t_s: float, rows: NDArray[np.int64]) -> F64:
+    """(K, 6) means of the track rows `rows` extrapolated to `t_s` at constant velocity.
+
+    x(t) = F(t - t_k) x_k with the constant-velocity F (`cv_model`); only the
+    mean is extrapolated, so the process noise plays no part. The picture's
+    (n, 6) state is position and velocity whatever the filter (for IMM, the
+    mode-combined estimate), so this is every built-in filter's mean prediction
+    of a non-manoeuvring track. Rows are taken before extrapolating.
+    """
+    x = state.x[rows]
+    dt = t_s - state.time_s
+    if dt > 0.0 and x.shape[0]:
+        F, _ = cv_model(dt, 0.0)
+        x = x @ F.T
+    return x
 
 
 @dataclass(frozen=True)
@@ -73,6 +93,10 @@ class GnnTracker:
     def __post_init__(self) -> None:
         if self.motion is None:
             object.__setattr__(self, "motion", motion_filter(self.params))
+
+    def predict(self, state: TrackState, t_s: float, rows: NDArray[np.int64]) -> F64:
+        """(K, 6) track rows `rows` extrapolated to `t_s`: `predict_mean_cv`."""
+        return predict_mean_cv(state, t_s, rows)
 
     def step(
         self, state: TrackState, det: Detections, coverage: CoverageFn

@@ -1,0 +1,225 @@
+"""The pipeline: one Protocol per stage of the kill chain, and their contract checkers.
+
+A `Pipeline` holds the scenario's static parameters and one object per stage:
+
+    sensor -> tracker -> identification -> evaluation -> planner -> flyout -> assessment
+
+`step` calls them in that order and owns everything between them (time,
+launch slots, fire channels, the event log). Any object with the right methods
+is a stage; `default_pipeline` (in `skydome.engine.stages`) builds the
+built-in ones. Each protocol has a `check_*` function that runs a small
+synthetic case and raises `AssertionError` naming the first broken rule:
+run it on your own stage before passing it to `simulate`.
+
+Every stage input and output is a struct of arrays with the entity axis first,
+so a later replication axis is a leading dimension, not a loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skydome.engagement.assessment import Outcome
+from skydome.engagement.evaluation import ThreatAssessment
+from skydome.engagement.flyout import InFlight
+from skydome.engagement.guided import Ended
+from skydome.engine.state import Missiles, WorldState
+from skydome.scenario.params import SimParams
+from skydome.sensors.base import Detections
+from skydome.sensors.jamming import Jammers
+from skydome.tracking.base import CoverageFn, Tracker, TrackState
+from skydome.tracking.gnn import predict_mean_cv
+
+__all__ = [
+    "Arrivals",
+    "Flyout",
+    "Identification",
+    "KillAssessment",
+    "Pipeline",
+    "Plan",
+    "PlanRequest",
+    "Planner",
+    "Sensor",
+    "ThreatEvaluation",
+    "Tracker",
+]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """One decision cycle's engagement problem (N candidate tracks, B batteries, M types).
+
+    Attributes:
+        score: (N,) threat score, larger is more urgent.
+        order: (N,) candidate rows, most urgent first (doctrine's engage order).
+        salvo: (N,) missiles each track may still receive.
+        feasible: (N, B, M) battery b can intercept track n with type m (envelope,
+            fire-control coverage, stock).
+        t_intercept_rel_s: (N, B, M) intercept time after the decision, s (inf:
+            infeasible).
+        stock: (B, M) missiles on the batteries' launchers.
+        target_channels_free: (B,) targets each battery can still engage.
+        missile_channels_free: (B,) missiles each battery can still guide.
+    """
+
+    score: F64
+    order: I64
+    salvo: I64
+    feasible: B
+    t_intercept_rel_s: F64
+    stock: I64
+    target_channels_free: I64
+    missile_channels_free: I64
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Engagements chosen (E rows): candidate row, option b * M + m, missiles."""
+
+    rows: I64
+    option: I64
+    count: I64
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """Missiles whose flight ended this step (K rows).
+
+    Attributes:
+        due: their bookkeeping; `t_intercept_s` is when the flight ended and
+            `pip_m` the final aim point.
+        ended: how each guided flight ended (rows aligned with `due`); None
+            for a flyout without physics.
+    """
+
+    due: InFlight
+    ended: Ended | None
+
+
+class Sensor(Protocol):
+    """The surveillance radars (R of them): one scan of one radar at a time."""
+
+    @property
+    def scan_period_s(self) -> F64:
+        """(R,) revisit period of each radar, s."""
+        ...
+
+    def detect(
+        self,
+        radar: int,
+        t_s: float,
+        pos_m: F64,
+        in_sky: B,
+        jammers: Jammers,
+        rng: np.random.Generator,
+    ) -> Detections:
+        """Detections (and false alarms) of one scan over the threats at `pos_m` (N, 3)."""
+        ...
+
+    def coverage(self, radar: int) -> CoverageFn:
+        """Whether the radar could detect something at each position (K, 3)."""
+        ...
+
+
+class Identification(Protocol):
+    """Who each track is: the command post's one sanctioned read of truth."""
+
+    def identify(self, picture: TrackState, rows: I64) -> I64:
+        """(K,) threat index each track row in `rows` is taken for (-1: unknown)."""
+        ...
+
+
+class ThreatEvaluation(Protocol):
+    """How urgent each track is."""
+
+    def evaluate(self, pos_m: F64, vel_mps: F64, identity: I64) -> ThreatAssessment:
+        """Score K tracks from (K, 3) positions and velocities and their identities."""
+        ...
+
+
+class Planner(Protocol):
+    """Weapon-target assignment for one decision cycle."""
+
+    def plan(self, req: PlanRequest) -> Plan:
+        """The engagements to make; each (row, option) must be feasible."""
+        ...
+
+
+class Flyout(Protocol):
+    """Missiles in the air: launch and fly them until their flights end."""
+
+    def empty(self) -> Missiles:
+        """No missiles (with an empty physics sub-struct if the flyout has one)."""
+        ...
+
+    def launch(self, missiles: Missiles, new: InFlight, picture: TrackState) -> Missiles:
+        """`missiles` followed by `new` (rows in that order)."""
+        ...
+
+    def advance(
+        self,
+        missiles: Missiles,
+        t0_s: float,
+        t1_s: float,
+        world: WorldState,
+        picture: TrackState,
+        rng: np.random.Generator,
+    ) -> tuple[Missiles, Arrivals | None]:
+        """Fly every missile over [t0_s, t1_s]: those still flying, and those that arrived."""
+        ...
+
+
+class KillAssessment(Protocol):
+    """Did each arriving missile kill?"""
+
+    def assess(self, arrivals: Arrivals, world: WorldState, rng: np.random.Generator) -> Outcome:
+        """Outcome per arriving missile; `kill_time_s` updated with the kills."""
+        ...
+
+
+@runtime_checkable
+class _Predicts(Protocol):
+    def predict(self, state: TrackState, t_s: float, rows: I64) -> F64: ...
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The static system one replication runs: parameters and one object per stage.
+
+    Attributes:
+        params: the compiled scenario.
+        sensor: the radars.
+        tracker: the multi-target tracker; its `predict` extrapolates the picture.
+        identification: track -> threat identity.
+        evaluation: threat scores.
+        planner: weapon-target assignment.
+        flyout: missiles in flight.
+        assessment: kill assessment.
+    """
+
+    params: SimParams
+    sensor: Sensor
+    tracker: Tracker
+    identification: Identification
+    evaluation: ThreatEvaluation
+    planner: Planner
+    flyout: Flyout
+    assessment: KillAssessment
+
+    def predict(self, picture: TrackState, t_s: float, rows: I64) -> F64:
+        """(K, 6) the track rows `rows` extrapolated to `t_s` by the tracker.
+
+        A tracker written before `Tracker.predict` existed (it has `step` only)
+        is extrapolated at constant velocity.
+        """
+        if isinstance(self.tracker, _Predicts):
+            return self.tracker.predict(picture, t_s, rows)
+        return predict_mean_cv(picture, t_s, rows)

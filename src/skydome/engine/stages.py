@@ -1,0 +1,341 @@
+"""The built-in stages, and `default_pipeline`: scenario strings become objects here.
+
+Each class is a thin adapter from a stage protocol (`skydome.engine.pipeline`)
+to the vectorised kernels of its package (`sensors`, `tracking`,
+`engagement`); the scenario's doctrine planner name and flyout name are read
+once, in `default_pipeline`, and never again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skydome.arrays import grouped_cumsum, rank_within_groups
+from skydome.engagement.assessment import Outcome, assess, assess_guided
+from skydome.engagement.evaluation import ThreatAssessment, evaluate_threats
+from skydome.engagement.flyout import InFlight, midcourse_update
+from skydome.engagement.guided import GuidedFlights, advance, launch_guided
+from skydome.engagement.wta import WtaProblem, solve
+from skydome.engagement.wta_greedy import greedy_assign
+from skydome.engine.pipeline import Arrivals, Pipeline, Plan, PlanRequest
+from skydome.engine.state import Missiles, WorldState
+from skydome.geo import radar_geometry
+from skydome.scenario.params import (
+    AssetParams,
+    DoctrineParams,
+    MissileParams,
+    RadarParams,
+    SimParams,
+)
+from skydome.sensors.base import Detections
+from skydome.sensors.jamming import Jammers
+from skydome.sensors.radar import coverage_mask, detect, dwell_mask
+from skydome.threats import Threats
+from skydome.tracking.base import CoverageFn, Tracker, TrackState
+from skydome.tracking.gnn import GnnTracker
+
+__all__ = [
+    "GreedyPlanner",
+    "GuidedFlyout",
+    "KinematicFlyout",
+    "LethalityAssessment",
+    "PerfectIdentification",
+    "RadarSensor",
+    "ValueAtRiskEvaluation",
+    "WtaPlanner",
+    "default_pipeline",
+]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class RadarSensor:
+    """The scenario's radars: radar equation, Swerling fluctuation, clutter, jamming.
+
+    Attributes:
+        radars: radar parameters (R radars).
+        threats: threat truth (radar cross sections, Swerling cases).
+    """
+
+    radars: RadarParams
+    threats: Threats
+
+    @property
+    def scan_period_s(self) -> F64:
+        """(R,) revisit period of each radar, s."""
+        return self.radars.scan_period_s
+
+    def detect(
+        self,
+        radar: int,
+        t_s: float,
+        pos_m: F64,
+        in_sky: B,
+        jammers: Jammers,
+        rng: np.random.Generator,
+    ) -> Detections:
+        """One scan of radar `radar` over the threats at `pos_m` (N, 3) that are `in_sky`."""
+        th = self.threats
+        ids = np.arange(th.n)
+        return detect(
+            self.radars, radar, t_s, pos_m, th.rcs_m2, ids, rng, in_sky, th.swerling, jammers
+        )
+
+    def coverage(self, radar: int) -> CoverageFn:
+        """Whether radar `radar` could detect something at each position (K, 3)."""
+        rad = self.radars
+        radar_pos = rad.pos_m[radar : radar + 1]
+
+        def covered(p: F64) -> B:
+            g = radar_geometry(radar_pos, p)
+            return dwell_mask(rad, radar, g.slant_m[0], coverage_mask(rad, radar, g))
+
+        return covered
+
+
+@dataclass(frozen=True)
+class PerfectIdentification:
+    """Every track is identified as the threat it follows: the one read of truth."""
+
+    def identify(self, picture: TrackState, rows: I64) -> I64:
+        """(K,) threat index of each track row in `rows` (-1: a false track)."""
+        return picture.truth[rows]
+
+
+@dataclass(frozen=True)
+class ValueAtRiskEvaluation:
+    """Value at risk per time-to-go (`evaluate_threats`), times the type's doctrine weight.
+
+    Attributes:
+        assets: the defended assets.
+        doctrine: weights per threat and the time-to-go softening.
+    """
+
+    assets: AssetParams
+    doctrine: DoctrineParams
+
+    def evaluate(self, pos_m: F64, vel_mps: F64, identity: I64) -> ThreatAssessment:
+        """Score K tracks at (K, 3) positions and velocities, identified as `identity`."""
+        weight = np.where(identity >= 0, self.doctrine.type_weight[np.maximum(identity, 0)], 1.0)
+        ta = evaluate_threats(pos_m, vel_mps, self.assets, self.doctrine.tgo_softening_s)
+        return replace(ta, score=ta.score * weight)
+
+
+@dataclass(frozen=True)
+class GreedyPlanner:
+    """Priority order, cheapest adequate option, one salvo per track (`greedy_assign`).
+
+    Attributes:
+        missiles: the missile library (costs).
+        salvo_size: missiles per engagement.
+    """
+
+    missiles: MissileParams
+    salvo_size: int
+
+    def plan(self, req: PlanRequest) -> Plan:
+        """The engagements of one decision cycle."""
+        n, n_b, n_m = req.feasible.shape
+        res = greedy_assign(
+            priority_order=req.order,
+            feasible=(req.feasible & (req.stock >= self.salvo_size)[None]).reshape(n, -1),
+            preference=(self.missiles.cost[None, None, :] + 1e-6 * req.t_intercept_rel_s).reshape(
+                n, -1
+            ),
+            option_battery=np.repeat(np.arange(n_b), n_m),
+            option_inventory=req.stock.reshape(-1),
+            target_channels_free=req.target_channels_free,
+            missile_channels_free=req.missile_channels_free,
+            salvo_size=self.salvo_size,
+        )
+        rows = np.flatnonzero(res.option >= 0)
+        return Plan(rows, res.option[rows], req.salvo[rows])
+
+
+@dataclass(frozen=True)
+class WtaPlanner:
+    """Weapon-target assignment: value at risk against missile cost.
+
+    Weapons are (battery, type) options with counts (stock, capped by the
+    battery's free missile channels); a track's value is its threat score times
+    `tgo_softening_s` -- the value at risk of an imminent threat -- so far
+    threats weigh less and can wait for a cheaper shot. Target channels and
+    battery-wide missile channels are then enforced by keeping each battery's
+    most valuable engagements. One option per track: the one given most missiles.
+
+    Attributes:
+        missiles: the missile library (Pk, cost).
+        doctrine: solver, time limit, cost weight, softening.
+    """
+
+    missiles: MissileParams
+    doctrine: DoctrineParams
+
+    def plan(self, req: PlanRequest) -> Plan:
+        """The engagements of one decision cycle."""
+        mis, doc = self.missiles, self.doctrine
+        score, salvo, stock = req.score, req.salvo, req.stock
+        tch, mch = req.target_channels_free, req.missile_channels_free
+        n, n_b, n_m = req.feasible.shape
+        pk = np.where(req.feasible, mis.pk[None, None, :], 0.0).reshape(n, n_b * n_m).T
+        counts = np.minimum(stock, mch[:, None]).reshape(-1)
+        problem = WtaProblem(
+            values=score * doc.tgo_softening_s,
+            pk=pk,
+            counts=counts.astype(np.int64),
+            cost=np.tile(mis.cost, n_b) * doc.missile_cost_weight,
+            max_per_target=int(salvo.max()),
+        )
+        x = solve(problem, doc.wta_solver, doc.wta_time_limit_s).x  # (O, N)
+        opt = np.argmax(x, axis=0)
+        count = np.minimum(x[opt, np.arange(n)], salvo)
+        rows = np.flatnonzero(count > 0)
+        if rows.size == 0:
+            return Plan(rows, rows, rows)
+        opt, count = opt[rows], count[rows]
+        # Channels: per battery, keep the most valuable engagements while the
+        # cumulative targets, missiles and stock (in value order) still fit.
+        order = np.lexsort((rows, -score[rows]))
+        rows, opt, count = rows[order], opt[order], count[order]
+        bat_of = opt // n_m
+        fits = (
+            (rank_within_groups(bat_of) < tch[bat_of])
+            & (grouped_cumsum(bat_of, count) <= mch[bat_of])
+            & (grouped_cumsum(opt, count) <= stock.reshape(-1)[opt])
+        )
+        return Plan(rows[fits], opt[fits], count[fits])
+
+
+@dataclass(frozen=True)
+class KinematicFlyout:
+    """Average speed to the PIP; midcourse moves the aim point to the track's estimate."""
+
+    def empty(self) -> Missiles:
+        """No missiles; no physics sub-struct."""
+        return Missiles(InFlight.empty(), None)
+
+    def launch(self, missiles: Missiles, new: InFlight, picture: TrackState) -> Missiles:
+        """`missiles` followed by the ones just launched."""
+        return Missiles(missiles.flight.concat(new), missiles.physics)
+
+    def advance(
+        self,
+        missiles: Missiles,
+        t0_s: float,
+        t1_s: float,
+        world: WorldState,
+        picture: TrackState,
+        rng: np.random.Generator,
+    ) -> tuple[Missiles, Arrivals | None]:
+        """Missiles whose intercept time is at or before `t1_s` arrive."""
+        arrived = missiles.flight.t_intercept_s <= t1_s
+        if not arrived.any():
+            return missiles, None
+        due = midcourse_update(missiles.flight.take(arrived), picture)
+        return missiles.take(~arrived), Arrivals(due, None)
+
+
+@dataclass(frozen=True)
+class GuidedFlyout:
+    """Guided flight: 3-DOF point mass, proportional navigation, seeker (`guided.advance`).
+
+    Attributes:
+        params: the scenario (missile physics, batteries, threats, guidance step).
+    """
+
+    params: SimParams
+
+    def empty(self) -> Missiles:
+        """No missiles, with an empty physics sub-struct."""
+        return Missiles(InFlight.empty(), GuidedFlights.empty())
+
+    def launch(self, missiles: Missiles, new: InFlight, picture: TrackState) -> Missiles:
+        """`missiles` followed by the ones just launched, with their physical state."""
+        mis = self.params.missiles
+        assert mis.physics is not None and missiles.physics is not None
+        phys = launch_guided(new, picture, self.params.batteries.pos_m[new.battery], mis.physics)
+        return Missiles(missiles.flight.concat(new), missiles.physics.concat(phys))
+
+    def advance(
+        self,
+        missiles: Missiles,
+        t0_s: float,
+        t1_s: float,
+        world: WorldState,
+        picture: TrackState,
+        rng: np.random.Generator,
+    ) -> tuple[Missiles, Arrivals | None]:
+        """Integrate every missile over [t0_s, t1_s]; flights that ended arrive."""
+        p = self.params
+        mis = p.missiles
+        assert mis.physics is not None and missiles.physics is not None
+        fl = missiles.flight
+        phys, ended = advance(
+            missiles.physics, t0_s, t1_s, p.guidance_step_s, mis.physics, mis.max_tof_s,
+            p.threats, world.kill_time_s, picture, fl.track_id, world.evade_start_s, rng,
+        )  # fmt: skip
+        arrived = np.zeros(fl.n, dtype=bool)
+        arrived[ended.row] = True
+        if not arrived.any():
+            return Missiles(fl, phys), None
+        due = replace(fl.take(ended.row), t_intercept_s=ended.t_end_s)
+        return Missiles(fl.take(~arrived), phys), Arrivals(due, ended)
+
+
+@dataclass(frozen=True)
+class LethalityAssessment:
+    """Homing basket and Pk (kinematic), or lethal radius and Pk (guided flights).
+
+    Attributes:
+        threats: threat truth.
+        missiles: the missile library.
+    """
+
+    threats: Threats
+    missiles: MissileParams
+
+    def assess(self, arrivals: Arrivals, world: WorldState, rng: np.random.Generator) -> Outcome:
+        """Resolve every arriving missile at its own time."""
+        if arrivals.ended is None:
+            return assess(
+                arrivals.due, self.threats, world.kill_time_s, self.missiles, rng,
+                evade_start_s=world.evade_start_s,
+            )  # fmt: skip
+        return assess_guided(
+            arrivals.due, arrivals.ended, self.threats, world.kill_time_s, self.missiles, rng,
+            evade_start_s=world.evade_start_s,
+        )  # fmt: skip
+
+
+def default_pipeline(params: SimParams, tracker: Tracker | None = None) -> Pipeline:
+    """The built-in stages for a compiled scenario: its strings become objects here.
+
+    Args:
+        params: the compiled scenario.
+        tracker: the tracker; the GNN tracker with the scenario's settings if None.
+    """
+    doc = params.doctrine
+    if doc.planner not in ("greedy", "wta"):
+        raise ValueError(f"unknown planner {doc.planner!r}; expected greedy or wta")
+    if params.flyout not in ("kinematic", "guided"):
+        raise ValueError(f"unknown flyout {params.flyout!r}; expected kinematic or guided")
+    return Pipeline(
+        params=params,
+        sensor=RadarSensor(params.radars, params.threats),
+        tracker=tracker if tracker is not None else GnnTracker(params.tracker),
+        identification=PerfectIdentification(),
+        evaluation=ValueAtRiskEvaluation(params.assets, doc),
+        planner=(
+            WtaPlanner(params.missiles, doc)
+            if doc.planner == "wta"
+            else GreedyPlanner(params.missiles, doc.salvo_size)
+        ),
+        flyout=GuidedFlyout(params) if params.flyout == "guided" else KinematicFlyout(),
+        assessment=LethalityAssessment(params.threats, params.missiles),
+    )

@@ -1,0 +1,366 @@
+"""One tick of the kill chain: `step(pipeline, state, t, rngs) -> (state, events)`.
+
+Each call runs, in order:
+
+1. **resolve**  -- the flyout flies the missiles to `t`; those that arrived are
+   assessed; the command post learns outcomes `kill_assessment_s` after them
+   and drops the tracks of threats it knows are dead;
+2. **leak**     -- threats that reached their release point or impact leak;
+3. **sense**    -- radars whose revisit is due scan the threats in the sky;
+4. **track**    -- each scan updates the air picture;
+5. **identify, evaluate, plan, launch** -- at each decision time, empty
+   launchers start reloading, confirmed tracks are identified, scored,
+   matched to batteries and missile types by the planner, and missiles take
+   the earliest launch slots of their battery's launchers.
+
+Under shoot-look-shoot a track is engaged again only after its last outcome
+is known. Events with exact times (intercepts, leaks) keep those times, so
+results depend on the tick only through radar and decision timing. `step`
+changes nothing it is given except the random streams it draws from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skydome.engagement.assessment import KILL, Outcome
+from skydome.engagement.flyout import InFlight, kinematic_flyout
+from skydome.engagement.geometry import InterceptGrid, intercept_grid
+from skydome.engagement.launchers import (
+    Launchers,
+    allocate_slots,
+    commit_launches,
+    start_reloads,
+)
+from skydome.engine.pipeline import Pipeline, PlanRequest
+from skydome.engine.state import SimState
+from skydome.events import EventLog
+from skydome.geo import radar_geometry
+from skydome.scenario.params import SimParams
+from skydome.seeding import stream
+from skydome.sensors.base import Detections
+from skydome.sensors.jamming import Jammers
+from skydome.sensors.radar import coverage_mask
+from skydome.tracking.base import TrackState
+
+__all__ = ["Rngs", "StepEvents", "step"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Rngs:
+    """The replication's random streams, one per stochastic stage (`skydome.seeding`).
+
+    Attributes:
+        radar: (R,) one stream per radar (detection, clutter).
+        engagement: kill assessment draws.
+        seeker: guided flyout seeker noise.
+    """
+
+    radar: tuple[np.random.Generator, ...]
+    engagement: np.random.Generator
+    seeker: np.random.Generator
+
+    @staticmethod
+    def from_seed(seed: int, radar_names: tuple[str, ...] | list[str]) -> Rngs:
+        """The named streams of replication `seed`."""
+        return Rngs(
+            radar=tuple(stream(seed, "radar", name) for name in radar_names),
+            engagement=stream(seed, "engagement"),
+            seeker=stream(seed, "seeker"),
+        )
+
+
+@dataclass(frozen=True)
+class StepEvents:
+    """What one step produced besides the new state.
+
+    Attributes:
+        log: the step's events (`EventLog.finish` sorts a run's logs into `Events`).
+        detections: every scan made during the step, in scan order.
+    """
+
+    log: EventLog
+    detections: tuple[Detections, ...]
+
+
+def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimState, StepEvents]:
+    """Advance `state` from `state.t_s` to `t_s` through the kill chain.
+
+    Args:
+        pipe: the scenario and its stages.
+        state: the state at the previous tick.
+        t_s: the new time, s (after `state.t_s`).
+        rngs: the replication's random streams (advanced by the draws made).
+
+    Returns:
+        The state at `t_s` and the step's events.
+    """
+    p = pipe.params
+    th, doc = p.threats, p.doctrine
+    t = t_s
+    world, picture, c2, missiles, tally = (
+        state.world, state.picture, state.c2, state.missiles, state.tally,
+    )  # fmt: skip
+    log = EventLog()
+    scans: list[Detections] = []
+
+    # 1. resolve arrivals; the command post learns outcomes after a delay
+    if missiles.n:
+        missiles, arrivals = pipe.flyout.advance(
+            missiles, state.t_s, t, world, picture, rngs.seeker
+        )
+        if arrivals is not None:
+            due = arrivals.due
+            out = pipe.assessment.assess(arrivals, world, rngs.engagement)
+            world = replace(world, kill_time_s=out.kill_time_s)
+            _log_outcomes(log, due, out)
+            c2 = replace(
+                c2,
+                pending_track=np.r_[c2.pending_track, due.track_id],
+                pending_until_s=np.r_[
+                    c2.pending_until_s, due.t_intercept_s + doc.kill_assessment_s
+                ],
+                pending_kill=np.r_[c2.pending_kill, out.code == KILL],
+            )
+    if c2.pending_track.size:
+        known = c2.pending_until_s <= t
+        killed_tracks = c2.pending_track[known & c2.pending_kill]
+        if killed_tracks.size:
+            picture = picture.select(~np.isin(picture.track_id, killed_tracks))
+        c2 = replace(
+            c2,
+            pending_track=c2.pending_track[~known],
+            pending_until_s=c2.pending_until_s[~known],
+            pending_kill=c2.pending_kill[~known],
+        )
+
+    # 2. leaks
+    leaking = np.isinf(world.leak_time_s) & (th.end_s <= t) & (world.kill_time_s > th.end_s)
+    if leaking.any():
+        li = np.flatnonzero(leaking)
+        leak_time = world.leak_time_s.copy()
+        leak_time[li] = th.end_s[li]
+        pos, _ = th.state_at(th.end_s[li], li, evade_start_s=world.evade_start_s)
+        log.add("leak", th.end_s[li], n=li.size, threat_id=li, pos_m=pos)
+        survive = np.ones_like(world.asset_value)
+        np.multiply.at(survive, th.target[li], 1.0 - th.damage[li])
+        world = replace(world, leak_time_s=leak_time, asset_value=world.asset_value * survive)
+
+    # 3-4. sense and track
+    due_radars = np.flatnonzero(c2.next_scan_s <= t + 1e-9)
+    if due_radars.size:
+        in_sky = (th.launch_s <= t) & (t < th.end_s) & (world.kill_time_s > t)
+        pos, _ = th.state_at(t, evade_start_s=world.evade_start_s)
+        on_air = in_sky & (th.jam_erp_w > 0.0)  # jammers radiate while airborne
+        jam = Jammers(pos[on_air], th.jam_erp_w[on_air], th.jam_bandwidth_hz[on_air])
+        first_detect = tally.first_detect_s.copy()
+        first_track = tally.first_track_s.copy()
+        next_scan = c2.next_scan_s.copy()
+        period = pipe.sensor.scan_period_s
+        for r in due_radars:
+            det = pipe.sensor.detect(int(r), t, pos, in_sky, jam, rngs.radar[r])
+            scans.append(det)
+            real = det.truth[det.truth >= 0]  # -1: false alarms
+            fresh = real[np.isinf(first_detect[real])]
+            if fresh.size:
+                first_detect[fresh] = t
+                log.add(
+                    "detect", t, n=fresh.size, threat_id=fresh, radar=int(r),
+                    pos_m=th.state_at(t, fresh, evade_start_s=world.evade_start_s)[0],
+                )  # fmt: skip
+            picture, rep = pipe.tracker.step(picture, det, pipe.sensor.coverage(int(r)))
+            _log_scan(log, t, rep.confirmed_ids, rep.confirmed_truth, "track")
+            _log_scan(log, t, rep.deleted_ids, rep.deleted_truth, "track_lost")
+            seen = rep.confirmed_truth[rep.confirmed_truth >= 0]
+            first_track[seen] = np.minimum(first_track[seen], t)
+            next_scan[r] += period[r]
+        tally = replace(tally, first_detect_s=first_detect, first_track_s=first_track)
+        c2 = replace(c2, next_scan_s=next_scan)
+
+    # 5. identify, evaluate, plan, launch
+    if t + 1e-9 >= c2.next_decision_s:
+        launchers, reloading = start_reloads(c2.launchers, p.batteries, t)
+        if reloading.size:
+            log.add("reload", t, n=reloading.size, battery=launchers.battery[reloading])
+        waiting = c2.pending_track[c2.pending_until_s > t]
+        new, launchers, score, rank = _decide(
+            pipe, t, picture, missiles.flight, waiting, launchers, c2.n_launched
+        )
+        if new.n:
+            missiles = pipe.flyout.launch(missiles, new, picture)
+            engaged = tally.engaged.copy()
+            engaged[new.threat[new.threat >= 0]] = True
+            tally = replace(tally, engaged=engaged)
+            hit = new.threat >= 0  # illuminated: an evading threat breaks at launch
+            evade_start = world.evade_start_s.copy()
+            np.minimum.at(evade_start, new.threat[hit], new.t_launch_s[hit])
+            world = replace(world, evade_start_s=evade_start)
+            log.add(
+                "launch", new.t_launch_s, n=new.n, threat_id=new.threat,
+                track_id=new.track_id, missile_id=new.missile_id, battery=new.battery,
+                missile_type=new.mtype, pos_m=new.pip_m, score=score, rank=rank,
+            )  # fmt: skip
+        c2 = replace(
+            c2,
+            launchers=launchers,
+            next_decision_s=c2.next_decision_s + doc.decision_period_s,
+            n_launched=c2.n_launched + new.n,
+        )
+
+    new_state = SimState(t, world, picture, c2, missiles, tally)
+    return new_state, StepEvents(log, tuple(scans))
+
+
+def _log_scan(log: EventLog, t: float, track_ids: I64, truth: I64, kind: str) -> None:
+    log.add(kind, t, n=track_ids.size, threat_id=truth, track_id=track_ids)
+
+
+def _log_outcomes(log: EventLog, due: InFlight, out: Outcome) -> None:
+    kill = out.code == KILL
+    for kind, sel in (("kill", kill), ("miss", ~kill)):
+        log.add(
+            kind,
+            due.t_intercept_s[sel],
+            n=int(sel.sum()),
+            threat_id=out.threat[sel],
+            track_id=due.track_id[sel],
+            missile_id=due.missile_id[sel],
+            battery=due.battery[sel],
+            missile_type=due.mtype[sel],
+            note=np.where(kill, 0, out.code)[sel],
+            miss_distance_m=out.miss_m[sel],
+            pos_m=out.threat_pos_m[sel],
+        )
+
+
+def _fire_control_ok(params: SimParams, grid: InterceptGrid) -> NDArray[np.bool_]:
+    """(N, B, M): the battery's fire-control radar (if any) sees the intercept point."""
+    bat, rad = params.batteries, params.radars
+    n, _, m = grid.feasible.shape
+    ok: NDArray[np.bool_] = np.ones(grid.feasible.shape, dtype=bool)
+    for b in np.flatnonzero(bat.fc_radar >= 0):  # batteries: a handful
+        r = int(bat.fc_radar[b])
+        pip = grid.pip_m[:, b].reshape(-1, 3)
+        finite: NDArray[np.bool_] = np.asarray(np.isfinite(pip).all(axis=1), dtype=bool)
+        geom = radar_geometry(rad.pos_m[r : r + 1], np.where(finite[:, None], pip, 0.0))
+        seen = np.asarray(coverage_mask(rad, r, geom) & finite, dtype=bool)
+        ok[:, b] = seen.reshape(n, m)
+    return ok
+
+
+def _decide(
+    pipe: Pipeline,
+    t: float,
+    tracks: TrackState,
+    inflight: InFlight,
+    waiting: I64,
+    launchers: Launchers,
+    first_missile_id: int,
+) -> tuple[InFlight, Launchers, F64, I64]:
+    """One decision cycle: identify, evaluate, plan, allocate launch slots. Pure.
+
+    Args:
+        pipe: the scenario and its stages.
+        t: decision time, s.
+        tracks: the air picture.
+        inflight: missiles in the air.
+        waiting: track ids whose last intercept's outcome is not yet known.
+        launchers: launcher magazines and ready times.
+        first_missile_id: id of the first missile launched now.
+
+    Returns:
+        The missiles launched, the launchers after launching, and each missile's
+        threat score and priority rank (0 = most urgent) at this decision.
+    """
+    params = pipe.params
+    bat, mis, doc = params.batteries, params.missiles, params.doctrine
+    nothing = (InFlight.empty(), launchers, np.zeros(0), np.zeros(0, dtype=np.int64))
+    n_b = bat.load.shape[0]
+    stock = launchers.battery_stock(n_b)
+    if not stock.any():
+        return nothing
+    in_air = _count_per_track(tracks.track_id, inflight.track_id)
+    if doc.policy == "shoot_look_shoot":
+        room = np.where((in_air == 0) & ~np.isin(tracks.track_id, waiting), doc.salvo_size, 0)
+    else:
+        room = np.maximum(doc.max_missiles_per_target - in_air, 0)
+    salvo = np.minimum(room, doc.salvo_size)
+    fresh = t - tracks.last_update_s <= doc.max_track_age_s
+    cand = np.flatnonzero(tracks.confirmed & fresh & (salvo > 0))
+    if cand.size == 0:
+        return nothing
+    salvo = salvo[cand]
+    x = pipe.predict(tracks, t, cand)
+    pos, vel = x[:, :3], x[:, 3:]
+    truth = tracks.truth[cand]  # bookkeeping only: which threat a launch is at
+    ta = pipe.evaluation.evaluate(pos, vel, pipe.identification.identify(tracks, cand))
+    score = ta.score
+    threatening = ta.cpa_m <= params.assets.radius_m[ta.asset]
+    deadline = np.where(threatening & np.isfinite(ta.tgo_s), ta.tgo_s, params.duration_s)
+    grid = intercept_grid(pos, vel, bat, mis, deadline)
+    feasible = grid.feasible & _fire_control_ok(params, grid) & (stock > 0)[None, :, :]
+    if doc.engage_order == "time_to_go":
+        order = np.lexsort((-score, ta.tgo_s))
+    elif doc.engage_order == "range":
+        order = np.lexsort((-score, ta.range_m))
+    else:
+        order = np.lexsort((np.arange(cand.size), -score))
+    rank = np.empty(cand.size, dtype=np.int64)
+    rank[order] = np.arange(cand.size)
+
+    guided = np.bincount(inflight.battery, minlength=n_b)
+    # Distinct (battery, track) pairs in the air; a 1-D key (np.unique with
+    # axis=1 costs ~10x more at these sizes).
+    span = int(inflight.track_id.max()) + 1 if inflight.n else 1
+    pairs = np.unique(inflight.battery * span + inflight.track_id)
+    engaged_targets = np.bincount(pairs // span, minlength=n_b) if pairs.size else np.zeros(n_b)
+    tch = np.maximum(bat.target_channels - engaged_targets, 0)
+    mch = np.maximum(bat.missile_channels - guided, 0)
+    plan = pipe.planner.plan(
+        PlanRequest(score, order, salvo, feasible, grid.t_intercept_rel_s, stock, tch, mch)
+    )
+    if plan.rows.size == 0:
+        return nothing
+    n_m = bat.load.shape[1]
+    rows = np.repeat(plan.rows, plan.count)
+    opt = np.repeat(plan.option, plan.count)
+    b, m = opt // n_m, opt % n_m
+    launcher, t_launch = allocate_slots(launchers, bat, b, m, t + bat.reaction_s[b])
+    has_slot = launcher >= 0
+    delay = np.where(has_slot, t_launch - t, 0.0)
+    t_launch, t_int, pip = kinematic_flyout(
+        t, pos[rows], vel[rows], bat.pos_m[b], delay, mis.speed_mps[m]
+    )
+    ok = (
+        has_slot
+        & np.isfinite(t_int)
+        & (t_int - t <= deadline[rows])
+        & (t_int - t_launch <= mis.max_tof_s[m])
+    )
+    launchers = commit_launches(launchers, bat, launcher[ok], m[ok], t_launch[ok])
+    new = InFlight(
+        missile_id=first_missile_id + np.arange(int(ok.sum()), dtype=np.int64),
+        battery=b[ok],
+        mtype=m[ok],
+        track_id=tracks.track_id[cand[rows[ok]]],
+        threat=truth[rows[ok]],
+        t_launch_s=t_launch[ok],
+        t_intercept_s=t_int[ok],
+        pip_m=pip[ok],
+    )
+    return new, launchers, score[rows[ok]], rank[rows[ok]]
+
+
+def _count_per_track(track_ids: I64, missile_tracks: I64) -> I64:
+    """(N,) missiles in the air at each track."""
+    if missile_tracks.size == 0 or track_ids.size == 0:
+        return np.zeros(track_ids.size, dtype=np.int64)
+    # Track ids are small non-negative integers: a histogram beats np.unique here.
+    counts = np.bincount(missile_tracks, minlength=int(track_ids.max()) + 1)
+    return counts[track_ids].astype(np.int64)
