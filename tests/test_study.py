@@ -279,7 +279,6 @@ def test_one_registry_types_labels_and_estimates_every_metric(
     default_params: SimParams,
 ) -> None:
     """Columns, summary keys, estimators and labels all come from `skydome.study.metrics`."""
-    from skydome.report import study as report
     from skydome.study import COLUMN_METRICS, SUMMARY_METRICS, label
 
     cols = metric_columns(default_params)
@@ -288,7 +287,6 @@ def test_one_registry_types_labels_and_estimates_every_metric(
     for name, _ in cols:
         assert label(name) != name, name  # every column, families included, is labelled
     assert label("fired.40N6-class") == "missiles fired: 40N6-class"
-    assert report._label("damage") == label("damage")
     by_name = {m.name: m for m in (*SUMMARY_METRICS, *COLUMN_METRICS)}
     rows = [replication_row(summarize(simulate(default_params, seed=1)))] * 2
     est = cell_estimates(rows, [c for c, _ in cols])
