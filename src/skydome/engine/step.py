@@ -36,7 +36,7 @@ from skydome.engagement.launchers import (
     start_reloads,
 )
 from skydome.engine.pipeline import Pipeline, PlanRequest
-from skydome.engine.state import SimState
+from skydome.engine.state import C2State, SimState, Tally
 from skydome.events import EventLog
 from skydome.geo import radar_geometry
 from skydome.scenario.params import SimParams
@@ -107,6 +107,16 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
     world, picture, c2, missiles, tally = (
         state.world, state.picture, state.c2, state.missiles, state.tally,
     )  # fmt: skip
+    # C2 and tally fields change often: kept as locals, packed once at the end.
+    pending_track, pending_until, pending_kill = (
+        c2.pending_track, c2.pending_until_s, c2.pending_kill,
+    )  # fmt: skip
+    launchers, next_scan, next_decision, n_launched = (
+        c2.launchers, c2.next_scan_s, c2.next_decision_s, c2.n_launched,
+    )  # fmt: skip
+    first_detect, first_track, engaged = (
+        tally.first_detect_s, tally.first_track_s, tally.engaged,
+    )  # fmt: skip
     log = EventLog()
     scans: list[Detections] = []
 
@@ -120,25 +130,17 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
             out = pipe.assessment.assess(arrivals, world, rngs.engagement)
             world = replace(world, kill_time_s=out.kill_time_s)
             _log_outcomes(log, due, out)
-            c2 = replace(
-                c2,
-                pending_track=np.r_[c2.pending_track, due.track_id],
-                pending_until_s=np.r_[
-                    c2.pending_until_s, due.t_intercept_s + doc.kill_assessment_s
-                ],
-                pending_kill=np.r_[c2.pending_kill, out.code == KILL],
-            )
-    if c2.pending_track.size:
-        known = c2.pending_until_s <= t
-        killed_tracks = c2.pending_track[known & c2.pending_kill]
+            pending_track = np.r_[pending_track, due.track_id]
+            pending_until = np.r_[pending_until, due.t_intercept_s + doc.kill_assessment_s]
+            pending_kill = np.r_[pending_kill, out.code == KILL]
+    if pending_track.size:
+        known = pending_until <= t
+        killed_tracks = pending_track[known & pending_kill]
         if killed_tracks.size:
             picture = picture.select(~np.isin(picture.track_id, killed_tracks))
-        c2 = replace(
-            c2,
-            pending_track=c2.pending_track[~known],
-            pending_until_s=c2.pending_until_s[~known],
-            pending_kill=c2.pending_kill[~known],
-        )
+        pending_track = pending_track[~known]
+        pending_until = pending_until[~known]
+        pending_kill = pending_kill[~known]
 
     # 2. leaks
     leaking = np.isinf(world.leak_time_s) & (th.end_s <= t) & (world.kill_time_s > th.end_s)
@@ -153,15 +155,15 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
         world = replace(world, leak_time_s=leak_time, asset_value=world.asset_value * survive)
 
     # 3-4. sense and track
-    due_radars = np.flatnonzero(c2.next_scan_s <= t + 1e-9)
+    due_radars = np.flatnonzero(next_scan <= t + 1e-9)
     if due_radars.size:
         in_sky = (th.launch_s <= t) & (t < th.end_s) & (world.kill_time_s > t)
         pos, _ = th.state_at(t, evade_start_s=world.evade_start_s)
         on_air = in_sky & (th.jam_erp_w > 0.0)  # jammers radiate while airborne
         jam = Jammers(pos[on_air], th.jam_erp_w[on_air], th.jam_bandwidth_hz[on_air])
-        first_detect = tally.first_detect_s.copy()
-        first_track = tally.first_track_s.copy()
-        next_scan = c2.next_scan_s.copy()
+        first_detect = first_detect.copy()
+        first_track = first_track.copy()
+        next_scan = next_scan.copy()
         period = pipe.sensor.scan_period_s
         for r in due_radars:
             det = pipe.sensor.detect(int(r), t, pos, in_sky, jam, rngs.radar[r])
@@ -180,23 +182,22 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
             seen = rep.confirmed_truth[rep.confirmed_truth >= 0]
             first_track[seen] = np.minimum(first_track[seen], t)
             next_scan[r] += period[r]
-        tally = replace(tally, first_detect_s=first_detect, first_track_s=first_track)
-        c2 = replace(c2, next_scan_s=next_scan)
 
     # 5. identify, evaluate, plan, launch
-    if t + 1e-9 >= c2.next_decision_s:
-        launchers, reloading = start_reloads(c2.launchers, p.batteries, t)
+    if t + 1e-9 >= next_decision:
+        next_decision += doc.decision_period_s
+        launchers, reloading = start_reloads(launchers, p.batteries, t)
         if reloading.size:
             log.add("reload", t, n=reloading.size, battery=launchers.battery[reloading])
-        waiting = c2.pending_track[c2.pending_until_s > t]
+        waiting = pending_track[pending_until > t]
         new, launchers, score, rank = _decide(
-            pipe, t, picture, missiles.flight, waiting, launchers, c2.n_launched
+            pipe, t, picture, missiles.flight, waiting, launchers, n_launched
         )
+        n_launched += new.n
         if new.n:
             missiles = pipe.flyout.launch(missiles, new, picture)
-            engaged = tally.engaged.copy()
+            engaged = engaged.copy()
             engaged[new.threat[new.threat >= 0]] = True
-            tally = replace(tally, engaged=engaged)
             hit = new.threat >= 0  # illuminated: an evading threat breaks at launch
             evade_start = world.evade_start_s.copy()
             np.minimum.at(evade_start, new.threat[hit], new.t_launch_s[hit])
@@ -206,13 +207,11 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
                 track_id=new.track_id, missile_id=new.missile_id, battery=new.battery,
                 missile_type=new.mtype, pos_m=new.pip_m, score=score, rank=rank,
             )  # fmt: skip
-        c2 = replace(
-            c2,
-            launchers=launchers,
-            next_decision_s=c2.next_decision_s + doc.decision_period_s,
-            n_launched=c2.n_launched + new.n,
-        )
 
+    c2 = C2State(
+        launchers, pending_track, pending_until, pending_kill, next_scan, next_decision, n_launched
+    )
+    tally = Tally(first_detect, first_track, engaged)
     new_state = SimState(t, world, picture, c2, missiles, tally)
     return new_state, StepEvents(log, tuple(scans))
 
