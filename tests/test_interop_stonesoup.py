@@ -109,16 +109,27 @@ def test_gospa_close_to_skydome() -> None:
 
 
 def test_default_scenario_end_to_end() -> None:
+    """The default scenario's first 600 s (24 threats in the air) with Stone Soup tracking.
+
+    The whole 1,800 s run costs about 80 s with Stone Soup (17x the built-in
+    tracker): `benchmarks/bench_interop.py` runs it; the suite runs the first
+    third and holds it against the built-in tracker on the same seed.
+    """
     from skydome import compile_scenario, load_scenario, simulate
 
-    params = compile_scenario(load_scenario("default"))
+    s = load_scenario("default")
+    s = s.model_copy(update={"run": s.run.model_copy(update={"duration_s": 600.0})})
+    params = compile_scenario(s)
+    ours = simulate(params, seed=1)
     r = simulate(params, seed=1, tracker=StoneSoupTracker(params.tracker))
-    n = params.threats.n
-    detected = np.isfinite(r.first_detect_s).sum()
-    tracked = np.isfinite(r.first_track_s).sum()
-    kills = np.isfinite(r.kill_time_s).sum()
-    assert detected > 0.8 * n and tracked > 0.8 * n, (detected, tracked, n)
-    assert kills > 0
+
+    def count(a: np.ndarray) -> int:
+        return int(np.isfinite(a).sum())
+
+    assert count(ours.first_detect_s) >= 20  # the window holds a real raid
+    assert count(r.first_detect_s) == count(ours.first_detect_s)  # same radars, same seed
+    assert count(r.first_track_s) >= 0.9 * count(ours.first_track_s)
+    assert count(r.kill_time_s) >= 0.75 * count(ours.kill_time_s) > 0
 
 
 def test_predict_matches_skydome_constant_velocity() -> None:
