@@ -27,6 +27,10 @@ track (the doctrine's engage order); slots past the candidates are zeros:
 - `channels` (B, 2) float32: free target and missile channels per battery;
 - `time` (1,) float32: simulated time of the decision, s.
 
+`info`: `t_s`, `n_tracks` (slots filled), `launched` and `cost_spent` (so far
+this episode), `value_preserved` (fraction of the initial asset value left),
+`seed` (the replication seed).
+
 Action: `MultiDiscrete([B*M + 1] * K)`; for slot i, 0 = no fire and
 o = 1 + b*M + m fires a salvo of type m from battery b. Slots are served in
 order (most urgent first) under the built-in greedy planner's capacity rules:
@@ -226,6 +230,7 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
         self._obs: ObsDict = self._empty_obs(0.0)
         self._carry = 0.0
         self.launched = 0
+        self.cost_spent = 0.0
 
     # -- gymnasium API ---------------------------------------------------------------------
 
@@ -241,6 +246,7 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
         self._state = SimState.initial(p, self.pipeline.flyout.empty())
         self._k = 0
         self.launched = 0
+        self.cost_spent = 0.0
         self._carry = self._advance()
         return self._obs, self._info()
 
@@ -268,6 +274,28 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
         allow = np.ones((self.max_tracks, self.n_options + 1), dtype=bool)
         allow[:, 1:] = self._mask
         return allow.reshape(-1)
+
+    @property
+    def request(self) -> PlanRequest | None:
+        """The engine's `PlanRequest` at the current decision point (None: episode over)."""
+        return self._req
+
+    @property
+    def slot_rows(self) -> I64:
+        """(<= K,) the request row each observation slot holds, slot order."""
+        return self._slots
+
+    def action_from_plan(self, plan: Plan) -> NDArray[np.int64]:
+        """The action choosing `plan`'s options (rows outside the K slots are dropped).
+
+        Salvo sizes are the environment's (clipped salvo left), not `plan.count`.
+        """
+        slot = {int(r): i for i, r in enumerate(self._slots)}
+        action = np.zeros(self.max_tracks, np.int64)
+        for r, o in zip(plan.rows, plan.option, strict=True):
+            if int(r) in slot:
+                action[slot[int(r)]] = int(o) + 1
+        return action
 
     # -- internals -------------------------------------------------------------------------
 
@@ -313,6 +341,7 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
         used = inv0 - inv1
         self.launched += int(used.sum())
         cost = float((used * self.params.missiles.cost[None, :]).sum())
+        self.cost_spent += cost
         return -self.value_weight * lost / self._value0 - self.missile_cost_weight * cost
 
     def _observe(self, req: PlanRequest, t: float) -> ObsDict:
@@ -385,11 +414,18 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
             np.asarray(rows, np.int64), np.asarray(opts, np.int64), np.asarray(counts, np.int64)
         )
 
+    def _preserved(self) -> float:
+        if self._state is None:
+            return 1.0
+        return float(self._state.world.asset_value.sum()) / self._value0
+
     def _info(self) -> dict[str, Any]:
         n = 0 if self._req is None else int(min(self._req.order.size, self.max_tracks))
         return {
             "t_s": float(self._obs["time"][0]),
             "n_tracks": n,
             "launched": self.launched,
+            "cost_spent": self.cost_spent,
+            "value_preserved": self._preserved(),
             "seed": self._replication_seed,
         }
