@@ -92,6 +92,16 @@ def test_greedy_actions_replay_the_engine_exactly() -> None:
     assert env.launched == int((run.events.kind == EVENT_KINDS.index("launch")).sum())
 
 
+def test_unseeded_resets_draw_new_replications_reproducibly() -> None:
+    env = SkydomeEnv("default", duration_s=SHORT_S)
+    first = [env.reset()[1]["seed"], env.reset()[1]["seed"], env.reset()[1]["seed"]]
+    assert first[0] == env.params.seed and len(set(first)) == 3
+    env.reset(seed=4)
+    a = [env.reset()[1]["seed"] for _ in range(2)]
+    env.reset(seed=4)
+    assert a == [env.reset()[1]["seed"] for _ in range(2)]
+
+
 def test_action_masks_layout() -> None:
     env = SkydomeEnv("default", duration_s=SHORT_S, max_tracks=4)
     obs, _ = env.reset(seed=1)

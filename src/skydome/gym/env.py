@@ -16,7 +16,10 @@ the probe leaves no trace. Otherwise the probe's result is the tick's result.
 
 Observation (`observation_space`, a `Dict` of `Box`es; K = `max_tracks`,
 B batteries, M missile types). Slot i holds the i-th most urgent candidate
-track (the doctrine's engage order); slots past the candidates are zeros:
+track (the doctrine's engage order); slots past the candidates are zeros, and
+candidates past the K most urgent are not offered (never engaged at that
+decision; a tick whose first K candidates offer no choice is not a decision
+point):
 
 - `tracks` (K, 10) float32: threat score, position x, y, z (km), velocity
   vx, vy, vz (km/s), RMS position sigma per axis (km), missiles the track may
@@ -55,8 +58,14 @@ is counted in the first step's reward.
 
 The episode terminates at the end of the run (`run.duration_s`, or the
 `duration_s` given); it is never truncated. `reset(seed=s)` uses `s` as the
-replication seed (the scenario's `run.seed` if no seed was ever given), so the
-same seed and actions give the same observations and rewards.
+replication seed, so the same seed and actions give the same observations and
+rewards; `reset()` without a seed plays the scenario's `run.seed` first, then
+replication seeds drawn from the environment's generator (`np_random`,
+seeded by the last seed given), so a seeded sequence of episodes is
+reproducible too.
+
+The stages must be pure, as `step` requires (a stateful stage would see each
+probed tick twice); the built-in ones are.
 """
 
 from __future__ import annotations
@@ -221,6 +230,7 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
         self._n_steps = int(np.ceil(self.params.duration_s / self.params.step_s - 1e-9))
         self._value0 = float(self.params.assets.value.sum()) or 1.0
         self._replication_seed = int(self.params.seed)
+        self._seeded = False
         self._state: SimState | None = None
         self._rngs: Rngs | None = None
         self._k = 0
@@ -238,9 +248,14 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[ObsDict, dict[str, Any]]:
         """Start a replication; `seed` (if given) is its replication seed."""
-        super().reset(seed=seed)
+        if seed is None and not self._seeded:
+            seed = int(self.params.seed)  # the first episode: the scenario's run.seed
         if seed is not None:
+            super().reset(seed=seed)
+            self._seeded = True
             self._replication_seed = int(seed)
+        else:  # the next replication, drawn from the seeded generator
+            self._replication_seed = int(self.np_random.integers(2**31))
         p = self.params
         self._rngs = Rngs.from_seed(self._replication_seed, p.radars.names)
         self._state = SimState.initial(p, self.pipeline.flyout.empty())
