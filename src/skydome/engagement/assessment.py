@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import F64, I64
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.guided import CPA, Ended
 from skydome.engagement.guided import SPENT as SPENT_FLIGHT
@@ -34,8 +35,6 @@ __all__ = [
     "assess_guided",
 ]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 
 KILL, MISS_PK, MISS_BASKET, NO_TARGET, SPENT = 0, 1, 2, 3, 4
 """Outcome codes (SPENT: a guided missile fell, timed out or ran out of speed)."""

@@ -19,14 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
+from skydome.arrays import F64, I64
 from skydome.engagement.params import AssetParams
 
 __all__ = ["ThreatAssessment", "evaluate_threats"]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 
 _TGO_SOFTENING_S = 60.0
 

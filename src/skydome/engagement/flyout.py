@@ -16,14 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import concat_rows, take_rows
+from skydome.arrays import F64, I64, concat_rows, take_rows
 from skydome.engagement.geometry import time_of_flight
 from skydome.tracking.base import TrackState
 
 __all__ = ["InFlight", "kinematic_flyout", "midcourse_update"]
-
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import concat_rows, take_rows
+from skydome.arrays import F64, I64, concat_rows, take_rows
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.guidance import (
     G0,
@@ -68,8 +68,6 @@ __all__ = [
     "physics_envelope",
 ]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 
 LAUNCH_SPEED_MPS = 50.0

@@ -13,15 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
-from skydome.arrays import rank_within_groups
+from skydome.arrays import F64, I64, rank_within_groups
 from skydome.engagement.params import BatteryParams
 
 __all__ = ["Launchers", "allocate_slots", "commit_launches", "start_reloads"]
-
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import rank_within_groups
+from skydome.arrays import F64, I64, rank_within_groups
 
 __all__ = ["GreedyAssignment", "greedy_assign", "rank_within_groups"]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import fields
 
 import numpy as np
-from numpy.typing import NDArray
 
+from skydome.arrays import I64
 from skydome.engine.pipeline import Identification, Pipeline, Plan, Planner, PlanRequest
 from skydome.engine.pipeline import ThreatEvaluation as Evaluation
 from skydome.engine.state import SimState
@@ -30,8 +30,6 @@ from skydome.tracking.base import TrackState
 
 __all__ = ["check_evaluation", "check_identification", "check_pipeline", "check_planner"]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 
 _RESOLVED = (EVENT_KINDS.index("kill"), EVENT_KINDS.index("miss"))
 

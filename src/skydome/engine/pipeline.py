@@ -23,6 +23,7 @@ from typing import Protocol, cast
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import F64, I64
 from skydome.engagement.assessment import Outcome
 from skydome.engagement.evaluation import ThreatAssessment
 from skydome.engagement.flyout import InFlight
@@ -48,8 +49,6 @@ __all__ = [
     "Tracker",
 ]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import F64, I64
 from skydome.engine.pipeline import (
     Flyout,
     Identification,
@@ -34,8 +35,6 @@ from skydome.tracking.base import Tracker, TrackState
 
 __all__ = ["ProgressFn", "RunResult", "simulate"]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 Columns = dict[str, NDArray[np.generic]]
 
 ProgressFn = Callable[[float], None]

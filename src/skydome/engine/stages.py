@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import grouped_cumsum, rank_within_groups
+from skydome.arrays import F64, I64, grouped_cumsum, rank_within_groups
 from skydome.engagement.assessment import Outcome, assess, assess_guided
 from skydome.engagement.evaluation import ThreatAssessment, evaluate_threats
 from skydome.engagement.flyout import InFlight, midcourse_update
@@ -49,8 +49,6 @@ __all__ = [
     "default_pipeline",
 ]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 
 

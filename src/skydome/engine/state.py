@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import F64, I64
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.guided import GuidedFlights
 from skydome.engagement.launchers import Launchers
@@ -24,8 +25,6 @@ from skydome.tracking.base import TrackState
 
 __all__ = ["C2State", "Missiles", "SimState", "Tally", "WorldState"]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 
 

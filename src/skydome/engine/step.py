@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import F64, I64
 from skydome.engagement.assessment import KILL, Outcome
 from skydome.engagement.flyout import InFlight, kinematic_flyout
 from skydome.engagement.geometry import InterceptGrid, intercept_grid
@@ -47,9 +48,6 @@ from skydome.sensors.radar import coverage_mask
 from skydome.tracking.base import TrackState
 
 __all__ = ["Rngs", "StepEvents", "step"]
-
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from skydome.arrays import F64, I64
 from skydome.engagement.evaluation import ThreatAssessment
 from skydome.engine.pipeline import (
     Identification,
@@ -97,8 +98,6 @@ from skydome.tracking.base import TrackState
 
 __all__ = ["N_TRACK_FEATURES", "SkydomeEnv"]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 ObsDict = dict[str, NDArray[Any]]
 
 N_TRACK_FEATURES = 10

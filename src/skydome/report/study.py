@@ -40,8 +40,8 @@ import pandas as pd  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
 
+from skydome.arrays import F64
 from skydome.errors import UserError  # noqa: E402
 from skydome.report.figures import COLOURS, KILL_COLOUR, LEAK_COLOUR  # noqa: E402
 from skydome.report.templates import render_page  # noqa: E402
@@ -61,8 +61,6 @@ __all__ = [
     "study_html",
     "write_study_report",
 ]
-
-F64 = NDArray[np.float64]
 
 
 CURVE_METRICS = ("p_no_leaker", "leaked", "missiles_per_kill", "damage")

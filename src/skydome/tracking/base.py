@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import F64, I64
 from skydome.sensors.base import Detections
 
 __all__ = [
@@ -20,8 +21,6 @@ __all__ = [
     "Tracker",
 ]
 
-F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
 B = NDArray[np.bool_]
 
 CoverageFn = Callable[[F64], B]

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from skydome.arrays import F64
 from skydome.sensors.base import Detections
 from skydome.tracking.association import gnn_assign
 from skydome.tracking.base import CoverageFn, Kinematics, MotionFilter, ScanReport, TrackState
@@ -33,8 +34,6 @@ from skydome.tracking.management import manage, score_increment
 from skydome.tracking.params import TrackerParams
 
 __all__ = ["GnnTracker", "motion_filter", "predict_mean_cv"]
-
-F64 = NDArray[np.float64]
 
 
 def motion_filter(p: TrackerParams) -> MotionFilter:
