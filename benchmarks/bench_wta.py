@@ -34,11 +34,11 @@ import numpy as np  # noqa: E402
 from skydome.engagement.wta import (  # noqa: E402
     WtaProblem,
     WtaResult,
-    _mmr_greedy,
     objective,
     solve_exact,
     solve_heuristic,
 )
+from skydome.engagement.wta_heuristic import _mmr_greedy  # noqa: E402
 
 LITERATURE = (5, 10, 20, 50, 80, 200, 1000)
 EXACT_UP_TO = 80

@@ -19,7 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import skydome.engagement.wta as W
+import skydome.engagement.wta_exact as WE
+import skydome.engagement.wta_heuristic as WH
 from skydome.engagement.wta import (
     STATUSES,
     WtaProblem,
@@ -70,7 +71,7 @@ def test_assignment_on_duplicated_rows_terminates() -> None:
     # min_weight_full_bipartite_matching looped forever on exactly this matrix.
     code = (
         "import numpy as np\n"
-        "from skydome.engagement.wta import _max_assignment\n"
+        "from skydome.engagement.wta_heuristic import _max_assignment\n"
         "rng = np.random.default_rng(0)\n"
         "G = rng.uniform(0, 1, (100, 200)) * rng.integers(1, 100, 200)\n"
         "r, c = _max_assignment(np.repeat(G, 2, axis=0))\n"
@@ -103,7 +104,7 @@ def test_heuristic_on_duplicated_units_returns_within_its_limit(units: int) -> N
 def test_heuristic_never_worse_than_the_greedy_on_duplicated_units() -> None:
     for units in (2, 3):
         p = duplicated(100, 200, units)
-        g, _ = W._mmr_greedy(p)
+        g, _ = WH._mmr_greedy(p)
         h = solve_heuristic(p, 1.0)
         assert h.objective <= objective(p, g) + 1e-9
 
@@ -250,10 +251,10 @@ def test_exact_small_instance_fires(tmp_path: Path) -> None:
 def test_exact_falls_back_to_its_incumbent_on_solver_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def broken(m: object, options: object) -> W._MilpOut:
-        return W._MilpOut(4, None, None, None)
+    def broken(m: object, options: object) -> WE._MilpOut:
+        return WE._MilpOut(4, None, None, None)
 
-    monkeypatch.setattr(W, "_milp_in_process", broken)
+    monkeypatch.setattr(WE, "_milp_in_process", broken)
     h = solve_heuristic(SMALL)
     ex = solve_exact(SMALL, 5.0)
     assert ex.status == "solver_error" and not ex.optimal
@@ -307,7 +308,7 @@ def test_typed_instances_exact_is_brute_force_heuristic_beats_greedy(p: WtaProbl
     bf = solve_brute_force(p)
     ex = solve_exact(p, 20.0)
     h = solve_heuristic(p, 0.2)
-    g, _ = W._mmr_greedy(p)
+    g, _ = WH._mmr_greedy(p)
     assert ex.status == "optimal" and ex.objective == pytest.approx(bf.objective, rel=1e-6)
     assert h.objective <= objective(p, g) + 1e-9
     assert h.objective >= bf.objective - 1e-9
