@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize(
     "args",
     [
-        ["ruff", "check", "src", "tests", "benchmarks", "examples"],
-        ["ruff", "format", "--check", "src", "tests", "benchmarks", "examples"],
+        ["ruff", "check", "src", "tests", "benchmarks", "examples", "tools"],
+        ["ruff", "format", "--check", "src", "tests", "benchmarks", "examples", "tools"],
         ["mypy"],
     ],
     ids=["ruff-check", "ruff-format", "mypy"],
