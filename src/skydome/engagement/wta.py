@@ -1,16 +1,8 @@
 """Static weapon-target assignment (WTA): exact and heuristic solvers.
 
-The standard problem (Manne 1958; Ahuja, Kumar, Jha & Orlin, "Exact and
-heuristic algorithms for the weapon-target assignment problem", *Operations
-Research* 55(6), 2007): W weapons (or weapon types with counts n_i), T targets
-of value V_j, kill probabilities p_ij; choose integer x_ij >= 0 with
-sum_j x_ij <= n_i to minimise the expected surviving value
-
-    F(x) = sum_j V_j prod_i (1 - p_ij)^x_ij  +  sum_ij c_i x_ij,
-
-where the optional per-weapon cost c_i makes "fire fewer missiles" part of the
-objective (c = 0 gives the textbook problem), and an optional cap limits the
-weapons per target.
+The problem -- expected surviving value plus the cost of the weapons fired,
+over integer allocations within magazine counts and an optional per-target
+cap -- is stated in `wta_problem` with its references.
 
 Solvers (each in its module; this one is the entry point):
 

@@ -257,6 +257,39 @@ class ScanReport:
     deleted_ids: I64
     deleted_truth: I64
 
+    @staticmethod
+    def of_scan(
+        prev_ids: I64,
+        prev_truth: I64,
+        newly: NDArray[np.bool_],
+        dropped: NDArray[np.bool_],
+        born_ids: I64,
+        born_truth: I64,
+        born_confirmed: NDArray[np.bool_],
+    ) -> ScanReport:
+        """The report of a scan that managed the previous tracks and initiated new ones.
+
+        Args:
+            prev_ids: (T,) the tracks before the scan.
+            prev_truth: (T,) their truth ids.
+            newly: (T,) previous tracks this scan confirmed.
+            dropped: (T,) previous tracks this scan deleted.
+            born_ids: (K,) tracks initiated by this scan.
+            born_truth: (K,) their truth ids.
+            born_confirmed: (K,) confirmed at birth (M-of-N with M = 1), all or none.
+        """
+        conf_ids = [prev_ids[newly]]
+        conf_truth = [prev_truth[newly]]
+        if born_confirmed.any():
+            conf_ids.append(born_ids)
+            conf_truth.append(born_truth)
+        return ScanReport(
+            confirmed_ids=np.concatenate(conf_ids),
+            confirmed_truth=np.concatenate(conf_truth),
+            deleted_ids=prev_ids[dropped],
+            deleted_truth=prev_truth[dropped],
+        )
+
 
 class Tracker(Protocol):
     """A multi-target tracker: one pure step per radar scan."""

@@ -180,16 +180,8 @@ class GnnTracker:
             mode_P=kin.mode_P,
             mode_prob=kin.mode_prob,
         )
-        conf_ids = [state.track_id[newly]]
-        conf_truth = [truth[newly]]
-        if born_confirmed.any():
-            conf_ids.append(new_ids)
-            conf_truth.append(det.truth[nu])
-        report = ScanReport(
-            confirmed_ids=np.concatenate(conf_ids),
-            confirmed_truth=np.concatenate(conf_truth),
-            deleted_ids=state.track_id[dropped],
-            deleted_truth=truth[dropped],
+        report = ScanReport.of_scan(
+            state.track_id, truth, newly, dropped, new_ids, det.truth[nu], born_confirmed
         )
         return out, report
 
