@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from skydome.errors import ScenarioError
 from skydome.scenario import limits, load, schema
 from skydome.scenario.load import parse_scenario, problems_from_validation
+from skydome.scenario.schema import _base
 from tests.conftest import SMALL, dump
 
 SKYDOME = str(Path(sys.executable).with_name("skydome"))
@@ -143,7 +144,7 @@ def test_every_number_field_has_both_bounds() -> None:
     for model in _models():
         for name, info in model.model_fields.items():
             tp = schema.unwrap_type(info.annotation)
-            if not schema._is_number(tp) or typing.get_origin(tp) is typing.Literal:
+            if not _base._is_number(tp) or typing.get_origin(tp) is typing.Literal:
                 continue
             kinds = {
                 k
@@ -375,7 +376,7 @@ def _models() -> list[type[BaseModel]]:
     return [
         m
         for m in vars(schema).values()
-        if isinstance(m, type) and issubclass(m, schema._Model) and m is not schema._Model
+        if isinstance(m, type) and issubclass(m, _base._Model) and m is not _base._Model
     ]
 
 

@@ -1,0 +1,158 @@
+"""Scenario schema: doctrine, tracker settings and run settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    Field,
+    model_validator,
+)
+
+from skydome.scenario.schema._base import Name, _Model
+
+
+class Doctrine(_Model):
+    """How the command post evaluates threats and engages them."""
+
+    salvo_size: int = Field(2, ge=1, le=16, description="Missiles fired per engagement.")
+    policy: Literal["shoot_look_shoot", "shoot_shoot"] = Field(
+        "shoot_look_shoot",
+        description="shoot_look_shoot: engage a track again only after its missiles are "
+        "assessed (a miss); shoot_shoot: fire again while missiles are still in the air, "
+        "up to max_missiles_per_target.",
+    )
+    max_missiles_per_target: int | None = Field(
+        None, ge=1, le=64, description="Missiles in the air at one track at most (default: salvo)."
+    )
+    kill_assessment_s: float = Field(
+        4.0, ge=0.0, le=600.0, description="From intercept until the outcome is known."
+    )
+    max_track_age_s: float = Field(
+        5.0,
+        gt=0.0,
+        le=3600.0,
+        description="Engage only tracks updated this recently (fire-control quality).",
+    )
+    engage_order: Literal["threat_score", "time_to_go", "range"] = Field(
+        "threat_score", description="Which threats are served first (greedy planner)."
+    )
+    decision_period_s: float = Field(
+        2.0, gt=0.0, le=600.0, description="Time between engagement decisions."
+    )
+    planner: Literal["greedy", "wta"] = Field(
+        "greedy",
+        description="greedy: a salvo for each threat in priority order, cheapest adequate "
+        "missile; wta: solve the weapon-target assignment (value at risk vs missile cost) "
+        "each decision cycle.",
+    )
+    wta_solver: Literal["auto", "exact", "heuristic"] = Field(
+        "heuristic", description="Solver for planner 'wta'."
+    )
+    wta_time_limit_s: float = Field(
+        0.2, gt=0.0, le=600.0, description="Wall-time budget per decision (planner 'wta')."
+    )
+    missile_cost_weight: float = Field(
+        1.0, ge=0.0, le=1e9, description="Value units per unit of missile cost (planner 'wta')."
+    )
+    tgo_softening_s: float = Field(
+        60.0, gt=0.0, le=3600.0, description="Added to time-to-go in the threat score."
+    )
+    type_weights: dict[Name, Annotated[float, Field(ge=0.0, le=1e6)]] = Field(
+        default_factory=dict,
+        description="Threat-score multiplier per threat type label (default 1; 0 to 1e6); "
+        "identification is assumed perfect.",
+    )
+
+
+class TrackerSettings(_Model):
+    """Multi-target tracker settings: motion model, gating, track management.
+
+    Kalman filters batched over all tracks; chi-square gating behind a k-d tree;
+    global-nearest-neighbour assignment per cluster; M-of-N confirmation. See
+    the Tracking section of docs/models.md.
+    """
+
+    motion_model: Literal["cv", "ca", "imm"] = Field(
+        "cv",
+        description="cv: constant velocity; ca: constant acceleration; imm: interacting "
+        "multiple models (quiet constant velocity + high-noise manoeuvre model).",
+    )
+    process_noise_mps2: float = Field(
+        20.0, gt=0.0, le=1000.0, description="White-noise acceleration density sqrt(q), m/s^2."
+    )
+    manoeuvre_noise_mps2: float = Field(
+        60.0,
+        gt=0.0,
+        le=2000.0,
+        description="White-noise acceleration of the IMM manoeuvre mode (imm), m/s^2.",
+    )
+    jerk_noise_mps3: float = Field(
+        5.0, gt=0.0, le=1000.0, description="White-noise jerk density of the ca model, m/s^3."
+    )
+    imm_cruise_s: float = Field(
+        60.0, gt=0.0, le=86_400.0, description="Mean time between manoeuvres (imm), s."
+    )
+    imm_manoeuvre_s: float = Field(
+        15.0, gt=0.0, le=86_400.0, description="Mean duration of a manoeuvre (imm), s."
+    )
+    gate_probability: float = Field(
+        0.9999, gt=0.5, lt=1.0, description="Chi-square gate probability (3 dof)."
+    )
+    confirm_m: int = Field(2, ge=1, le=8, description="Hits needed to confirm ...")
+    confirm_n: int = Field(3, ge=1, le=8, description="... within this many looks.")
+    delete_misses: int = Field(
+        12, ge=1, le=100, description="Consecutive missed looks that drop a track."
+    )
+    max_coast_s: float = Field(
+        25.0, gt=0.0, le=3600.0, description="Time without an update that drops a track."
+    )
+    max_position_sigma_m: float = Field(
+        20_000.0,
+        gt=0.0,
+        le=1e7,
+        description="A track whose RMS position standard deviation per axis grows beyond "
+        "this is dropped (covariance growth).",
+    )
+    init_velocity_sigma_mps: float = Field(
+        800.0, gt=0.0, le=10_000.0, description="Velocity uncertainty of a new track."
+    )
+    max_speed_mps: float = Field(
+        5_000.0,
+        gt=0.0,
+        le=100_000.0,
+        description="Fastest plausible target: a tentative track faster than this by more "
+        "than three standard deviations is dropped.",
+    )
+    detection_probability: float = Field(
+        0.9, gt=0.0, lt=1.0, description="Assumed Pd, for the track quality score."
+    )
+    false_alarm_density_per_km3: float = Field(
+        1e-3,
+        gt=0.0,
+        le=1e6,
+        description="Assumed false-alarm density, for the track quality score, per km^3.",
+    )
+
+    @model_validator(mode="after")
+    def _m_of_n(self) -> TrackerSettings:
+        if self.confirm_m > self.confirm_n:
+            raise ValueError("confirm_m must not exceed confirm_n")
+        return self
+
+
+class RunSettings(_Model):
+    """Simulated time and randomness."""
+
+    duration_s: float = Field(gt=0.0, le=7 * 86_400.0, description="Simulated time.")
+    step_s: float = Field(1.0, gt=0.0, le=60.0, description="Engine tick.")
+    seed: int = Field(0, ge=0, lt=2**63, description="Replication seed (overridden by --seed).")
+    flyout: Literal["kinematic", "guided"] = Field(
+        "kinematic",
+        description="kinematic: average speed to the predicted intercept point (fast); "
+        "guided: 3-DOF point-mass missiles with midcourse and PN homing (every missile "
+        "type needs `physics`).",
+    )
+    guidance_step_s: float = Field(
+        0.05, ge=1e-3, le=1.0, description="Integration step of the guided flyout."
+    )

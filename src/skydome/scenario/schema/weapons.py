@@ -1,0 +1,179 @@
+"""Scenario schema: interceptor types, their 3-DOF physics, and batteries."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import (
+    Field,
+    model_validator,
+)
+
+from skydome.constants import G0_MPS2
+from skydome.scenario.schema._base import Name, Point, _Model
+
+
+class MissilePhysics(_Model):
+    """Physical parameters of an interceptor for the `guided` flyout (3-DOF point mass).
+
+    Approximations or assumptions, not published data: tune them so that the type's
+    own physics reaches its tabled range and ceiling (`skydome.engagement.guided
+    .physics_envelope` checks this; see docs/models.md).
+    """
+
+    launch_mass_kg: float = Field(gt=0.0, le=100_000.0, description="Mass at launch.")
+    boost_thrust_kn: float = Field(gt=0.0, le=10_000.0, description="Boost-phase thrust.")
+    boost_s: float = Field(gt=0.0, le=600.0, description="Boost burn time.")
+    sustain_thrust_kn: float = Field(0.0, ge=0.0, le=10_000.0, description="Sustain thrust.")
+    sustain_s: float = Field(0.0, ge=0.0, le=600.0, description="Sustain burn time.")
+    isp_s: float = Field(250.0, gt=50.0, le=500.0, description="Specific impulse (mass flow).")
+    diameter_m: float = Field(gt=0.0, le=5.0, description="Body diameter (drag reference area).")
+    drag_coefficient: float = Field(
+        0.3, ge=0.0, le=5.0, description="Zero-lift drag coefficient (constant)."
+    )
+    max_lateral_g: float = Field(
+        30.0, gt=0.0, le=200.0, description="Lateral acceleration limit at sea level, g."
+    )
+    lift_area_m2: float | None = Field(
+        None,
+        gt=0.0,
+        le=100.0,
+        description="Reference area times maximum lift coefficient: the lateral limit is "
+        "then q x lift_area / mass (q = rho V^2 / 2), capped at max_lateral_g; none: "
+        "max_lateral_g scaled by air density.",
+    )
+    min_lateral_g: float = Field(
+        2.0,
+        ge=0.0,
+        le=200.0,
+        description="The limit never drops below this at altitude (thrust vector, jets), g.",
+    )
+    navigation_ratio: float = Field(4.0, ge=2.0, le=8.0, description="Effective PN gain N'.")
+    augmented_pn: bool = Field(
+        False, description="Augmented PN in the terminal phase (against manoeuvring targets)."
+    )
+    seeker_range_km: float = Field(
+        20.0,
+        gt=0.0,
+        le=1000.0,
+        description="Terminal homing starts (the seeker acquires) this far from the target.",
+    )
+    lethal_radius_m: float = Field(
+        20.0, gt=0.0, le=1000.0, description="A miss this close kills with probability pk."
+    )
+    seeker_angle_noise_mrad: float = Field(
+        0.0,
+        ge=0.0,
+        le=100.0,
+        description="1-sigma angle noise of the seeker: the homing sees the target off by "
+        "this times the range, per axis, drawn anew every guidance step (0: ideal).",
+    )
+    seeker_glint_m: float = Field(
+        0.0,
+        ge=0.0,
+        le=100.0,
+        description="1-sigma glint of the target as the seeker sees it, per axis (0: ideal).",
+    )
+    loft_angle_deg: float = Field(
+        0.0,
+        ge=0.0,
+        le=80.0,
+        description="Lofted midcourse: climb at this angle to loft_ceiling_km, cruise, and "
+        "descend onto the target at the same angle (0: fly straight at the target).",
+    )
+    loft_ceiling_km: float = Field(
+        30.0, gt=0.0, le=300.0, description="Cruise altitude of a lofted midcourse."
+    )
+    min_speed_mps: float = Field(
+        250.0, ge=0.0, le=5000.0, description="Below this after burn-out the missile is spent."
+    )
+
+    @model_validator(mode="after")
+    def _mass_flow(self) -> MissilePhysics:
+        g0 = G0_MPS2
+        burnt = (
+            self.boost_thrust_kn * 1e3 * self.boost_s
+            + self.sustain_thrust_kn * 1e3 * self.sustain_s
+        ) / (self.isp_s * g0)
+        if burnt >= self.launch_mass_kg:
+            raise ValueError(
+                f"the motor burns {burnt:.0f} kg of propellant, more than the launch mass "
+                f"({self.launch_mass_kg:g} kg)"
+            )
+        return self
+
+
+class MissileType(_Model):
+    """An interceptor type of the library: its engagement envelope and lethality."""
+
+    min_range_km: float = Field(ge=0.0, le=5000.0, description="Nearest intercept (ground).")
+    max_range_km: float = Field(gt=0.0, le=5000.0, description="Farthest intercept (ground).")
+    min_altitude_m: float = Field(0.0, ge=0.0, le=100_000.0, description="Lowest intercept.")
+    max_altitude_km: float = Field(gt=0.0, le=300.0, description="Highest intercept.")
+    average_speed_mps: float = Field(
+        gt=0.0, le=8000.0, description="Mean speed over the flyout (kinematic flyout)."
+    )
+    max_target_speed_mps: float = Field(
+        gt=0.0, le=8000.0, description="Fastest target the type can engage."
+    )
+    pk: float = Field(ge=0.0, le=1.0, description="Single-shot kill probability.")
+    homing_basket_m: float = Field(
+        2000.0,
+        gt=0.0,
+        le=100_000.0,
+        description="Largest error of the predicted intercept point the terminal homing removes.",
+    )
+    max_flight_time_s: float | None = Field(
+        None, gt=0.0, le=3600.0, description="Longest flight (motor, guidance); none: no limit."
+    )
+    cost: float = Field(
+        1.0, gt=0.0, le=1e9, description="Relative cost; the cheapest adequate type is used."
+    )
+    physics: MissilePhysics | None = Field(
+        None, description="3-DOF physics for `run.flyout: guided` (required there)."
+    )
+    source: str = Field("assumed", description="Where the figures come from.")
+
+    @model_validator(mode="after")
+    def _ranges_ordered(self) -> MissileType:
+        if self.min_range_km >= self.max_range_km:
+            raise ValueError("min_range_km must be below max_range_km")
+        if self.min_altitude_m >= self.max_altitude_km * 1000.0:
+            raise ValueError("min_altitude_m must be below max_altitude_km")
+        return self
+
+
+class FireChannels(_Model):
+    """Fire-control channels: how many targets engaged and missiles guided at once."""
+
+    targets: int = Field(ge=1, le=10_000, description="Targets engaged at once.")
+    missiles: int = Field(ge=1, le=20_000, description="Missiles guided at once.")
+
+
+class Battery(_Model):
+    """A fire unit: launchers with their missile loads and a fire-control system."""
+
+    name: Name = Field(description="Unique battery name.")
+    position: Point
+    launchers: int = Field(ge=0, le=1000, description="Number of launchers.")
+    load: dict[Name, Annotated[int, Field(ge=0, le=1000)]] = Field(
+        description="Missiles of each library type carried by one launcher (0 to 1,000).",
+        min_length=1,
+    )
+    fire_channels: FireChannels
+    reaction_time_s: float = Field(10.0, ge=0.0, le=600.0, description="Decision to launch.")
+    launch_interval_s: float = Field(
+        3.0, ge=0.0, le=600.0, description="Between two launches from one launcher."
+    )
+    reserve: dict[Name, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
+        default_factory=dict,
+        description="Reload missiles of each type held by the battery (0 to 1,000,000).",
+    )
+    reload_time_s: float = Field(
+        900.0, ge=0.0, le=86_400.0, description="To refill an empty launcher from the reserve."
+    )
+    fire_control_radar: Name | None = Field(
+        None,
+        description="Radar that must see the intercept point (line of sight, range, sector); "
+        "none: any confirmed track can be engaged.",
+    )
