@@ -35,10 +35,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
-from skydome.scenario.params import TrackerParams  # noqa: E402
 from skydome.tracking import GnnTracker, TrackState  # noqa: E402
 from skydome.tracking.gating import gate_threshold  # noqa: E402
 from skydome.tracking.metrics import gospa  # noqa: E402
+from skydome.tracking.params import TrackerParams  # noqa: E402
 from skydome.tracking.synthetic import SyntheticData, cv_targets_in_square  # noqa: E402
 
 F64 = NDArray[np.float64]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from skydome.scenario import builtin_text, compile_scenario, load_scenario
-from skydome.scenario.params import SimParams
+from skydome.scenario.compile import SimParams
 
 SMALL = """
 name: small

@@ -21,7 +21,7 @@ from skydome.engine import RunResult, simulate
 from skydome.events import EVENT_KINDS
 from skydome.results import events_table, summarize
 from skydome.scenario import builtin_text, compile_scenario, parse_scenario
-from skydome.scenario.params import SimParams
+from skydome.scenario.compile import SimParams
 from tests.conftest import dump
 from tests.test_engine import check_invariants
 

@@ -15,8 +15,8 @@ from skydome.engagement.assessment import KILL, MISS_BASKET, MISS_PK, NO_TARGET,
 from skydome.engagement.evaluation import evaluate_threats
 from skydome.engagement.flyout import InFlight, kinematic_flyout, midcourse_update
 from skydome.engagement.geometry import intercept_grid, time_of_flight
+from skydome.engagement.params import AssetParams, BatteryParams, MissileParams
 from skydome.engagement.wta_greedy import greedy_assign, rank_within_groups
-from skydome.scenario.params import AssetParams, BatteryParams, MissileParams
 from skydome.threats import Threats
 from skydome.tracking.base import TrackState
 

@@ -13,7 +13,7 @@ from skydome.engine import RunResult, simulate
 from skydome.events import EVENT_KINDS
 from skydome.results import summarize
 from skydome.scenario import compile_scenario, parse_scenario
-from skydome.scenario.params import SimParams
+from skydome.scenario.compile import SimParams
 from tests.conftest import dump
 
 K = {k: i for i, k in enumerate(EVENT_KINDS)}

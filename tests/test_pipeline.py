@@ -32,7 +32,7 @@ from skydome.engine.stages import (
 )
 from skydome.events import EVENT_KINDS
 from skydome.scenario import compile_scenario, parse_scenario
-from skydome.scenario.params import SimParams
+from skydome.scenario.compile import SimParams
 from skydome.tracking.base import TrackState
 from tests.conftest import dump
 

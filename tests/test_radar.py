@@ -12,7 +12,7 @@ from scipy.optimize import brentq
 from scipy.stats import ncx2
 
 from skydome.geo import horizon_range_m, polar_to_map, radar_geometry
-from skydome.scenario.params import RadarParams
+from skydome.sensors.params import RadarParams
 from skydome.sensors.radar import (
     coverage_mask,
     detect,

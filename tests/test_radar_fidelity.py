@@ -15,7 +15,6 @@ from skydome.geo import horizon_range_m, radar_geometry
 from skydome.results import summarize
 from skydome.scenario import compile_scenario, load_scenario
 from skydome.scenario.load import parse_scenario
-from skydome.scenario.params import RadarParams
 from skydome.sensors.detection import (
     detection_probability,
     required_snr,
@@ -30,6 +29,7 @@ from skydome.sensors.jamming import (
     jam_to_noise,
     line_of_sight_unit,
 )
+from skydome.sensors.params import RadarParams
 from skydome.sensors.radar import coverage_mask, detect, dwell_mask, look_snr, measurement_sigma
 from tests.conftest import dump
 
@@ -466,7 +466,7 @@ def test_esa_never_reports_more_than_its_track_channels():
 def test_a_track_without_a_dwell_counts_no_missed_detection():
     """The tracker is told which tracks the ESA looked at (the same `dwell_mask` as the
     radar's): a track beyond the C nearest is not expected, so it gains no miss."""
-    from skydome.scenario.params import tracker_params
+    from skydome.scenario.compile import tracker_params
     from skydome.scenario.schema import TrackerSettings
     from skydome.tracking.base import TrackState
     from skydome.tracking.gnn import GnnTracker

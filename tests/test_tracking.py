@@ -15,7 +15,6 @@ from scipy.linalg import expm
 from scipy.optimize import linear_sum_assignment
 from scipy.stats import chi2
 
-from skydome.scenario.params import TrackerParams
 from skydome.sensors.base import Detections
 from skydome.tracking import GnnTracker, TrackState, check_tracker
 from skydome.tracking import gating as gating_mod
@@ -38,6 +37,7 @@ from skydome.tracking.kalman import (
     kf_update_joseph,
 )
 from skydome.tracking.management import score_increment
+from skydome.tracking.params import TrackerParams
 
 seeds = st.integers(0, 2**32 - 1)
 

@@ -19,7 +19,6 @@ from scipy.stats import kstest
 from skydome.engine import simulate
 from skydome.events import EVENT_KINDS
 from skydome.scenario import compile_scenario, parse_scenario
-from skydome.scenario.params import TrackerParams
 from skydome.sensors.radar import detect
 from skydome.tracking import GnnTracker, TrackState
 from skydome.tracking.measurement import (
@@ -35,6 +34,7 @@ from skydome.tracking.metrics import (
     nis,
     track_continuity,
 )
+from skydome.tracking.params import TrackerParams
 from skydome.tracking.synthetic import cv_targets_in_square
 from tests.conftest import dump
 from tests.test_engine import check_invariants

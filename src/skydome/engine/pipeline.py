@@ -29,7 +29,7 @@ from skydome.engagement.evaluation import ThreatAssessment
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.guided import Ended
 from skydome.engine.state import Missiles, WorldState
-from skydome.scenario.params import SimParams
+from skydome.scenario.compile import SimParams
 from skydome.sensors.base import Detections
 from skydome.sensors.jamming import Jammers
 from skydome.tracking.base import CoverageFn, Tracker, TrackState

@@ -28,7 +28,7 @@ from skydome.engine.stages import default_pipeline
 from skydome.engine.state import SimState
 from skydome.engine.step import Rngs, step
 from skydome.events import EventLog, Events
-from skydome.scenario.params import SimParams
+from skydome.scenario.compile import SimParams
 from skydome.sensors.base import Detections
 from skydome.threats import Threats
 from skydome.tracking.base import Tracker, TrackState

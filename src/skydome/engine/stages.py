@@ -18,20 +18,16 @@ from skydome.engagement.assessment import Outcome, assess, assess_guided
 from skydome.engagement.evaluation import ThreatAssessment, evaluate_threats
 from skydome.engagement.flyout import InFlight, midcourse_update
 from skydome.engagement.guided import GuidedFlights, advance, launch_guided
+from skydome.engagement.params import AssetParams, DoctrineParams, MissileParams
 from skydome.engagement.wta import WtaProblem, solve
 from skydome.engagement.wta_greedy import greedy_assign
 from skydome.engine.pipeline import Arrivals, Pipeline, Plan, PlanRequest
 from skydome.engine.state import Missiles, WorldState
 from skydome.geo import radar_geometry
-from skydome.scenario.params import (
-    AssetParams,
-    DoctrineParams,
-    MissileParams,
-    RadarParams,
-    SimParams,
-)
+from skydome.scenario.compile import SimParams
 from skydome.sensors.base import Detections
 from skydome.sensors.jamming import Jammers
+from skydome.sensors.params import RadarParams
 from skydome.sensors.radar import coverage_mask, detect, dwell_mask
 from skydome.threats import Threats
 from skydome.tracking.base import CoverageFn, Tracker, TrackState

@@ -20,7 +20,7 @@ from skydome.arrays import F64, I64
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.guided import GuidedFlights
 from skydome.engagement.launchers import Launchers
-from skydome.scenario.params import SimParams
+from skydome.scenario.compile import SimParams
 from skydome.tracking.base import TrackState
 
 __all__ = ["C2State", "Missiles", "SimState", "Tally", "WorldState"]

@@ -40,7 +40,7 @@ from skydome.engine.pipeline import Pipeline, PlanRequest
 from skydome.engine.state import C2State, SimState, Tally
 from skydome.events import EventLog
 from skydome.geo import radar_geometry
-from skydome.scenario.params import SimParams
+from skydome.scenario.compile import SimParams
 from skydome.seeding import stream
 from skydome.sensors.base import Detections
 from skydome.sensors.jamming import Jammers
