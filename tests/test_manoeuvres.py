@@ -27,7 +27,8 @@ from skydome.engine import simulate
 from skydome.errors import ScenarioError
 from skydome.events import EVENT_KINDS
 from skydome.scenario import compile_scenario, parse_scenario
-from skydome.threats import GRAVITY_MPS2, REENTRY_ALTITUDE_M, Threats, build_threats
+from skydome.scenario.compile_raids import build_threats
+from skydome.threats import GRAVITY_MPS2, REENTRY_ALTITUDE_M, Threats
 
 H = SCALE_HEIGHT_M
 

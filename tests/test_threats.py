@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skydome.scenario import compile_scenario, load_scenario, parse_scenario
-from skydome.threats import GRAVITY_MPS2, Threats, build_threats, route_length_m
+from skydome.scenario.compile_raids import build_threats
+from skydome.threats import GRAVITY_MPS2, Threats, route_length_m
 
 SCENARIO_YAML = """
 name: threats-test

@@ -27,10 +27,11 @@ from skydome.engagement.params import (
     MissileParams,
     TypePhysics,
 )
+from skydome.scenario.compile_raids import build_threats
 from skydome.scenario.schema import MissilePhysics, Scenario, TrackerSettings
 from skydome.sensors.detection import required_snr
 from skydome.sensors.params import RadarParams
-from skydome.threats import Threats, build_threats
+from skydome.threats import Threats
 from skydome.tracking.params import TrackerParams
 
 __all__ = ["SimParams", "compile_scenario", "tracker_params"]
