@@ -102,7 +102,7 @@ def test_earlier_run_needs_force_then_is_replaced_as_a_whole(small: Path) -> Non
     assert res.returncode == 0, res.stderr
     # Nothing of the first run is left: no trajectories for a later report to animate.
     assert sorted(p.name for p in d.iterdir()) == sorted(
-        [RUN_MARKER, "events.parquet", "scenario.yaml", "summary.json"]
+        [RUN_MARKER, "coverage.parquet", "events.parquet", "scenario.yaml", "summary.json"]
     )
     assert json.loads((d / "summary.json").read_text())["seed"] == 2
     assert sorted(p.name for p in small.parent.iterdir()) == ["run", "small.yaml"]

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from skydome.engine import simulate
 from skydome.geo import geodetic_to_map, horizon_range_m
 from skydome.report import load_run, write_report
 from skydome.report.export import to_geojson, to_kml
-from skydome.report.figures import coverage_ring, map_figure, timeline_figure
+from skydome.report.figures import map_figure, timeline_figure
 from skydome.results import write_run
 from skydome.scenario import compile_scenario, parse_scenario
+from skydome.sensors.coverage import coverage
+from skydome.sensors.detection import swerling1_pd
 from tests.browser import needs_chromium, offline_page
 from tests.conftest import SMALL
 
@@ -49,30 +53,57 @@ def test_map_has_one_intercept_marker_per_kill_and_one_leak_marker_per_leak(run_
     assert np.asarray(lines["leakers"].get_xdata()).size == n_leak
 
 
-def test_coverage_ring_of_10_m_radar_against_50_m_target_is_the_horizon() -> None:
+def test_coverage_of_10_m_radar_against_50_m_target_is_the_horizon() -> None:
     text = (
         SMALL.replace("mast_height_m: 20", "mast_height_m: 10")
         .replace("detection_range_km: 300", "detection_range_km: 3000")
         .replace("max_range_km: 300", "max_range_km: 3000")
     )
     p = compile_scenario(parse_scenario(text))
-    _, rng = coverage_ring(p.radars, 0, rcs_m2=1.0, altitude_m=50.0)
-    assert rng == pytest.approx(float(horizon_range_m(10.0, 50.0)), rel=1e-9)
-    assert rng[0] == pytest.approx(4120.0 * (np.sqrt(10) + np.sqrt(50)), rel=0.01)
+    c = coverage(p.radars, rcs_m2=1.0, altitude_m=50.0)
+    assert c.ground_range_m[0] == pytest.approx(float(horizon_range_m(10.0, 50.0)), rel=1e-9)
+    assert c.ground_range_m[0] == pytest.approx(4120.0 * (np.sqrt(10) + np.sqrt(50)), rel=0.01)
+    assert c.horizon_limited[0]
     # A small target is range-limited, not horizon-limited: R scales as RCS^(1/4).
-    _, r1 = coverage_ring(p.radars, 0, rcs_m2=1e-4, altitude_m=30_000.0)
-    _, r2 = coverage_ring(p.radars, 0, rcs_m2=16e-4, altitude_m=30_000.0)
-    assert r2[0] / r1[0] == pytest.approx(2.0, rel=1e-9)
+    r1 = coverage(p.radars, rcs_m2=1e-4, altitude_m=30_000.0)
+    r2 = coverage(p.radars, rcs_m2=16e-4, altitude_m=30_000.0)
+    assert r2.ground_range_m[0] / r1.ground_range_m[0] == pytest.approx(2.0, rel=1e-9)
+    assert not r1.horizon_limited[0]
 
 
-def test_map_draws_the_coverage_ring(run_dir: Path) -> None:
+def test_coverage_range_is_where_the_detection_model_gives_pd_one_half() -> None:
+    """The ring and the detector agree: Pd(ring range) = 0.5 for a Swerling I target."""
+    p = compile_scenario(parse_scenario(SMALL))
+    c = coverage(p.radars, rcs_m2=0.5, altitude_m=8000.0)
+    r = p.radars
+    assert not c.horizon_limited[0] and c.ground_range_m[0] < r.max_range_m[0]
+    snr = r.ref_snr[0] * (0.5 / r.ref_rcs_m2[0]) * (r.ref_range_m[0] / c.ground_range_m[0]) ** 4
+    assert float(swerling1_pd(np.asarray(snr), float(r.pfa[0]))) == pytest.approx(0.5, abs=1e-6)
+
+
+def test_run_writes_the_coverage_table_and_the_map_draws_it(run_dir: Path) -> None:
+    table = pq.read_table(run_dir / "coverage.parquet").to_pandas()
     d = load_run(run_dir)
+    assert set(table["radar"]) == set(d.params.radars.names)
+    assert (table["rcs_m2"] == 1.0).all() and (table["altitude_m"] == 100.0).all()
     ax = map_figure(d, rcs_m2=1.0, altitude_m=100.0).axes[0]
     ring = next(ln for ln in ax.get_lines() if ln.get_gid() == "coverage-0")
     x, y = np.asarray(ring.get_xdata()), np.asarray(ring.get_ydata())
     r_km = np.hypot(x - d.params.radars.pos_m[0, 0] / 1e3, y - d.params.radars.pos_m[0, 1] / 1e3)
-    _, expect = coverage_ring(d.params.radars, 0, 1.0, 100.0)
-    assert np.allclose(r_km, expect[0] / 1e3)
+    expect = table.loc[table["radar"] == d.params.radars.names[0], "ground_range_m"].to_numpy()
+    assert np.allclose(r_km[r_km > 0], expect[0] / 1e3)
+
+
+def test_a_run_directory_without_a_coverage_table_still_reports_the_same_rings(
+    run_dir: Path, tmp_path: Path
+) -> None:
+    """Run directories written before `coverage.parquet` existed: the table is rebuilt."""
+    old = tmp_path / "old"
+    shutil.copytree(run_dir, old)
+    (old / "coverage.parquet").unlink()
+    a, b = load_run(run_dir), load_run(old)
+    assert a.coverage.equals(b.coverage)
+    assert write_report(old).is_file()
 
 
 def test_timeline_has_a_row_per_threat(run_dir: Path) -> None:

@@ -22,9 +22,12 @@ import pyarrow.parquet as pq
 from skydome.engine import RunResult
 from skydome.events import EVENT_KINDS, MISS_NOTES
 from skydome.io import staged_run_dir, write_atomic_dir, write_atomic_file
+from skydome.sensors.coverage import REPORT_ALTITUDE_M, REPORT_RCS_M2, Coverage, coverage
+from skydome.sensors.params import RadarParams
 
 __all__ = [
     "DETECTION_COLUMNS",
+    "coverage_table",
     "detections_table",
     "events_table",
     "samples_table",
@@ -254,6 +257,27 @@ def _polar_sigma(polar: np.ndarray[Any, Any], cov: np.ndarray[Any, Any]) -> np.n
     return out
 
 
+def coverage_table(radars: RadarParams, cov: Coverage | None = None) -> pa.Table:
+    """`coverage.parquet`: each radar's detection range around its sector, one row per azimuth.
+
+    Columns: radar (name), azimuth_rad (clockwise from north), ground_range_m,
+    horizon_limited, rcs_m2, altitude_m. `cov` defaults to the coverage the
+    reports draw (`REPORT_RCS_M2` at `REPORT_ALTITUDE_M`).
+    """
+    c = coverage(radars, REPORT_RCS_M2, REPORT_ALTITUDE_M) if cov is None else cov
+    n = c.azimuth_rad.shape[1]
+    return pa.table(
+        {
+            "radar": pa.array(np.repeat(np.asarray(radars.names, dtype=object), n), pa.string()),
+            "azimuth_rad": pa.array(c.azimuth_rad.ravel(), pa.float64()),
+            "ground_range_m": pa.array(np.repeat(c.ground_range_m, n), pa.float64()),
+            "horizon_limited": pa.array(np.repeat(c.horizon_limited, n), pa.bool_()),
+            "rcs_m2": pa.array(np.full(c.azimuth_rad.size, c.rcs_m2), pa.float64()),
+            "altitude_m": pa.array(np.full(c.azimuth_rad.size, c.altitude_m), pa.float64()),
+        }
+    )
+
+
 def write_run_files(
     r: RunResult,
     out_dir: Path,
@@ -263,7 +287,8 @@ def write_run_files(
 ) -> dict[str, Any]:
     """Write a run's files into the (new, empty) directory `out_dir`; return the summary.
 
-    Files: `summary.json`, `events.parquet`, and when recorded
+    Files: `summary.json`, `events.parquet`, `coverage.parquet` (each radar's
+    detection range, `coverage_table`), and when recorded
     `trajectories.parquet` (truth samples) and `tracks.parquet` (air picture
     samples); `scenario.yaml` (the scenario as run) when its text is given, so
     reports and exports are made from the directory alone; `detections.parquet`
@@ -274,6 +299,7 @@ def write_run_files(
     out_dir = Path(out_dir)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     pq.write_table(table, out_dir / "events.parquet", compression="zstd")  # type: ignore[no-untyped-call]
+    pq.write_table(coverage_table(r.params.radars), out_dir / "coverage.parquet")  # type: ignore[no-untyped-call]
     if r.truth_samples["time_s"].size or r.track_samples["time_s"].size:
         for name, smp in (("trajectories", r.truth_samples), ("tracks", r.track_samples)):
             pq.write_table(samples_table(smp), out_dir / f"{name}.parquet", compression="zstd")  # type: ignore[no-untyped-call]

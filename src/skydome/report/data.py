@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from skydome.errors import UserError
+from skydome.results import coverage_table
 from skydome.scenario import compile_scenario, parse_scenario
 from skydome.scenario.compile import SimParams
 
@@ -36,6 +37,10 @@ class RunData:
         events: `events.parquet` as a DataFrame.
         truth: `trajectories.parquet` (empty if the run recorded none).
         tracks: `tracks.parquet` (empty if the run recorded none).
+        coverage: `coverage.parquet`, each radar's detection range around its
+            sector (`skydome.results.coverage_table`); for a run directory
+            written before that file existed, the same table built from the
+            scenario by the sensor stage's `coverage`.
     """
 
     path: Path
@@ -44,6 +49,13 @@ class RunData:
     events: pd.DataFrame
     truth: pd.DataFrame
     tracks: pd.DataFrame
+    coverage: pd.DataFrame
+
+    def coverage_ring(self, radar: int) -> tuple[np.ndarray, np.ndarray]:
+        """(azimuth_rad, ground_range_m) of radar `radar`'s ring in `coverage`, each (n,)."""
+        g = self.coverage[self.coverage["radar"] == self.params.radars.names[radar]]
+        az = g["azimuth_rad"].to_numpy(dtype=np.float64)
+        return az, g["ground_range_m"].to_numpy(dtype=np.float64)
 
     def kind(self, name: str) -> pd.DataFrame:
         """The events of one kind."""
@@ -109,8 +121,13 @@ def load_run(run_dir: Path) -> RunData:
             if (run_dir / "tracks.parquet").is_file()
             else pd.DataFrame({c: [] for c in ("time_s", "track_id", "x_m", "y_m", "sigma_m")})
         )
+        coverage = (
+            _read_parquet(run_dir / "coverage.parquet")
+            if (run_dir / "coverage.parquet").is_file()
+            else coverage_table(params.radars).to_pandas()
+        )
     except UserError:
         raise
     except (OSError, ValueError) as e:
         raise UserError(f"{run_dir}: cannot read the run: {e}") from None
-    return RunData(run_dir, params, summary, events, truth, tracks)
+    return RunData(run_dir, params, summary, events, truth, tracks, coverage)

@@ -18,10 +18,14 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Circle  # noqa: E402
 
 from skydome.arrays import F64  # noqa: E402
-from skydome.geo import EFFECTIVE_EARTH_RADIUS_M, horizon_range_m  # noqa: E402
+from skydome.geo import EFFECTIVE_EARTH_RADIUS_M  # noqa: E402
 from skydome.report.data import RunData  # noqa: E402
-from skydome.sensors.params import RadarParams  # noqa: E402
-from skydome.sensors.radar import swerling1_snr_for_pd  # noqa: E402
+from skydome.sensors.coverage import (  # noqa: E402
+    REPORT_ALTITUDE_M,
+    REPORT_RCS_M2,
+    RING_SAMPLES,
+    coverage,
+)
 
 __all__ = [
     "FIGURES",
@@ -44,34 +48,21 @@ LEAK_COLOUR = "#d73027"
 
 
 def coverage_ring(
-    radars: RadarParams, r: int, rcs_m2: float, altitude_m: float, n: int = 361
+    d: RunData, r: int, rcs_m2: float, altitude_m: float, n: int = RING_SAMPLES
 ) -> tuple[F64, F64]:
     """Ground range at which radar `r` detects a target, around its sector.
 
-    The detection range is where the single-look Pd falls to 0.5 (Swerling I,
-    the radar equation scaled from its reference detection), capped by the
-    radar horizon for the target's altitude and by the instrumented range.
-
-    Args:
-        radars: all radars.
-        r: the radar.
-        rcs_m2: target RCS.
-        altitude_m: target altitude.
-        n: azimuth samples across the sector.
+    The run's own `coverage.parquet` when it is for this target and sampling
+    (the reports' default); otherwise the sensor stage's `coverage` for the
+    radars as run.
 
     Returns:
         (azimuth_rad, ground_range_m), each (n,), azimuth clockwise from north.
     """
-    snr50 = float(swerling1_snr_for_pd(0.5, float(radars.pfa[r])))
-    det = float(
-        radars.ref_range_m[r]
-        * ((radars.ref_snr[r] / snr50) * (rcs_m2 / radars.ref_rcs_m2[r])) ** 0.25
-    )
-    hor = float(horizon_range_m(radars.pos_m[r, 2], altitude_m))
-    rng = min(det, hor, float(radars.max_range_m[r]))
-    half = float(radars.az_half_width_rad[r])
-    az = radars.az_center_rad[r] + np.linspace(-half, half, n)
-    return az, np.full(n, rng)
+    if (rcs_m2, altitude_m, n) == (REPORT_RCS_M2, REPORT_ALTITUDE_M, RING_SAMPLES):
+        return d.coverage_ring(r)
+    c = coverage(d.params.radars, rcs_m2, altitude_m, n)
+    return c.azimuth_rad[r], np.full(n, c.ground_range_m[r])
 
 
 def _threat_styles(d: RunData) -> tuple[list[str], dict[int, int]]:
@@ -94,7 +85,7 @@ def map_figure(d: RunData, rcs_m2: float = 1.0, altitude_m: float = 100.0) -> Fi
     for i, name in enumerate(names):
         ax.plot([], [], "-", color=COLOURS[i % len(COLOURS)], label=name)
     for r in range(p.radars.n):
-        az, rng = coverage_ring(p.radars, r, rcs_m2, altitude_m)
+        az, rng = coverage_ring(d, r, rcs_m2, altitude_m)
         x0, y0 = p.radars.pos_m[r, :2]
         xs = np.r_[x0, x0 + rng * np.sin(az), x0] if p.radars.az_half_width_rad[r] < np.pi else (
             x0 + rng * np.sin(az)

@@ -18,6 +18,7 @@ import numpy as np
 from skydome.report.data import RunData
 from skydome.report.figures import coverage_ring
 from skydome.report.templates import json_script, render_page
+from skydome.sensors.coverage import REPORT_ALTITUDE_M, REPORT_RCS_M2
 
 __all__ = ["replay_data", "replay_html"]
 
@@ -75,7 +76,8 @@ def replay_data(d: RunData) -> dict[str, Any]:
 
     radars = []
     for r in range(p.radars.n):
-        az, rng = coverage_ring(p.radars, r, 1.0, 100.0, n=73)
+        az, rng = coverage_ring(d, r, REPORT_RCS_M2, REPORT_ALTITUDE_M)
+        az, rng = az[::5], rng[::5]  # 73 of the 361 samples: every 1.25 % of the sector
         x0, y0 = p.radars.pos_m[r, :2]
         ring = np.column_stack([(x0 + rng * np.sin(az)) / 1e3, (y0 + rng * np.cos(az)) / 1e3])
         radars.append(
