@@ -4,26 +4,85 @@ Prints simulated seconds per wall second for the built-in scenarios, median of
 several runs (the machines are shared and noisy: read the median, not the best).
 
     python benchmarks/bench_engine.py [--repeats 7]
+
+With `--against OTHER_SRC` (a source tree, e.g. a `git worktree` of an older
+commit) it times both trees side by side instead: each measurement is one
+`simulate` in a fresh subprocess with PYTHONPATH set to the tree, alternating
+between the trees so a busy moment of the host hits both, and prints the
+medians and their ratio.
+
+    git worktree add /tmp/before <commit>
+    python benchmarks/bench_engine.py --against /tmp/before/src [--repeats 7]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from skydome import compile_scenario, load_scenario, simulate  # noqa: E402
 
+HERE = Path(__file__).resolve()
+SRC = HERE.parents[1] / "src"
+
+CHILD = """
+import json, os, sys, time
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+from skydome import compile_scenario, load_scenario, simulate
+p = compile_scenario(load_scenario(sys.argv[1]))
+simulate(p)  # warm-up: imports, caches
+t0 = time.perf_counter()
+simulate(p, seed=int(sys.argv[2]))
+print(json.dumps({"wall": time.perf_counter() - t0, "sim": p.duration_s}))
+"""
+
+
+def _child(tree: Path, name: str, seed: int) -> tuple[float, float]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, name, str(seed)],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    return float(row["wall"]), float(row["sim"])
+
+
+def compare(other: Path, scenarios: list[str], repeats: int) -> None:
+    """Median wall time of this tree and `other`, alternating, one run per subprocess."""
+    print(f"{'scenario':<12} {'other s':>9} {'this s':>9} {'this/other':>11} "
+          f"{'other x rt':>11} {'this x rt':>10}")  # fmt: skip
+    for name in scenarios:
+        walls: dict[str, list[float]] = {"other": [], "this": []}
+        sim = 0.0
+        for i in range(repeats):
+            order = (("other", other), ("this", SRC)) if i % 2 == 0 else (
+                ("this", SRC), ("other", other))  # fmt: skip
+            for label, tree in order:
+                w, sim = _child(tree, name, i)
+                walls[label].append(w)
+        mo, mt = statistics.median(walls["other"]), statistics.median(walls["this"])
+        print(f"{name:<12} {mo:>9.3f} {mt:>9.3f} {mt / mo:>11.3f} "
+              f"{sim / mo:>11,.0f} {sim / mt:>10,.0f}")  # fmt: skip
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--scenarios", nargs="*", default=["default", "saturation"])
+    ap.add_argument("--against", type=Path, default=None, help="another source tree to time")
     args = ap.parse_args()
+    if args.against is not None:
+        compare(args.against.resolve(), args.scenarios, args.repeats)
+        return
     print(f"{'scenario':<12} {'threats':>7} {'sim s':>7} {'wall s (median)':>16} "
           f"{'min':>7} {'max':>7} {'x real time':>12}")  # fmt: skip
     for name in args.scenarios:
