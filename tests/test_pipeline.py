@@ -19,10 +19,12 @@ from skydome.engine import (
     step,
 )
 from skydome.engine.contract import (
+    check_assessment,
     check_evaluation,
     check_identification,
     check_pipeline,
     check_planner,
+    check_sensor,
 )
 from skydome.engine.stages import (
     GreedyPlanner,
@@ -31,7 +33,7 @@ from skydome.engine.stages import (
     WtaPlanner,
 )
 from skydome.events import EVENT_KINDS
-from skydome.scenario import compile_scenario, parse_scenario
+from skydome.scenario import compile_scenario, load_scenario, parse_scenario
 from skydome.scenario.compile import SimParams
 from skydome.tracking.base import TrackState
 from tests.conftest import dump
@@ -60,6 +62,68 @@ def test_builtin_planners_pass_the_contract(small: SimParams, make: Any) -> None
 def test_builtin_identification_and_evaluation_pass(small: SimParams) -> None:
     check_identification(PerfectIdentification())
     check_evaluation(ValueAtRiskEvaluation(small.assets, small.doctrine), small.threats.n)
+
+
+@pytest.mark.parametrize("name", ["default", "saturation"])
+def test_builtin_sensor_and_assessment_pass_their_contracts(name: str) -> None:
+    p = compile_scenario(load_scenario(name))
+    pipe = default_pipeline(p)
+    check_sensor(pipe.sensor, p.threats.n, seed=1)
+    check_assessment(pipe.assessment, p, seed=1)
+
+
+@dataclass(frozen=True)
+class Clairvoyant:
+    """A sensor wrapper that also reports every threat in the sky, wherever it is."""
+
+    inner: Any
+
+    @property
+    def scan_period_s(self) -> Any:
+        return self.inner.scan_period_s
+
+    def coverage(self, radar: int) -> Any:
+        return self.inner.coverage(radar)
+
+    def detect(
+        self, radar: int, t_s: float, pos_m: Any, in_sky: Any, jammers: Any, rng: Any
+    ) -> Any:
+        d = self.inner.detect(radar, t_s, pos_m, in_sky, jammers, rng)
+        extra = np.setdiff1d(np.flatnonzero(in_sky), d.truth)
+        m = extra.size
+        return replace(
+            d,
+            pos_m=np.vstack([d.pos_m, pos_m[extra]]),
+            cov_m2=np.concatenate([d.cov_m2, np.tile(np.eye(3), (m, 1, 1))]),
+            polar=np.vstack([d.polar, np.ones((m, 3))]),
+            truth=np.concatenate([d.truth, extra]),
+        )
+
+
+def test_check_sensor_rejects_detections_outside_coverage(small: SimParams) -> None:
+    with pytest.raises(AssertionError, match="Clairvoyant.detect: detected a threat outside"):
+        check_sensor(Clairvoyant(default_pipeline(small).sensor), small.threats.n)
+
+
+@dataclass(frozen=True)
+class KillsEverything:
+    """An assessment that kills every aimed-at threat, dead, far or not."""
+
+    n: int
+
+    def assess(self, arrivals: Any, world: Any, rng: Any) -> Any:
+        from skydome.engagement.assessment import KILL, Outcome
+
+        due = arrivals.due
+        kill = world.kill_time_s.copy()
+        kill[due.threat] = due.t_intercept_s
+        k = due.n
+        return Outcome(np.full(k, KILL), due.threat, np.zeros(k), due.pip_m, kill)
+
+
+def test_check_assessment_rejects_kills_from_far_away(small: SimParams) -> None:
+    with pytest.raises(AssertionError, match="KillsEverything.assess: "):
+        check_assessment(KillsEverything(small.threats.n), small)
 
 
 def test_default_pipeline_passes_check_pipeline(small: SimParams) -> None:

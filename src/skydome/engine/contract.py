@@ -8,6 +8,10 @@ Each `check_*` runs the stage on a small synthetic case and raises
 - `check_evaluation`: one row per track, dtypes, finite non-negative scores;
 - `check_planner`: rows unique, options feasible, counts within salvo, stock
   and channels;
+- `check_sensor`: detections well-formed, only of threats in the sky and inside
+  the radar's own coverage, each threat at most once per scan;
+- `check_assessment`: outcome codes, kills only of live threats in the sky at
+  the aim point, kill times set once, to the arrival time;
 - `check_pipeline`: a whole pipeline (sensor, flyout and kill assessment in
   context) stepped over its scenario, the state's invariants checked every tick.
 
@@ -21,14 +25,35 @@ from dataclasses import fields
 import numpy as np
 
 from skydome.arrays import I64
-from skydome.engine.pipeline import Identification, Pipeline, Plan, Planner, PlanRequest
+from skydome.engagement.assessment import KILL, MISS_BASKET, MISS_PK, NO_TARGET, SPENT
+from skydome.engagement.flyout import InFlight
+from skydome.engine.pipeline import (
+    Arrivals,
+    Identification,
+    KillAssessment,
+    Pipeline,
+    Plan,
+    Planner,
+    PlanRequest,
+    Sensor,
+)
 from skydome.engine.pipeline import ThreatEvaluation as Evaluation
-from skydome.engine.state import SimState
+from skydome.engine.state import SimState, WorldState
 from skydome.engine.step import Rngs, step
 from skydome.events import EVENT_KINDS
+from skydome.scenario.compile import SimParams
+from skydome.sensors.base import Detections
+from skydome.sensors.jamming import Jammers
 from skydome.tracking.base import TrackState
 
-__all__ = ["check_evaluation", "check_identification", "check_pipeline", "check_planner"]
+__all__ = [
+    "check_assessment",
+    "check_evaluation",
+    "check_identification",
+    "check_pipeline",
+    "check_planner",
+    "check_sensor",
+]
 
 
 _RESOLVED = (EVENT_KINDS.index("kill"), EVENT_KINDS.index("miss"))
@@ -172,6 +197,134 @@ def check_planner(stage: Planner, n_types: int = 2, seed: int = 0) -> None:
         assert all(
             np.array_equal(getattr(plan, f), getattr(again, f)) for f in ("rows", "option", "count")
         ), f"{who}.plan: not deterministic"
+
+
+def _same_detections(a: Detections, b: Detections) -> bool:
+    return all(
+        np.array_equal(getattr(a, f.name), getattr(b, f.name), equal_nan=True)
+        for f in fields(Detections)
+    )
+
+
+def check_sensor(stage: Sensor, n_threats: int, seed: int = 0) -> None:
+    """Scan every radar of `stage` over its `n_threats` threats at random places; check it.
+
+    `n_threats` is the N the sensor was built for (a sensor knows its threats'
+    radar cross-sections and jammers; the engine hands it all N positions).
+
+    Rules: `scan_period_s` is (R,) finite and positive; each scan's detections
+    carry the scan's time and radar, finite (M, 3) positions and polar
+    measurements, symmetric positive semi-definite (M, 3, 3) covariances and
+    (M,) int64 truth in [-1, N); a threat is detected at most once per scan,
+    only while in the sky, and only where the radar's own `coverage` says it
+    can see; the same random stream gives the same detections.
+    """
+    who = _name(stage)
+    period = np.asarray(stage.scan_period_s)
+    assert period.ndim == 1 and period.size > 0, f"{who}.scan_period_s: expected (R,)"
+    assert np.isfinite(period).all() and (period > 0).all(), f"{who}.scan_period_s: not > 0"
+    rng = np.random.default_rng(seed)
+    n = n_threats
+    pos = np.column_stack(
+        [rng.uniform(-3e5, 3e5, (n, 2)), rng.uniform(30.0, 2.5e4, n)]
+    )  # ground within 300 km, 30 m to 25 km up
+    in_sky = rng.random(n) < 0.8
+    for r in range(period.size):
+        t = 100.0 + r
+        det = stage.detect(r, t, pos, in_sky, Jammers.empty(), np.random.default_rng(seed + r))
+        again = stage.detect(r, t, pos, in_sky, Jammers.empty(), np.random.default_rng(seed + r))
+        assert _same_detections(det, again), f"{who}.detect: not deterministic (radar {r})"
+        m = det.n
+        assert det.time_s == t and det.radar == r, f"{who}.detect: wrong time or radar"
+        assert det.pos_m.shape == (m, 3) and det.polar.shape == (m, 3), f"{who}.detect: shapes"
+        assert det.cov_m2.shape == (m, 3, 3), f"{who}.detect: cov_m2 not (M, 3, 3)"
+        assert det.truth.shape == (m,) and det.truth.dtype == np.int64, f"{who}.detect: truth"
+        assert np.isfinite(det.pos_m).all() and np.isfinite(det.polar).all(), (
+            f"{who}.detect: non-finite measurement"
+        )
+        assert np.allclose(det.cov_m2, det.cov_m2.transpose(0, 2, 1)), f"{who}: cov not symmetric"
+        if m:
+            assert (np.linalg.eigvalsh(det.cov_m2).min(axis=1) >= -1e-6).all(), (
+                f"{who}.detect: a covariance is not positive semi-definite"
+            )
+        assert ((det.truth >= -1) & (det.truth < n)).all(), f"{who}.detect: truth out of range"
+        hit = det.truth[det.truth >= 0]
+        assert np.unique(hit).size == hit.size, f"{who}.detect: a threat detected twice in a scan"
+        assert in_sky[hit].all(), f"{who}.detect: detected a threat that is not in the sky"
+        seen = np.asarray(stage.coverage(r)(pos[hit]))
+        assert seen.shape == (hit.size,) and seen.dtype == np.bool_, (
+            f"{who}.coverage: expected (K,) bool"
+        )
+        assert seen.all(), f"{who}.detect: detected a threat outside radar {r}'s coverage"
+
+
+def check_assessment(stage: KillAssessment, params: SimParams, seed: int = 0) -> None:
+    """Resolve synthetic arrivals with `stage` against `params`' threats; check the outcome.
+
+    Missiles arrive at one time: some aimed at live threats' true positions,
+    some at a threat already dead, some 1,000 km from anything. Rules: (K,)
+    codes among KILL, MISS_PK, MISS_BASKET, NO_TARGET, SPENT; kill times set
+    earlier are unchanged; a kill is of a threat alive and in the sky at the
+    arrival, never from an aim point 1,000 km away, and a threat killed here
+    has its kill time set to the arrival time; the same stream gives the
+    same outcome.
+    """
+    who = _name(stage)
+    th = params.threats
+    n = th.n
+    t = float(np.median(0.5 * (th.launch_s + np.minimum(th.end_s, params.duration_s))))
+    sky = np.flatnonzero((th.launch_s <= t) & (t < th.end_s))
+    assert sky.size > 0, "check_assessment: no threat in the sky at the chosen time"
+    rng = np.random.default_rng(seed)
+    kill = np.full(n, np.inf)
+    dead = sky[rng.random(sky.size) < 0.2]
+    kill[dead] = t - 1.0
+    aim = np.concatenate([sky, sky[:3]])
+    pos, _ = th.state_at(t, aim)
+    far = np.zeros(aim.size, dtype=bool)
+    far[sky.size :] = True
+    pos[far] += np.array([1e6, 1e6, 0.0])  # 1,000 km from its threat
+    k = aim.size
+    ids = np.arange(k, dtype=np.int64)
+    due = InFlight(
+        missile_id=ids,
+        battery=np.zeros(k, dtype=np.int64),
+        mtype=rng.integers(0, len(params.missiles.names), k).astype(np.int64),
+        track_id=ids,
+        threat=aim.astype(np.int64),
+        t_launch_s=np.full(k, t - 30.0),
+        t_intercept_s=np.full(k, t),
+        pip_m=pos,
+    )
+    world = WorldState(
+        kill_time_s=kill.copy(),
+        leak_time_s=np.full(n, np.inf),
+        evade_start_s=np.full(n, np.inf),
+        asset_value=params.assets.value.copy(),
+    )
+    out = stage.assess(Arrivals(due, None), world, np.random.default_rng(seed))
+    again = stage.assess(Arrivals(due, None), world, np.random.default_rng(seed))
+    assert np.array_equal(out.code, again.code), f"{who}.assess: not deterministic"
+    assert out.code.shape == (k,) and out.threat.shape == (k,), f"{who}.assess: shapes"
+    assert out.kill_time_s.shape == (n,), f"{who}.assess: kill_time_s not (N,)"
+    assert np.isin(out.code, (KILL, MISS_PK, MISS_BASKET, NO_TARGET, SPENT)).all(), (
+        f"{who}.assess: unknown outcome code"
+    )
+    assert np.array_equal(out.kill_time_s[dead], kill[dead]), (
+        f"{who}.assess: changed a kill time set earlier"
+    )
+    killed = out.code == KILL
+    assert not (killed & far).any(), f"{who}.assess: a kill from an aim point 1,000 km away"
+    victims = out.threat[killed]
+    assert (victims >= 0).all() and np.isin(victims, sky).all(), (
+        f"{who}.assess: a kill of a threat not in the sky"
+    )
+    assert not np.isin(victims, dead).any(), f"{who}.assess: a dead threat killed again"
+    newly = np.flatnonzero(np.isfinite(out.kill_time_s) & ~np.isfinite(kill))
+    assert np.array_equal(np.sort(newly), np.unique(victims)), (
+        f"{who}.assess: kill times set for threats not killed here (or missing)"
+    )
+    assert (out.kill_time_s[newly] == t).all(), f"{who}.assess: kill time != arrival time"
 
 
 def check_pipeline(pipe: Pipeline, seed: int = 0, max_steps: int | None = None) -> None:
