@@ -21,6 +21,7 @@ from skydome.engine import (
 from skydome.engine.contract import (
     check_assessment,
     check_evaluation,
+    check_flyout,
     check_identification,
     check_pipeline,
     check_planner,
@@ -70,6 +71,36 @@ def test_builtin_sensor_and_assessment_pass_their_contracts(name: str) -> None:
     pipe = default_pipeline(p)
     check_sensor(pipe.sensor, p.threats.n, seed=1)
     check_assessment(pipe.assessment, p, seed=1)
+
+
+@pytest.mark.parametrize("flyout", ["kinematic", "guided"])
+def test_builtin_flyouts_pass_their_contract(flyout: str) -> None:
+    s = load_scenario("default")
+    s = s.model_copy(update={"run": s.run.model_copy(update={"flyout": flyout})})
+    p = compile_scenario(s)
+    check_flyout(default_pipeline(p).flyout, p, seed=2, horizon_s=400.0)
+
+
+@dataclass(frozen=True)
+class DropsOne:
+    """A flyout that silently loses one missile per step."""
+
+    inner: Any
+
+    def empty(self) -> Any:
+        return self.inner.empty()
+
+    def launch(self, missiles: Any, new: Any, picture: Any) -> Any:
+        return self.inner.launch(missiles, new, picture)
+
+    def advance(self, ms: Any, t0: float, t1: float, world: Any, pic: Any, rng: Any) -> Any:
+        ms, arr = self.inner.advance(ms, t0, t1, world, pic, rng)
+        return (ms.take(np.arange(1, ms.n)) if ms.n else ms), arr
+
+
+def test_check_flyout_rejects_a_flyout_that_loses_missiles(small: SimParams) -> None:
+    with pytest.raises(AssertionError, match=r"DropsOne.advance: missiles lost or duplicated"):
+        check_flyout(DropsOne(default_pipeline(small).flyout), small)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ Each `check_*` runs the stage on a small synthetic case and raises
   and channels;
 - `check_sensor`: detections well-formed, only of threats in the sky and inside
   the radar's own coverage, each threat at most once per scan;
+- `check_flyout`: missiles launched at live tracks are conserved, each arrives
+  once, inside the step that reports it and after its launch, physics rows
+  aligned;
 - `check_assessment`: outcome codes, kills only of live threats in the sky at
   the aim point, kill times set once, to the arrival time;
 - `check_pipeline`: a whole pipeline (sensor, flyout and kill assessment in
@@ -20,15 +23,16 @@ All of them also check determinism: the same input gives identical output.
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import numpy as np
 
-from skydome.arrays import I64
+from skydome.arrays import F64, I64
 from skydome.engagement.assessment import KILL, MISS_BASKET, MISS_PK, NO_TARGET, SPENT
 from skydome.engagement.flyout import InFlight
 from skydome.engine.pipeline import (
     Arrivals,
+    Flyout,
     Identification,
     KillAssessment,
     Pipeline,
@@ -49,6 +53,7 @@ from skydome.tracking.base import TrackState
 __all__ = [
     "check_assessment",
     "check_evaluation",
+    "check_flyout",
     "check_identification",
     "check_pipeline",
     "check_planner",
@@ -256,6 +261,99 @@ def check_sensor(stage: Sensor, n_threats: int, seed: int = 0) -> None:
             f"{who}.coverage: expected (K,) bool"
         )
         assert seen.all(), f"{who}.detect: detected a threat outside radar {r}'s coverage"
+
+
+def _truth_picture(params: SimParams, t: float, sky: I64) -> TrackState:
+    """Confirmed tracks exactly on the threats `sky` at time `t` (track id = threat index)."""
+    base = _picture(sky.size, 0)
+    pos, vel = params.threats.state_at(t, sky)
+    return replace(
+        base,
+        x=np.concatenate([pos, vel], axis=1),
+        track_id=sky.astype(np.int64),
+        truth=sky.astype(np.int64),
+        next_id=int(sky.max()) + 1,
+        time_s=t,
+    )
+
+
+def _fly(stage: Flyout, params: SimParams, seed: int, horizon_s: float) -> list[tuple[I64, F64]]:
+    """Launch at up to 24 threats in the sky mid-raid; (ids, times) of each step's arrivals."""
+    who = _name(stage)
+    th = params.threats
+    t0 = float(np.median(0.5 * (th.launch_s + np.minimum(th.end_s, params.duration_s))))
+    sky = np.flatnonzero((th.launch_s <= t0) & (t0 < th.end_s))[:24]
+    assert sky.size > 0, "check_flyout: no threat in the sky at the chosen time"
+    rng = np.random.default_rng(seed)
+    picture = _truth_picture(params, t0, sky)
+    k = sky.size
+    bat = rng.integers(0, params.batteries.pos_m.shape[0], k).astype(np.int64)
+    mtype = rng.integers(0, len(params.missiles.names), k).astype(np.int64)
+    pip, _ = th.state_at(t0 + 20.0, sky)
+    dist = np.linalg.norm(pip - params.batteries.pos_m[bat], axis=1)
+    ids = np.arange(100, 100 + k, dtype=np.int64)
+    new = InFlight(
+        missile_id=ids,
+        battery=bat,
+        mtype=mtype,
+        track_id=sky.astype(np.int64),
+        threat=sky.astype(np.int64),
+        t_launch_s=np.full(k, t0),
+        t_intercept_s=t0 + dist / params.missiles.speed_mps[mtype],
+        pip_m=pip,
+    )
+    ms = stage.launch(stage.empty(), new, picture)
+    assert ms.n == k and np.array_equal(ms.flight.missile_id, ids), (
+        f"{who}.launch: the missiles launched are not the rows given"
+    )
+    world = WorldState(
+        kill_time_s=np.full(th.n, np.inf),
+        leak_time_s=np.full(th.n, np.inf),
+        evade_start_s=np.full(th.n, np.inf),
+        asset_value=params.assets.value.copy(),
+    )
+    out: list[tuple[I64, F64]] = []
+    seen: set[int] = set()
+    step_rng = np.random.default_rng(seed)
+    t = t0
+    while ms.n and t < t0 + horizon_s:
+        t1 = t + params.step_s
+        before = set(ms.flight.missile_id.tolist())
+        ms, arr = stage.advance(ms, t, t1, world, picture, step_rng)
+        if ms.physics is not None:
+            assert ms.physics.n == ms.n, f"{who}.advance: physics rows {ms.physics.n} != {ms.n}"
+        got = np.zeros(0, dtype=np.int64) if arr is None else arr.due.missile_id
+        times = np.zeros(0) if arr is None else arr.due.t_intercept_s
+        if arr is not None and arr.ended is not None:
+            assert arr.ended.row.size == arr.due.n, f"{who}.advance: ended rows != arrivals"
+        still = set(ms.flight.missile_id.tolist())
+        assert still | set(got.tolist()) == before and not (still & set(got.tolist())), (
+            f"{who}.advance: missiles lost or duplicated between [{t}, {t1}]"
+        )
+        assert not (seen & set(got.tolist())), f"{who}.advance: a missile arrived twice"
+        seen |= set(got.tolist())
+        assert ((times >= t0) & (times <= t1 + 1e-9)).all(), (
+            f"{who}.advance: an arrival time outside the launch..step end [{t0}, {t1}]"
+        )
+        out.append((got, times))
+        t = t1
+    return out
+
+
+def check_flyout(stage: Flyout, params: SimParams, seed: int = 0, horizon_s: float = 600.0) -> None:
+    """Launch missiles at tracks on live threats and fly them; check the bookkeeping.
+
+    Rules: `launch` keeps the rows given; every step, the missiles still flying
+    and those arriving are exactly the ones flying before (none lost, none
+    twice), each arrives once, at a time between its launch and the end of the
+    step that reports it; a physics sub-struct stays row-aligned; the same
+    random stream gives the same arrivals.
+    """
+    a = _fly(stage, params, seed, horizon_s)
+    b = _fly(stage, params, seed, horizon_s)
+    assert len(a) == len(b) and all(
+        np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1]) for x, y in zip(a, b, strict=True)
+    ), f"{_name(stage)}: not deterministic"
 
 
 def check_assessment(stage: KillAssessment, params: SimParams, seed: int = 0) -> None:
