@@ -64,3 +64,14 @@ def test_version_matches_the_package_metadata() -> None:
     )
     assert r.returncode == 0
     assert r.stdout.strip() == f"skydome {version('skydome')}" == f"skydome {skydome.__version__}"
+
+
+def test_importing_the_study_package_does_not_load_the_engine() -> None:
+    """`skydome.study` exports lazily: a report reading `label` pays for the metrics only."""
+    code = (
+        "import sys; import skydome.study; from skydome.study import label, MANIFEST_FORMAT; "
+        "print(','.join(m for m in ('skydome.engine', 'skydome.tracking.gnn', "
+        "'skydome.study.executors', 'skydome.study.runner', 'dask') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

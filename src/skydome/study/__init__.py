@@ -28,30 +28,36 @@ Example:
     >>> result = run_study(plan, StudyOptions(n=20, jobs=1))  # doctest: +SKIP
 """
 
-from __future__ import annotations
+from typing import TYPE_CHECKING
 
-from skydome.seeding import replication_seed
-from skydome.study.executors import InlineExecutor, ReplicationError
-from skydome.study.metrics import (
-    COLUMN_METRICS,
-    PROPORTIONS,
-    SUMMARY_METRICS,
-    Metric,
-    cell_estimates,
-    label,
-    metric_columns,
-    replication_row,
-)
-from skydome.study.options import (
-    MAX_REPLICATIONS,
-    OptionError,
-    StudyOptions,
-    default_jobs,
-    max_jobs,
-)
-from skydome.study.plan import MAX_CELLS, Cell, Setting, StudyPlan, parse_setting, plan_study
-from skydome.study.runner import StudyResult, run_study
-from skydome.study.store import MANIFEST_FORMAT
+from skydome._lazy import lazy_exports
+
+# Lazy: `import skydome.study` (e.g. for `label` or `MANIFEST_FORMAT` in a
+# report) must not load the engine, the tracker and scipy; each name is
+# imported from its module on first use.
+if TYPE_CHECKING:
+    from skydome.seeding import replication_seed
+    from skydome.study.executors import InlineExecutor, ReplicationError
+    from skydome.study.metrics import (
+        COLUMN_METRICS,
+        PROPORTIONS,
+        SUMMARY_METRICS,
+        Metric,
+        cell_estimates,
+        label,
+        metric_columns,
+        replication_row,
+    )
+    from skydome.study.options import (
+        MAX_REPLICATIONS,
+        OptionError,
+        StudyOptions,
+        default_jobs,
+        max_jobs,
+    )
+    from skydome.study.plan import MAX_CELLS, Cell, Setting, StudyPlan, parse_setting, plan_study
+    from skydome.study.runner import StudyResult, run_study
+    from skydome.study.store import MANIFEST_FORMAT
 
 __all__ = [
     "COLUMN_METRICS",
@@ -80,3 +86,34 @@ __all__ = [
     "replication_seed",
     "run_study",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "replication_seed": "skydome.seeding",
+        "InlineExecutor": "skydome.study.executors",
+        "ReplicationError": "skydome.study.executors",
+        "COLUMN_METRICS": "skydome.study.metrics",
+        "PROPORTIONS": "skydome.study.metrics",
+        "SUMMARY_METRICS": "skydome.study.metrics",
+        "Metric": "skydome.study.metrics",
+        "cell_estimates": "skydome.study.metrics",
+        "label": "skydome.study.metrics",
+        "metric_columns": "skydome.study.metrics",
+        "replication_row": "skydome.study.metrics",
+        "MAX_REPLICATIONS": "skydome.study.options",
+        "OptionError": "skydome.study.options",
+        "StudyOptions": "skydome.study.options",
+        "default_jobs": "skydome.study.options",
+        "max_jobs": "skydome.study.options",
+        "MAX_CELLS": "skydome.study.plan",
+        "Cell": "skydome.study.plan",
+        "Setting": "skydome.study.plan",
+        "StudyPlan": "skydome.study.plan",
+        "parse_setting": "skydome.study.plan",
+        "plan_study": "skydome.study.plan",
+        "StudyResult": "skydome.study.runner",
+        "run_study": "skydome.study.runner",
+        "MANIFEST_FORMAT": "skydome.study.store",
+    },
+)
