@@ -121,3 +121,61 @@ def test_sync_vector_env() -> None:
         obs, r, term, trunc, _ = venv.step(venv.action_space.sample())
         assert r.shape == (2,) and term.shape == (2,)
     venv.close()
+
+
+def test_check_env_with_salvo_choice() -> None:
+    env = SkydomeEnv("default", duration_s=SHORT_S, choose_salvo=True)
+    assert env.action_space.nvec[0] == env.n_options * env.params.doctrine.salvo_size + 1
+    check_env(env, skip_render_check=True)
+
+
+def _first_allowed(env: SkydomeEnv, size: int) -> np.ndarray:
+    """For each slot, the first feasible option fired with `size` missiles (0 if none)."""
+    s = env.n_salvo
+    allow = env.action_masks().reshape(env.max_tracks, -1)[:, 1:].reshape(env.max_tracks, -1, s)
+    ok = allow[:, :, size - 1]
+    first = np.argmax(ok, axis=1)
+    return np.where(ok.any(axis=1), first * s + size, 0).astype(np.int64)
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_salvo_choice_fires_the_chosen_number(size: int) -> None:
+    """One missile per engagement when the agent asks for one; two when it asks for two."""
+    env = SkydomeEnv("default", duration_s=600.0, choose_salvo=True)
+    assert env.n_salvo == 2
+    env.reset(seed=2)
+    per_engagement = []
+    done = False
+    while not done:
+        a = _first_allowed(env, size)
+        before = env.launched
+        _, _, done, _, _ = env.step(a)
+        if (a > 0).any() and env.launched > before:
+            per_engagement.append((env.launched - before) / int((a > 0).sum()))
+    assert per_engagement, "no engagement was made"
+    if size == 1:
+        assert max(per_engagement) <= 1.0
+    else:
+        assert max(per_engagement) > 1.0
+
+
+def test_salvo_choice_masks_sizes_beyond_salvo_left() -> None:
+    env = SkydomeEnv("default", duration_s=SHORT_S, max_tracks=8, choose_salvo=True)
+    obs, _ = env.reset(seed=1)
+    s = env.n_salvo
+    m = env.action_masks().reshape(8, env.n_options * s + 1)
+    assert m[:, 0].all()
+    sizes = m[:, 1:].reshape(8, env.n_options, s)
+    left = obs["tracks"][:, 8]
+    for size in range(1, s + 1):
+        expect = obs["mask"].astype(bool) & (size <= left)[:, None]
+        np.testing.assert_array_equal(sizes[:, :, size - 1], expect)
+
+
+def test_greedy_actions_with_salvo_choice_replay_the_engine_exactly() -> None:
+    env = SkydomeEnv("default", duration_s=900.0, choose_salvo=True)
+    _episode(env, 5, "greedy")
+    run = simulate(env.params, seed=5)
+    assert env._state is not None
+    np.testing.assert_array_equal(env._state.world.kill_time_s, run.kill_time_s)
+    assert env.launched == int((run.events.kind == EVENT_KINDS.index("launch")).sum())

@@ -46,6 +46,12 @@ time is not launched (as for the built-in planners). `action_masks()` returns
 the feasibility mask flattened for maskable agents (sb3-contrib layout: K
 blocks of B*M + 1 booleans, no-fire always allowed).
 
+With `choose_salvo=True` the agent also picks the salvo size (shoot-look-shoot
+against salvo doctrine): `MultiDiscrete([B*M*S + 1] * K)` with S the
+doctrine's `salvo_size`, o = 1 + (b*M + m)*S + (s - 1) fires s missiles of
+type m from battery b (clipped as above); `action_masks()` then has K blocks
+of B*M*S + 1 and allows only sizes up to the track's salvo left.
+
 Reward of a step (the decision point and the ticks up to the next one):
 
     value_weight * (asset value lost) / (initial total asset value) * -1
@@ -181,6 +187,9 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
         duration_s: shorten the run to this many seconds (None: the scenario's).
         pipeline: the stages (`default_pipeline(params)` if None); its planner
             is not used.
+        choose_salvo: the action also chooses the salvo size, 1 to the
+            doctrine's `salvo_size` (False: each engagement fires the track's
+            salvo left, as the built-in planners do).
     """
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012 (gymnasium's class attribute)
@@ -193,6 +202,7 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
         missile_cost_weight: float = 0.0,
         duration_s: float | None = None,
         pipeline: Pipeline | None = None,
+        choose_salvo: bool = False,
     ) -> None:
         if max_tracks < 1:
             raise ValueError(f"max_tracks must be >= 1, got {max_tracks}")
@@ -206,6 +216,8 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
         n_b, n_m = self.params.batteries.load.shape
         self.n_batteries, self.n_types = int(n_b), int(n_m)
         self.n_options = n_b * n_m
+        self.n_salvo = max(int(self.params.doctrine.salvo_size), 1) if choose_salvo else 1
+        self.choose_salvo = bool(choose_salvo)
         k = self.max_tracks
         big = np.float32(np.finfo(np.float32).max)
         self.observation_space = spaces.Dict(
@@ -217,7 +229,8 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
                 "time": spaces.Box(0.0, big, (1,), np.float32),
             }
         )
-        self.action_space = spaces.MultiDiscrete(np.full(k, self.n_options + 1, dtype=np.int64))
+        n_act = self.n_options * self.n_salvo + 1
+        self.action_space = spaces.MultiDiscrete(np.full(k, n_act, dtype=np.int64))
         self._seen = _Seen()
         self._probe = replace(
             self.pipeline,
@@ -236,6 +249,7 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
         self._req: PlanRequest | None = None
         self._slots: I64 = np.zeros(0, np.int64)
         self._mask: NDArray[np.bool_] = np.zeros((k, self.n_options), bool)
+        self._salvo_left: I64 = np.zeros(k, np.int64)
         self._obs: ObsDict = self._empty_obs(0.0)
         self._carry = 0.0
         self.launched = 0
@@ -284,9 +298,14 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
         return self._obs, float(reward), terminated, False, self._info()
 
     def action_masks(self) -> NDArray[np.bool_]:
-        """(K * (B*M + 1),) allowed choices per slot, no-fire first (maskable agents)."""
-        allow = np.ones((self.max_tracks, self.n_options + 1), dtype=bool)
-        allow[:, 1:] = self._mask
+        """(K * (B*M*S + 1),) allowed choices per slot, no-fire first (maskable agents)."""
+        k, s = self.max_tracks, self.n_salvo
+        allow = np.ones((k, self.n_options * s + 1), dtype=bool)
+        if self.choose_salvo:
+            sizes_ok = np.arange(1, s + 1)[None, :] <= self._salvo_left[:, None]  # (K, S)
+        else:
+            sizes_ok = np.ones((k, 1), dtype=bool)
+        allow[:, 1:] = (self._mask[:, :, None] & sizes_ok[:, None, :]).reshape(k, -1)
         return allow.reshape(-1)
 
     @property
@@ -302,13 +321,16 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
     def action_from_plan(self, plan: Plan) -> NDArray[np.int64]:
         """The action choosing `plan`'s options (rows outside the K slots are dropped).
 
-        Salvo sizes are the environment's (clipped salvo left), not `plan.count`.
+        Salvo sizes are the environment's (clipped salvo left), not `plan.count`,
+        unless the environment lets the agent choose them (`choose_salvo`).
         """
         slot = {int(r): i for i, r in enumerate(self._slots)}
         action = np.zeros(self.max_tracks, np.int64)
-        for r, o in zip(plan.rows, plan.option, strict=True):
+        s = self.n_salvo
+        for r, o, c in zip(plan.rows, plan.option, plan.count, strict=True):
             if int(r) in slot:
-                action[slot[int(r)]] = int(o) + 1
+                size = min(max(int(c), 1), s) if self.choose_salvo else 1
+                action[slot[int(r)]] = int(o) * s + size
         return action
 
     # -- internals -------------------------------------------------------------------------
@@ -335,6 +357,7 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
             self._k += 1
         self._req = None
         self._mask = np.zeros_like(self._mask)
+        self._salvo_left = np.zeros_like(self._salvo_left)
         self._obs = self._empty_obs(self.params.duration_s)
         return reward
 
@@ -380,6 +403,8 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
         mask = np.zeros((k, self.n_options), dtype=bool)
         mask[:n] = self._feasible(req)[slots]
         self._mask = mask
+        self._salvo_left = np.zeros(k, dtype=np.int64)
+        self._salvo_left[:n] = req.salvo[slots]
         obs["mask"] = mask.astype(np.int8)
         obs["stock"] = req.stock.astype(np.float32)
         obs["channels"] = np.stack(
@@ -410,12 +435,17 @@ class SkydomeEnv(gymnasium.Env[dict[str, Any], NDArray[np.int64]]):
         rows: list[int] = []
         opts: list[int] = []
         counts: list[int] = []
+        s = self.n_salvo
         for i, row in enumerate(self._slots):
-            o = int(action[i]) - 1
-            if o < 0 or o >= self.n_options or not self._mask[i, o]:
+            a = int(action[i]) - 1
+            if a < 0 or a >= self.n_options * s:
+                continue
+            o, size = divmod(a, s)
+            if not self._mask[i, o]:
                 continue
             b, m = divmod(o, n_m)
-            count = min(int(req.salvo[row]), int(stock[b, m]), int(mch[b]))
+            wanted = size + 1 if self.choose_salvo else int(req.salvo[row])
+            count = min(wanted, int(req.salvo[row]), int(stock[b, m]), int(mch[b]))
             if tch[b] <= 0 or count <= 0:
                 continue
             tch[b] -= 1
