@@ -181,6 +181,9 @@ def _physics(tp: TypePhysics, m: I64, gravity: bool = True) -> MissilePhysics:
         gravity=gravity,
         lift_area_m2=tp.lift_area_m2[m],
         gravity_bias=True,
+        law=tp.law[m],
+        tau_s=tp.tau_s[m],
+        jerk_limit_mps3=tp.jerk_limit_mps3[m],
     )
 
 
@@ -338,7 +341,7 @@ def advance(
     # Copies: a stage never changes its inputs.
     s = MissileState(
         s0.t_s.copy(), s0.pos_m.copy(), s0.vel_mps.copy(), s0.mass_kg.copy(), s0.done,
-        s0.miss_m, s0.t_end_s,
+        s0.miss_m, s0.t_end_s, s0.acc_mps2.copy(),
     )  # fmt: skip
     target = fl.target.copy()
     k = fl.n
@@ -403,15 +406,13 @@ def advance(
                 seen = tgt_pos.copy()
                 seen[term] = tp_true + rng.standard_normal((ti.size, 3)) * sd[:, None]
             gone[term] = ~((tau < threats.end_s[ti]) & (kill_time_s[ti] > tau))
-            apn = tp.augmented[m[act[term]]]
-            if apn.any():
-                _, tv_next = threats.state_at(tau + h, ti[apn], evade_start_s=evade_start_s)
-                acc = tgt_acc[term]
-                acc[apn] = (tv_next - tv_true[apn]) / h
-                tgt_acc[term] = acc
+            # The target's acceleration over the step: the APN and ZEM laws use
+            # it, and every law's closest approach within the step does.
+            _, tv_next = threats.state_at(tau + h, ti, evade_start_s=evade_start_s)
+            tgt_acc[term] = (tv_next - tv_true) / h
         sub = MissileState(
             s.t_s[act], pos, s.vel_mps[act], s.mass_kg[act], np.zeros(act.size, dtype=bool),
-            np.full(act.size, np.nan), np.full(act.size, np.nan),
+            np.full(act.size, np.nan), np.full(act.size, np.nan), s.acc_mps2[act],
         )  # fmt: skip
         new, _ = step(
             sub, take_rows(phys_all, act), tgt_pos, tgt_vel, tgt_acc, h,
@@ -421,6 +422,7 @@ def advance(
         s.pos_m[act] = new.pos_m
         s.vel_mps[act] = new.vel_mps
         s.mass_kg[act] = new.mass_kg
+        s.acc_mps2[act] = new.acc_mps2
         burn = tp.boost_s[m[act]] + tp.sustain_s[m[act]]
         speed = np.linalg.norm(new.vel_mps, axis=1)
         spent = (
