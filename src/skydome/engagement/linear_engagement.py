@@ -84,13 +84,13 @@ class LinearEngagement:
         lag_order: n of the binomial lag 1 / (1 + s T / n)^n (1: single lag).
     """
 
-    t_f_s: F64
-    nav_gain: F64
-    tau_s: F64
-    target_acc_mps2: F64
-    heading_error_rad: F64
-    missile_speed_mps: F64
-    closing_speed_mps: F64
+    t_f_s: F64 | float
+    nav_gain: F64 | float
+    tau_s: F64 | float
+    target_acc_mps2: F64 | float
+    heading_error_rad: F64 | float
+    missile_speed_mps: F64 | float
+    closing_speed_mps: F64 | float
     law: str = "pn"
     lag_order: int = 1
 
