@@ -114,6 +114,10 @@ class FlyoutTable:
             filled beyond the reach (what the solver interpolates).
         reach_m: (M, H) farthest ground range hit at each altitude node (0: none).
         ceiling_m: (M,) highest altitude hit.
+        hole: (M, H, G) 1.0 at nodes missed inside the reach (a farther node at
+            that altitude was hit: e.g. where a lofted climb turns into its
+            descent), else 0.0; the planner avoids points nearer a hole than a hit.
+        peak_speed_mps: (M,) highest speed of any tabled flight (burn-out speed).
         envelope_alt_m: (M, H + 1) vertices of the reach curve: the altitude
             nodes and the ceiling, ascending.
         envelope_reach_m: (M, H + 1) the reach there (0 at the ceiling and above).
@@ -127,6 +131,8 @@ class FlyoutTable:
     pace_s_per_m: F64
     reach_m: F64
     ceiling_m: F64
+    hole: F64
+    peak_speed_mps: F64
     envelope_alt_m: F64
     envelope_reach_m: F64
     build_s: float
@@ -135,6 +141,11 @@ class FlyoutTable:
         """Time of flight to stationary points, s, broadcasting `m`, `ground_m`, `alt_m`."""
         pace = _bilinear(self.pace_s_per_m, self.ground_m, self.alt_m, m, ground_m, alt_m)
         out: F64 = pace * np.hypot(ground_m, alt_m - LAUNCH_HEIGHT_M)
+        return out
+
+    def speed(self, m: I64, ground_m: F64, alt_m: F64) -> F64:
+        """Terminal speed at stationary points, m/s, bilinear (nan next to a node not hit)."""
+        out: F64 = _bilinear(self.speed_mps, self.ground_m, self.alt_m, m, ground_m, alt_m)
         return out
 
     def reach(self, m: I64, alt_m: F64) -> F64:
@@ -189,7 +200,7 @@ def fly_points(
     max_tof_s: F64,
     dt_s: float = TABLE_STEP_S,
     coarse_s: float = COARSE_STEP_S,
-) -> tuple[B, F64, F64]:
+) -> tuple[B, F64, F64, F64]:
     """Fly one missile of type `mtype[k]` at each stationary point `pts_m[k]`, all at once.
 
     The flight is the engine's guided flight from a launcher at the origin:
@@ -211,9 +222,10 @@ def fly_points(
         coarse_s: midcourse integration step, s.
 
     Returns:
-        (hit, tof_s, speed_mps), each (K,): closest approach within the lethal
-        radius with at least `CEILING_G` lateral acceleration left; time of
-        that closest approach after launch and the speed there (nan unless hit).
+        (hit, tof_s, speed_mps, peak_mps), each (K,): closest approach within
+        the lethal radius with at least `CEILING_G` lateral acceleration left;
+        time of that closest approach after launch and the speed there (nan
+        unless hit); the highest speed of the flight.
     """
     k = pts_m.shape[0]
     start = np.zeros((k, 3))
@@ -224,6 +236,7 @@ def fly_points(
         tof_s=np.full(k, np.nan),
         speed_mps=np.full(k, np.nan),
         mass_kg=np.full(k, np.nan),
+        peak_mps=np.zeros(k),
     )
     t_stop = np.minimum(max_tof_s[mtype], MAX_FLIGHT_S)
     leg = _Leg(tp, mtype, pts_m, t_stop, out)
@@ -251,7 +264,7 @@ def fly_points(
             _physics(tp, mtype[h]), air_density(pts_m[h, 2]), out.speed_mps[h], out.mass_kg[h]
         )
         ok[h] = lat >= CEILING_G * G0
-    return ok, np.where(ok, out.tof_s, np.nan), np.where(ok, out.speed_mps, np.nan)
+    return ok, np.where(ok, out.tof_s, np.nan), np.where(ok, out.speed_mps, np.nan), out.peak_mps
 
 
 @dataclass(frozen=True)
@@ -262,6 +275,7 @@ class _Outcome:
     tof_s: F64
     speed_mps: F64
     mass_kg: F64
+    peak_mps: F64
 
 
 @dataclass(frozen=True)
@@ -309,6 +323,7 @@ class _Leg:
             zero = np.zeros((rows.size, 3))
             new, _ = step(s, phys, aim, zero, zero, h)
             v = np.linalg.norm(new.vel_mps, axis=1)
+            out.peak_mps[rows] = np.maximum(out.peak_mps[rows], v)
             # Only a closest approach to the point itself (seeker phase) ends a flight.
             cpa = new.done & direct & near
             burnt = new.t_s > tp.boost_s[m] + tp.sustain_s[m]
@@ -401,7 +416,7 @@ def build_table(
 
     # The refinement fans depend on the grid's result; to fly all three fans
     # at once the reach and ceiling fans are placed after a first pass.
-    hit1, tof1, v1 = fly_points(tp, m1, pts1, max_tof_s, dt_s)
+    hit1, tof1, v1, peak1 = fly_points(tp, m1, pts1, max_tof_s, dt_s)
     hit = hit1.reshape(n_m, n_h, n_g)
     tof = tof1.reshape(n_m, n_h, n_g)
     speed = v1.reshape(n_m, n_h, n_g)
@@ -430,7 +445,7 @@ def build_table(
             np.column_stack([c_ground, np.zeros(c_m.size), c_pts.ravel()]),
         ]
     )
-    hit2, _, _ = fly_points(tp, np.concatenate([r_m, c_m]), pts2, max_tof_s, dt_s)
+    hit2, _, _, _ = fly_points(tp, np.concatenate([r_m, c_m]), pts2, max_tof_s, dt_s)
     hit_r = hit2[: r_m.size].reshape(r_pts.shape)
     hit_cc = hit2[r_m.size :].reshape(c_pts.shape)
     reach = np.where(last >= 0, lo, 0.0)
@@ -458,6 +473,8 @@ def build_table(
         pace_s_per_m=pace,
         reach_m=reach,
         ceiling_m=ceiling,
+        hole=(~hit & (idx[None, None, :] < last[..., None])).astype(float),
+        peak_speed_mps=np.max(peak1.reshape(n_m, -1), axis=1),
         envelope_alt_m=env_alt,
         envelope_reach_m=env_reach,
         build_s=time.perf_counter() - t0,
@@ -542,7 +559,8 @@ def table_intercept_grid(
 
     The time of flight comes from the flyout table (`intercept_tof`) and the
     envelope's range limit is the smaller of the tabled max range and the
-    physics' reach at the PIP's altitude.
+    physics' reach at the PIP's altitude; a PIP nearer a hole of the table
+    (a node missed inside the reach) than to a hit is out of the envelope.
     """
     n_m = missiles.speed_mps.shape[0]
     tau = batteries.reaction_s[None, :, None]  # (1, B, 1)
@@ -553,7 +571,10 @@ def table_intercept_grid(
     tof = intercept_tof(table, mt, d, v, batteries.pos_m[None, :, None, 2])
     t_rel = tau + tof
     pip = x + v * np.where(np.isfinite(tof), t_rel, 0.0)[..., None]
-    reach = table.reach(mt, pip[..., 2] - batteries.pos_m[None, :, None, 2])
+    alt = pip[..., 2] - batteries.pos_m[None, :, None, 2]
+    ground = np.hypot(*(pip[..., :2] - batteries.pos_m[None, :, None, :2]).transpose(3, 0, 1, 2))
+    hole = _bilinear(table.hole, table.ground_m, table.alt_m, mt, ground, alt) >= 0.5
+    reach = np.where(hole, 0.0, table.reach(mt, alt))
     return envelope_grid(pos_m, vel_mps, batteries, missiles, deadline_rel_s, tof, reach)
 
 
