@@ -150,8 +150,9 @@ def test_lateral_limit_shrinks_with_altitude() -> None:
     tp = pos + np.array([2_000.0, 2_000.0, 0.0])
     _, a = step(s, phys, tp, np.zeros((k, 3)), np.zeros((k, 3)), 0.01)
     amag = np.linalg.norm(a, axis=1)
-    assert amag[0] == pytest.approx(300.0, rel=1e-6)
-    assert amag[1] == pytest.approx(max(300.0 * np.exp(-30_000 / 7200.0), 5.0), rel=1e-6)
+    # The step's mean of the limited commands at its start and end (1e-6 apart).
+    assert amag[0] == pytest.approx(300.0, rel=1e-5)
+    assert amag[1] == pytest.approx(max(300.0 * np.exp(-30_000 / 7200.0), 5.0), rel=1e-5)
 
 
 def test_many_missiles_at_once_equal_one_by_one() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from skydome.engagement.flyout import InFlight
 from skydome.engagement.guided import CPA, LOST, Ended, physics_envelope
 from skydome.engagement.guided import SPENT as FLIGHT_SPENT
 from skydome.engine import simulate
+from skydome.engine.stages import AverageSpeedIntercept, default_pipeline
 from skydome.errors import UserError
 from skydome.events import EVENT_KINDS, MISS_NOTES
 from skydome.scenario import compile_scenario, load_scenario, parse_scenario
@@ -120,8 +122,10 @@ def test_guided_runs_are_deterministic_and_differ_from_kinematic(
 
 
 def test_a_target_beyond_the_physics_is_missed_as_spent(small_dict: dict[str, Any]) -> None:
-    """The table may claim more than the physics: the planner fires (it plans with the
-    table), the missile runs out of speed, and the miss is logged as 'spent'."""
+    """The table may claim more than the physics: a planner that plans at the table's
+    average speed fires, the missile runs out of speed, and the miss is logged as 'spent'.
+    (The default guided planner flies the physics' own flyout tables and does not fire
+    here: tests/test_flyout_table.py.)"""
     d = guided(small_dict)
     d["raids"][0]["count"] = 1
     d["raids"][0]["route"] = [
@@ -133,7 +137,9 @@ def test_a_target_beyond_the_physics_is_missed_as_spent(small_dict: dict[str, An
     d["missiles"]["m1"].update(max_range_km=290, average_speed_mps=1500)
     d["missiles"]["m1"]["physics"]["boost_thrust_kn"] = 30.0
     d["doctrine"] = {"salvo_size": 1}
-    r = simulate(compile_scenario(parse_scenario(dump(d))), seed=1)
+    p = compile_scenario(parse_scenario(dump(d)))
+    pipe = replace(default_pipeline(p), intercept=AverageSpeedIntercept(p.missiles))
+    r = simulate(p, seed=1, pipeline=pipe)
     ev = r.events
     assert (ev.kind == K["launch"]).sum() >= 1
     assert not (ev.kind == K["kill"]).any()

@@ -59,6 +59,7 @@ built on it (see docs/models.md).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,19 +67,11 @@ from numpy.typing import NDArray
 
 from skydome.arrays import F64, I64
 from skydome.constants import G0_MPS2, RHO0_KG_M3, SCALE_HEIGHT_M
-from skydome.engagement.guidance_kernel import (
-    APN,
-    CPA_NEWTON,
-    PN,
-    PRESERVE_MIN_COS,
-    TPN,
-    VC_MIN_MPS,
-    ZEM,
-    compiled_kernel,
-)
 
 __all__ = [
     "APN",
+    "BLIND_STEPS",
+    "ENDGAME_TGO_S",
     "G0",
     "LAWS",
     "PN",
@@ -102,7 +95,34 @@ RHO0 = RHO0_KG_M3
 """Sea-level air density, kg/m^3 (`skydome.constants.RHO0_KG_M3`)."""
 
 LAWS = ("pn", "tpn", "apn", "zem")
-"""Guidance laws; `MissilePhysics.law` holds indices into this tuple (PN, TPN, APN, ZEM)."""
+"""Guidance laws; `MissilePhysics.law` holds indices into this tuple."""
+PN, TPN, APN, ZEM = 0, 1, 2, 3
+"""Indices of the laws in `LAWS`."""
+
+PRESERVE_MIN_COS = 0.5
+"""Command preservation divides by cos(lead) floored here (lead 60 deg): the
+LOS-normal command is kept exactly up to 60 deg of lead, at most doubled beyond."""
+
+VC_MIN_MPS = 1.0
+"""Closing speed floor of the ZEM law's time to go R / V_c, m/s."""
+
+JERK_NONE = 1e30
+"""The compiled kernel's jerk limit for "none", m/s^3 (fastmath assumes no inf)."""
+
+ENDGAME_TGO_S = 15.0
+"""Within this time to go R / V_c (the homing phase) the step evaluates the
+forces twice (Heun, second order); farther out it holds the start command
+(first order, half the cost: long midcourse flights are most of the work)."""
+
+BLIND_STEPS = 1.0
+"""The blind range, in steps of time to go: closer to closest approach the
+command is frozen at the achieved acceleration (a seeker's blind range). A
+PN command grows as miss / t_go^2; sampled that close and held for a whole
+step (through a lag) it would throw the missile off. Tied to the step, the
+blind range vanishes as dt -> 0, so the step still converges to the ODE."""
+
+CPA_NEWTON = 4
+"""Newton iterations of the closest-approach time within the last step."""
 
 
 def air_density(h_m: F64) -> F64:
@@ -170,6 +190,26 @@ class MissilePhysics:
         if self.jerk_limit_mps3 is None:
             return np.full(k, np.inf)
         return np.asarray(self.jerk_limit_mps3, dtype=np.float64)
+
+    @functools.cached_property
+    def kernel_rows(self) -> tuple[F64, I64, F64, F64]:
+        """(lift, law, tau, jerk) as the compiled kernel reads them (K,) each.
+
+        Finite sentinels instead of nan and inf (fastmath assumes neither): lift
+        area -1 for "none", jerk `JERK_NONE`. Cached: a step reuses them.
+        """
+        k = np.asarray(self.nav_gain).shape[0]
+        lift = (
+            np.full(k, -1.0)
+            if self.lift_area_m2 is None
+            else np.nan_to_num(np.asarray(self.lift_area_m2, dtype=np.float64), nan=-1.0)
+        )
+        jerk = (
+            np.full(k, JERK_NONE)
+            if self.jerk_limit_mps3 is None
+            else np.minimum(np.asarray(self.jerk_limit_mps3, dtype=np.float64), JERK_NONE)
+        )
+        return lift, self.laws(), self.taus(), jerk
 
 
 @dataclass(frozen=True)
@@ -314,13 +354,6 @@ def lateral_limit(phys: MissilePhysics, rho: F64, speed_mps: F64, mass_kg: F64) 
     return out
 
 
-def _thrust(phys: MissilePhysics, t: F64) -> F64:
-    boost = t < phys.boost_s
-    sustain = ~boost & (t < phys.boost_s + phys.sustain_s)
-    out: F64 = np.where(boost, phys.boost_thrust_n, np.where(sustain, phys.sustain_thrust_n, 0.0))
-    return out
-
-
 def step(
     s: MissileState,
     phys: MissilePhysics,
@@ -360,15 +393,8 @@ def step(
     if backend == "numpy":
         return _step_numpy(s, phys, target_pos_m, target_vel_mps, target_acc_mps2, dt_s, guide)
     k = s.t_s.shape[0]
-    # The kernel reads a non-positive lift area as "none" (fastmath assumes no NaN).
-    lift = (
-        np.full(k, -1.0)
-        if phys.lift_area_m2 is None
-        else np.nan_to_num(np.asarray(phys.lift_area_m2, dtype=np.float64), nan=-1.0)
-    )
-    # ... and a negative jerk limit as "none" (no inf either).
-    jerk = phys.jerks()
-    jerk = np.where(np.isfinite(jerk), jerk, -1.0)
+    lift, law, tau, jerk = phys.kernel_rows
+    lag_e, lag_f = _lag_factors(tau, dt_s)
     out_t = np.empty(k)
     out_pos = np.empty((k, 3))
     out_vel = np.empty((k, 3))
@@ -380,19 +406,88 @@ def step(
     out_alat = np.empty((k, 3))
     # numba takes the arrays as they are (any layout); only dtypes must match.
     f64 = np.asarray
-    compiled_kernel()(
+    from skydome.engagement.guidance_kernel import step_kernel  # numba: on first use
+
+    step_kernel(
         s.t_s, s.pos_m, s.vel_mps, s.mass_kg, s.done, s.miss_m, s.t_end_s,
         f64(s.acc_mps2, dtype=np.float64),
         f64(target_pos_m, dtype=np.float64), f64(target_vel_mps, dtype=np.float64),
         f64(target_acc_mps2, dtype=np.float64), f64(guide, dtype=np.float64),
         phys.boost_thrust_n, phys.boost_s, phys.sustain_thrust_n, phys.sustain_s,
         phys.isp_s, phys.cd_area_m2, phys.a_limit_mps2, phys.a_limit_floor_mps2,
-        lift, phys.nav_gain, phys.laws(), phys.taus(), jerk, phys.gravity,
+        lift, phys.nav_gain, law, tau, lag_e, lag_f, jerk, phys.gravity,
         phys.gravity_bias and phys.gravity, float(dt_s),
         out_t, out_pos, out_vel, out_mass, out_done, out_miss, out_tend, out_acc, out_alat,
     )  # fmt: skip
     new = MissileState(out_t, out_pos, out_vel, out_mass, out_done, out_miss, out_tend, out_acc)
     return new, out_alat
+
+
+def _lag_factors(tau_s: F64, dt_s: float) -> tuple[F64, F64]:
+    """First-order lag over one step: exp(-dt/T) and the mean factor (T/dt)(1 - exp(-dt/T)).
+
+    Both 0 where T = 0 (the command achieved at once), the limit T -> 0.
+    """
+    lag = tau_s > 0.0
+    if not lag.any():
+        return np.zeros_like(tau_s), np.zeros_like(tau_s)
+    t = np.where(lag, tau_s, 1.0)
+    e: F64 = np.where(lag, np.exp(-dt_s / t), 0.0)
+    f: F64 = np.where(lag, -np.expm1(-dt_s / t) * t / dt_s, 0.0)
+    return e, f
+
+
+def _impulse(phys: MissilePhysics, t0: F64, dt_s: float) -> F64:
+    """(K,) motor impulse over [t0, t0 + dt], N s (exact for the two thrust phases)."""
+    t1 = t0 + dt_s
+    b_end = phys.boost_s
+    s_end = b_end + phys.sustain_s
+    boost = np.maximum(0.0, np.minimum(t1, b_end) - np.maximum(t0, 0.0))
+    sustain = np.maximum(0.0, np.minimum(t1, s_end) - np.maximum(t0, b_end))
+    out: F64 = phys.boost_thrust_n * boost + phys.sustain_thrust_n * sustain
+    return out
+
+
+def _stage(
+    phys: MissilePhysics, law: I64, pos: F64, vel: F64, mass: F64, thrust: F64,
+    guide_rel_m: F64, tvel: F64, tacc: F64, hold: F64, blind_s: float,
+) -> tuple[F64, F64, F64, F64]:  # fmt: skip
+    """The forces at one state of the missiles.
+
+    Within `blind_s` of closest approach (R < blind_s V_c), or past it, the
+    command is `hold` instead of the law's.
+
+    Returns:
+        The command, normal to the velocity and limited (K, 3); the velocity
+        direction (K, 3); the along-velocity acceleration (K,); the limit (K,).
+    """
+    speed = np.maximum(np.linalg.norm(vel, axis=1), 1e-9)
+    u = vel / speed[:, None]
+    rho = air_density(pos[:, 2])
+    a = guidance_command(law, guide_rel_m, tvel - vel, vel, phys.nav_gain, tacc)
+    if phys.gravity_bias and phys.gravity:
+        a[:, 2] += G0
+    rn = np.linalg.norm(guide_rel_m, axis=1)
+    vc = -_dot(guide_rel_m, tvel - vel) / np.maximum(rn, 1e-6)
+    a = np.where(((vc <= 0.0) | (rn < blind_s * vc))[:, None], hold, a)
+    a = a - _dot(a, u)[:, None] * u
+    limit = lateral_limit(phys, rho, speed, mass)
+    along = (thrust - 0.5 * rho * speed * speed * phys.cd_area_m2) / mass
+    return _clamp(a, limit), u, along, limit
+
+
+def _clamp(a: F64, limit: F64) -> F64:
+    """Rows of `a` (K, 3) shortened to at most `limit` (K,)."""
+    out: F64 = a * np.minimum(1.0, limit / np.maximum(np.linalg.norm(a, axis=1), 1e-12))[:, None]
+    return out
+
+
+def _jerk_limited(a0: F64, a1: F64, mean: F64, jmax: F64) -> tuple[F64, F64]:
+    """End value and mean of the achieved acceleration with |a1 - a0| <= jmax."""
+    dm = np.linalg.norm(a1 - a0, axis=1)
+    jl = dm > jmax
+    end = a0 + (a1 - a0) * np.where(jl, jmax / np.maximum(dm, 1e-12), 1.0)[:, None]
+    return end, np.where(jl[:, None], 0.5 * (a0 + end), mean)
 
 
 def _step_numpy(
@@ -404,54 +499,69 @@ def _step_numpy(
     dt_s: float,
     guide_pos_m: F64,
 ) -> tuple[MissileState, F64]:
-    """`step` as numpy array expressions (the reference implementation)."""
+    """`step` as numpy array expressions (the reference implementation).
+
+    The command at the start of the step, held, predicts the end of the step.
+    In the end game (time to go under `ENDGAME_TGO_S`) the forces are evaluated
+    again there (Heun) and the first-order lag integrated exactly under the
+    command ramping between the two; elsewhere the start command is held
+    (the lag exact for it).
+    """
     fly = ~s.done
-    v = s.vel_mps
-    speed = np.maximum(np.linalg.norm(v, axis=1), 1e-9)
-    along = v / speed[:, None]
-    h = s.pos_m[:, 2]
-    rho = air_density(h)
-    r_rel = target_pos_m - s.pos_m
-    v_rel = target_vel_mps - v
     law = phys.laws()
-    a_cmd = guidance_command(law, guide_pos_m - s.pos_m, v_rel, v, phys.nav_gain, target_acc_mps2)
-    if phys.gravity_bias and phys.gravity:
-        a_cmd[:, 2] += G0
-    a_cmd = a_cmd - _dot(a_cmd, along)[:, None] * along  # normal to velocity
-    limit = lateral_limit(phys, rho, speed, s.mass_kg)
-
-    def clamp(a: F64) -> F64:
-        out: F64 = (
-            a * np.minimum(1.0, limit / np.maximum(np.linalg.norm(a, axis=1), 1e-12))[:, None]
-        )
-        return out
-
-    a_c = clamp(a_cmd)
-    # Flight control: first-order lag (exact over the held command), jerk limit.
-    a0 = s.acc_mps2 - _dot(s.acc_mps2, along)[:, None] * along
+    imp = _impulse(phys, s.t_s, dt_s)
+    thrust = imp / dt_s
+    m1 = s.mass_kg - imp / (phys.isp_s * G0)
     tau = phys.taus()
-    lag = tau > 0.0
-    tau_safe = np.where(lag, tau, 1.0)
-    e = np.where(lag, np.exp(-dt_s / tau_safe), 0.0)[:, None]
-    f = np.where(lag, -np.expm1(-dt_s / tau_safe) * tau_safe / dt_s, 0.0)[:, None]
-    a1 = a_c + (a0 - a_c) * e
-    mean = a_c + (a0 - a_c) * f
-    jmax = phys.jerks() * dt_s
-    dm = np.linalg.norm(a1 - a0, axis=1)
-    jl = dm > jmax
-    a1_j = a0 + (a1 - a0) * (jmax / np.maximum(dm, 1e-300))[:, None]
-    a1 = np.where(jl[:, None], a1_j, a1)
-    mean = np.where(jl[:, None], 0.5 * (a0 + a1), mean)
-    a1, a_lat = clamp(a1), clamp(mean)
-    thrust = _thrust(phys, s.t_s)
-    drag = 0.5 * rho * speed * speed * phys.cd_area_m2
-    acc = a_lat + ((thrust - drag) / s.mass_kg)[:, None] * along
-    if phys.gravity:
-        acc[:, 2] -= G0
-    vel_new = v + acc * dt_s
-    pos_new = s.pos_m + v * dt_s + 0.5 * acc * dt_s**2
-    mass_new = s.mass_kg - thrust / (phys.isp_s * G0) * dt_s
-    # Relative motion over the step: r(s) = r0 + w s + q s^2 / 2.
+    e1, f1 = _lag_factors(tau, dt_s)
+    e, f, lg = e1[:, None], f1[:, None], tau[:, None]
+    jmax = np.minimum(phys.jerks(), JERK_NONE) * dt_s
+    grav = np.array([0.0, 0.0, G0 if phys.gravity else 0.0])
+    p0, v0 = s.pos_m, s.vel_mps
+    g0 = guide_pos_m - p0
+    speed0 = np.maximum(np.linalg.norm(v0, axis=1), 1e-9)
+    # The achieved acceleration, turned with the velocity.
+    u = v0 / speed0[:, None]
+    b = s.acc_mps2 - _dot(s.acc_mps2, u)[:, None] * u
+    # The blind range: the last BLIND_STEPS steps hold the achieved acceleration.
+    blind = BLIND_STEPS * dt_s
+    c0, u0, al0, lim0 = _stage(
+        phys, law, p0, v0, s.mass_kg, thrust, g0, target_vel_mps, target_acc_mps2, b, blind
+    )
+    # Predictor: the start command held over the step.
+    a1_p, mean_p = _jerk_limited(b, c0 + (b - c0) * e, c0 + (b - c0) * f, jmax)
+    v_p = v0 + (mean_p + al0[:, None] * u0 - grav) * dt_s
+    p_p = p0 + 0.5 * (v0 + v_p) * dt_s
+    shift = target_vel_mps * dt_s + 0.5 * target_acc_mps2 * dt_s**2
+    c1, u1, al1, lim1 = _stage(
+        phys, law, p_p, v_p, m1, thrust, guide_pos_m + shift - p_p,
+        target_vel_mps + target_acc_mps2 * dt_s, target_acc_mps2, c0, blind,
+    )  # fmt: skip
+    # Corrector: the lag under the ramp c0 -> c1 (exact): end value and mean.
+    k = (c1 - c0) / dt_s
+    a1_h, mean_h = _jerk_limited(
+        b, c1 - k * lg + (b - c0 + k * lg) * e, 0.5 * (c0 + c1) - k * lg + (b - c0 + k * lg) * f,
+        jmax,
+    )  # fmt: skip
+    vc0 = -_dot(g0, target_vel_mps - v0) / np.maximum(np.linalg.norm(g0, axis=1), 1e-6)
+    heun = np.linalg.norm(g0, axis=1) < ENDGAME_TGO_S * vc0
+    h = heun[:, None]
+    a1 = np.where(h, a1_h, a1_p)
+    mean = np.where(h, mean_h, mean_p)
+    lim = np.where(heun, lim1, lim0)
+    along = np.where(h, 0.5 * (al0[:, None] * u0 + al1[:, None] * u1), al0[:, None] * u0)
+    # The mean lateral acceleration is normal to the mean velocity (as the
+    # achieved acceleration turns with the velocity): otherwise it changes the
+    # speed by |a|^2 dt / (2 V) per step, a first-order error.
+    v_m = v0 + v_p
+    mean = mean - (_dot(mean, v_m) / np.maximum(_dot(v_m, v_m), 1e-18))[:, None] * v_m
+    a1, a_lat = _clamp(a1, lim), _clamp(mean, lim)
+    acc = a_lat + along - grav
+    vel_new = v0 + acc * dt_s
+    pos_new = p0 + v0 * dt_s + 0.5 * acc * dt_s**2
+    # Relative motion over the step, as integrated: r(s) = r0 + w s + q s^2 / 2.
+    r_rel = target_pos_m - p0
+    v_rel = target_vel_mps - v0
     q = target_acc_mps2 - acc
     r1 = r_rel + v_rel * dt_s + 0.5 * q * dt_s**2
     ended = fly & (_dot(r1, v_rel + q * dt_s) >= 0)
@@ -463,7 +573,7 @@ def _step_numpy(
         t_s=np.where(fly, s.t_s + dt_s, s.t_s),
         pos_m=np.where(keep, pos_new, s.pos_m),
         vel_mps=np.where(keep, vel_new, s.vel_mps),
-        mass_kg=np.where(fly, mass_new, s.mass_kg),
+        mass_kg=np.where(fly, m1, s.mass_kg),
         done=s.done | ended,
         miss_m=np.where(ended, miss, s.miss_m),
         t_end_s=np.where(ended, s.t_s + s_cpa, s.t_end_s),
