@@ -94,7 +94,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--scenarios", nargs="+", default=["default", "saturation"])
     args = ap.parse_args()
-    console = Console()
+    console = Console(width=110)
     table = Table(title="Guided runs: |predicted - flown| / flown time to intercept")
     for col in ("scenario", "types", "planner", "flights", "median", "p90"):
         table.add_column(col, justify="right" if col not in ("scenario", "planner") else "left")

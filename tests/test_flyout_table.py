@@ -88,8 +88,9 @@ def test_solver_finds_no_intercept_of_a_faster_receding_target() -> None:
 def test_table_time_of_flight_agrees_with_direct_flights_off_grid(
     default_params: SimParams,
 ) -> None:
-    """Interpolated times at points between the nodes vs the kernel flown there at the
-    fine step throughout (the table's own flights take the engine's coarse midcourse)."""
+    """Interpolated times at random points between the nodes vs the kernel flown there:
+    the engine's way (coarse midcourse step: the interpolation error alone) and at the
+    fine step throughout (adds the engine's coarse-step error, ~2-3 % on long flights)."""
     p = default_params
     tp = p.missiles.physics
     assert tp is not None
@@ -100,12 +101,15 @@ def test_table_time_of_flight_agrees_with_direct_flights_off_grid(
     ground = rng.uniform(0.25, 0.9, m.size) * p.missiles.max_range_m[m]
     alt = rng.uniform(0.5e3, 12e3, m.size)
     pts = np.column_stack([ground, np.zeros(m.size), alt])
-    hit, tof, _, _ = fly_points(tp, m, pts, p.missiles.max_tof_s, dt_s=0.05, coarse_s=0.05)
-    ok = hit & (table.reach(m, alt) >= ground)
+    hit, engine_way, _, _ = fly_points(tp, m, pts, p.missiles.max_tof_s)
+    hit_fine, fine, _, _ = fly_points(tp, m, pts, p.missiles.max_tof_s, coarse_s=0.05)
+    ok = hit & hit_fine & (table.reach(m, alt) >= ground)
     assert ok.sum() >= 0.8 * m.size
-    rel = np.abs(table.tof(m, ground, alt)[ok] - tof[ok]) / tof[ok]
-    assert np.median(rel) < 0.02
-    assert rel.max() < 0.08
+    tab = table.tof(m, ground, alt)[ok]
+    rel = np.abs(tab - engine_way[ok]) / engine_way[ok]
+    assert np.median(rel) < 0.01
+    assert rel.max() < 0.03
+    assert (np.abs(tab - fine[ok]) / fine[ok]).max() < 0.05
 
 
 @pytest.mark.parametrize("name", ["48N6-class", "9M96E-class"])
@@ -152,7 +156,7 @@ def test_planner_predicted_time_matches_the_flown_time_in_guided_runs(
 ) -> None:
     """Issue 12: the planner's time to intercept agrees with the flown one within 10 %
     (median) in a guided run of the default scenario; at average speed it did not."""
-    p = replace(default_params, flyout="guided", duration_s=900.0)
+    p = replace(default_params, flyout="guided", duration_s=400.0)
     pipe = default_pipeline(p)
     after, _ = errors(p, pipe, seed=1)
     assert after.size >= 10
