@@ -1,4 +1,4 @@
-"""Claim (issue 12 item 5): in guided runs the planner's time to intercept agrees with the flown one.
+"""Claim (issue 12): in guided runs the planner's time to intercept agrees with the flown one.
 
 For guided runs (`run.flyout: guided`) of each built-in scenario over a few
 seeds, every missile's predicted time to intercept at launch (the planner's
@@ -56,9 +56,11 @@ class RecordingFlyout:
     predicted: dict[int, tuple[int, float]] = field(default_factory=dict)
 
     def empty(self) -> Missiles:
+        """The inner flyout's empty missiles."""
         return self.inner.empty()
 
     def launch(self, missiles: Missiles, new: InFlight, picture: TrackState) -> Missiles:
+        """Remember each new missile's predicted time to intercept; launch it."""
         for i, mt, tl, ti in zip(
             new.missile_id, new.mtype, new.t_launch_s, new.t_intercept_s, strict=True
         ):
@@ -66,6 +68,7 @@ class RecordingFlyout:
         return self.inner.launch(missiles, new, picture)
 
     def advance(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """The inner flyout's advance."""
         return self.inner.advance(*args, **kwargs)
 
 
