@@ -8,8 +8,9 @@ an exponential atmosphere, gravity, an altitude-limited lateral acceleration).
 Phases of one flight:
 
 1. **launch**: the missile leaves its launcher at `LAUNCH_SPEED_MPS` along the
-   line to its first aim point (a vertical cold launch and turn-over is not
-   modelled: the missile starts already pointed);
+   line to its first aim point (pointed launch), or, for a type with
+   `vertical_launch`, straight up, and turns over towards that line at the
+   type's turn-over rate (`turn_over`);
 2. **midcourse**: proportional navigation on the fire-control track -- the
    engaged track's latest estimate, extrapolated at constant velocity; a type
    with a `loft_angle_deg` climbs at that angle to `loft_ceiling_km`, cruises in
@@ -50,6 +51,13 @@ from skydome.engagement.guidance import (
     lateral_limit,
     step,
 )
+from skydome.engagement.guided_launch import (
+    LAUNCH_HEIGHT_M,
+    LAUNCH_SPEED_MPS,
+    launch_velocity,
+    lofted,
+    turn_over,
+)
 from skydome.engagement.params import TypePhysics
 from skydome.threats import Threats
 from skydome.tracking.base import TrackState
@@ -57,6 +65,7 @@ from skydome.tracking.base import TrackState
 __all__ = [
     "CEILING_G",
     "CPA",
+    "LAUNCH_HEIGHT_M",
     "LAUNCH_SPEED_MPS",
     "LOST",
     "SPENT",
@@ -66,21 +75,10 @@ __all__ = [
     "advance",
     "launch_guided",
     "physics_envelope",
+    "turn_over",
 ]
 
 B = NDArray[np.bool_]
-
-LAUNCH_SPEED_MPS = 50.0
-"""Speed of a missile leaving its launcher, m/s."""
-
-LAUNCH_HEIGHT_M = 5.0
-"""A missile leaves its launcher at least this high, m."""
-
-MIN_LAUNCH_ELEVATION_RAD = float(np.radians(10.0))
-"""Lowest initial flight-path angle, rad."""
-
-LOFT_LEAD_M = 5_000.0
-"""Cruising at the loft ceiling, the aim point is at least this far ahead, m."""
 
 COARSE_STEP_S = 0.5
 """Guidance step of missiles far from their end game, s."""
@@ -91,6 +89,9 @@ FINE_MARGIN_S = 3.0
 CEILING_G = 3.0
 """A type's ceiling is the highest altitude it reaches with this much lateral
 acceleration left, in g (enough to home on a non-manoeuvring aircraft)."""
+
+_launch_velocity = launch_velocity  # (names the flyout tables import from here)
+_lofted = lofted
 
 CPA, SPENT, LOST = 0, 1, 2
 """How a flight ended: closest approach to the threat homed on; spent (ground,
@@ -195,47 +196,6 @@ def _lookup(tracks: TrackState, track_id: I64) -> tuple[B, I64]:
     pos = np.minimum(np.searchsorted(tracks.track_id, track_id, sorter=order), tracks.n - 1)
     row = order[pos]
     return tracks.track_id[row] == track_id, row
-
-
-def _lofted(aim: F64, pos: F64, loft_rad: F64, ceiling_m: F64) -> tuple[F64, B]:
-    """Midcourse aim point of a lofted trajectory (K, 3).
-
-    Far from the target the missile aims at a point at `ceiling_m` altitude
-    ahead of it along the ground track, as far ahead as a climb at `loft_rad`
-    needs (at least `LOFT_LEAD_M`): it climbs at that angle, then cruises.
-    Once a descent at the same angle would reach the target, it aims at the
-    target itself. `loft_rad` 0 (or a target above the ceiling): the target.
-
-    Returns:
-        The aim points and whether each is the target itself (not a loft point).
-    """
-    d = aim[:, :2] - pos[:, :2]
-    ground = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)
-    tan = np.tan(loft_rad)
-    descend = (loft_rad <= 0.0) | (ground * tan <= ceiling_m - aim[:, 2])
-    lead = np.clip((ceiling_m - pos[:, 2]) / np.maximum(tan, 1e-9), LOFT_LEAD_M, ground)
-    out = aim.copy()
-    ahead = pos[:, :2] + d * (lead / ground)[:, None]
-    up = ~descend
-    out[up, :2] = ahead[up]
-    out[up, 2] = ceiling_m[up]
-    return out, descend
-
-
-def _launch_velocity(pip_m: F64, start_m: F64, tp: TypePhysics, m: I64) -> F64:
-    """Launch velocity (K, 3), m/s.
-
-    Towards the first (lofted) aim point, at least `MIN_LAUNCH_ELEVATION_RAD`
-    above the horizon (a vertical launch pitches over; a low target is met by
-    a dive, not by skimming the ground).
-    """
-    first, _ = _lofted(pip_m, start_m, tp.loft_rad[m], tp.loft_ceiling_m[m])
-    d = first - start_m
-    ground = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)
-    el = np.maximum(np.arctan2(d[:, 2], ground), MIN_LAUNCH_ELEVATION_RAD)
-    u = np.column_stack([np.cos(el) * d[:, 0] / ground, np.cos(el) * d[:, 1] / ground, np.sin(el)])
-    out: F64 = LAUNCH_SPEED_MPS * u
-    return out
 
 
 def launch_guided(
@@ -418,6 +378,7 @@ def advance(
             sub, take_rows(phys_all, act), tgt_pos, tgt_vel, tgt_acc, h,
             guide_pos_m=seen,
         )  # fmt: skip
+        new = turn_over(new, est, tp, m[act], h)
         s.t_s[act] = new.t_s
         s.pos_m[act] = new.pos_m
         s.vel_mps[act] = new.vel_mps
@@ -500,6 +461,7 @@ def _fly_fan(
             pts, s.pos_m, np.where(near, 0.0, tp.loft_rad[mt]), tp.loft_ceiling_m[mt]
         )
         s, _ = step(s, phys, aim, zero, zero, dt_s)
+        s = turn_over(s, pts, tp, mt, dt_s)
         s = replace(s, done=s.done & direct)  # passing a loft point ends nothing
         t += dt_s
         speed = np.linalg.norm(s.vel_mps, axis=1)
