@@ -20,7 +20,7 @@ from skydome.engagement.assessment import (
     assess_guided,
 )
 from skydome.engagement.flyout import InFlight
-from skydome.engagement.guidance import MissileState, step
+from skydome.engagement.guidance import LAWS, MissileState, step
 from skydome.engagement.guided import CPA, LOST, Ended, _physics, physics_envelope
 from skydome.engagement.guided import SPENT as FLIGHT_SPENT
 from skydome.engagement.guided_launch import (
@@ -341,3 +341,41 @@ def test_vertical_launch_runs_kill_like_pointed_ones(small_dict: dict[str, Any])
     assert kb >= 1
     assert kb >= ka - 1
     check_invariants(b)
+
+
+def test_guidance_fields_compile_to_the_kernel_physics(small_dict: dict[str, Any]) -> None:
+    """guidance_law, autopilot_time_constant_s and max_lateral_jerk_g_per_s reach the kernel
+    in SI; augmented_pn is APN; defaults are true PN without lag or jerk limit."""
+    d = guided(small_dict)
+    tp = compile_scenario(parse_scenario(dump(d))).missiles.physics
+    assert tp is not None
+    assert LAWS[tp.law[0]] == "tpn" and tp.tau_s[0] == 0.0 and np.isinf(tp.jerk_limit_mps3[0])
+    assert not tp.vertical_launch[0]
+    d["missiles"]["m1"]["physics"].update(
+        guidance_law="zem", autopilot_time_constant_s=0.2, max_lateral_jerk_g_per_s=50.0
+    )
+    tp = compile_scenario(parse_scenario(dump(d))).missiles.physics
+    assert tp is not None
+    assert LAWS[tp.law[0]] == "zem" and tp.tau_s[0] == 0.2
+    assert tp.jerk_limit_mps3[0] == pytest.approx(50.0 * 9.80665)
+    d["missiles"]["m1"]["physics"].update(guidance_law="tpn", augmented_pn=True)
+    tp = compile_scenario(parse_scenario(dump(d))).missiles.physics
+    assert tp is not None and LAWS[tp.law[0]] == "apn" and tp.augmented[0]
+    d["missiles"]["m1"]["physics"].update(guidance_law="pn")
+    with pytest.raises(UserError, match="augmented_pn"):
+        parse_scenario(dump(d))
+
+
+@pytest.mark.parametrize("law", ["pn", "tpn", "apn", "zem"])
+def test_every_law_with_an_autopilot_lag_intercepts_in_a_run(
+    small_dict: dict[str, Any], law: str
+) -> None:
+    """A guided run flies each law through a 0.2 s autopilot lag and a jerk limit (the lag
+    state carried from one engine tick to the next) and still kills."""
+    d = guided(small_dict)
+    d["missiles"]["m1"]["physics"].update(
+        guidance_law=law, autopilot_time_constant_s=0.2, max_lateral_jerk_g_per_s=200.0
+    )
+    r = simulate(compile_scenario(parse_scenario(dump(d))), seed=3)
+    assert (r.events.kind == K["kill"]).sum() >= 1
+    check_invariants(r)
