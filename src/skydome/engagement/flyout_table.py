@@ -57,6 +57,7 @@ from skydome.engagement.guided import (
     _launch_velocity,
     _lofted,
     _physics,
+    turn_over,
 )
 from skydome.engagement.params import BatteryParams, MissileParams, TypePhysics
 
@@ -322,6 +323,7 @@ class _Leg:
             )
             zero = np.zeros((rows.size, 3))
             new, _ = step(s, phys, aim, zero, zero, h)
+            new = turn_over(new, pts, tp, m, h)  # a vertical launch turns over (as `advance`)
             v = np.linalg.norm(new.vel_mps, axis=1)
             out.peak_mps[rows] = np.maximum(out.peak_mps[rows], v)
             # Only a closest approach to the point itself (seeker phase) ends a flight.
