@@ -44,7 +44,9 @@ from numpy.typing import NDArray
 from skydome.arrays import F64, I64, concat_rows, take_rows
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.guidance import (
+    APN,
     G0,
+    ZEM,
     MissilePhysics,
     MissileState,
     air_density,
@@ -79,6 +81,13 @@ __all__ = [
 ]
 
 B = NDArray[np.bool_]
+
+
+def _norm3(v: F64) -> F64:
+    """Row norms of a (K, 3) array."""
+    out: F64 = np.sqrt(np.sum(v * v, axis=1))
+    return out
+
 
 COARSE_STEP_S = 0.5
 """Guidance step of missiles far from their end game, s."""
@@ -367,9 +376,16 @@ def advance(
                 seen[term] = tp_true + rng.standard_normal((ti.size, 3)) * sd[:, None]
             gone[term] = ~((tau < threats.end_s[ti]) & (kill_time_s[ti] > tau))
             # The target's acceleration over the step: the APN and ZEM laws use
-            # it, and every law's closest approach within the step does.
-            _, tv_next = threats.state_at(tau + h, ti, evade_start_s=evade_start_s)
-            tgt_acc[term] = (tv_next - tv_true) / h
+            # it, and every law's closest approach within its last steps does.
+            mt = m[act[term]]
+            rel_v = tv_true - s.vel_mps[act[term]]
+            gap = np.linalg.norm(tp_true - pos[term], axis=1)
+            need = (tp.law[mt] == APN) | (tp.law[mt] == ZEM) | (gap < 3.0 * h * _norm3(rel_v))
+            if need.any():
+                _, tv_next = threats.state_at(tau + h, ti[need], evade_start_s=evade_start_s)
+                acc = tgt_acc[term]
+                acc[need] = (tv_next - tv_true[need]) / h
+                tgt_acc[term] = acc
         sub = MissileState(
             s.t_s[act], pos, s.vel_mps[act], s.mass_kg[act], np.zeros(act.size, dtype=bool),
             np.full(act.size, np.nan), np.full(act.size, np.nan), s.acc_mps2[act],
