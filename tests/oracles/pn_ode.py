@@ -28,6 +28,7 @@ contract's cap; the reference cases stay below 60 deg). References: Zarchan,
 Blauwkamp and Lloyd, "Basic principles of homing guidance", JHU APL Tech.
 Digest 29(1), 2010.
 
+Optional acceleration limit: the command is scaled down to |a| <= a_max.
 Optional first-order flight-control lag of time constant T: the achieved
 acceleration a_M is a state kept normal to v_M (it turns with the airframe):
 a_M' = (a_c - a_M) / T - (|a_M|^2 / V_M) u_V, the last term being exactly what
@@ -69,6 +70,8 @@ class Engagement:
         law: one of `LAWS`.
         nav_gain: N'.
         tau_s: flight-control lag T, s (0: none).
+        a_limit_mps2: largest lateral acceleration command, m/s^2 (the command is
+            scaled down to it; inf: none).
     """
 
     missile_pos_m: Vec
@@ -80,6 +83,7 @@ class Engagement:
     law: str = "tpn"
     nav_gain: float = 4.0
     tau_s: float = 0.0
+    a_limit_mps2: float = float("inf")
 
 
 @dataclass(frozen=True)
@@ -156,7 +160,7 @@ def command(eng: Engagement, r: T3, w: T3, v_m: T3, a_t: T3) -> T3:
     vn = _dot(v_m, v_m) ** 0.5
     uv = (v_m[0] / vn, v_m[1] / vn, v_m[2] / vn)
     if eng.law == "pn":
-        return _axpy(n, _cross(omega, v_m), (0.0, 0.0, 0.0))
+        return _limit(eng, _axpy(n, _cross(omega, v_m), (0.0, 0.0, 0.0)))
     if eng.law == "tpn":
         a_los = _axpy(n * vc, _cross(omega, u), (0.0, 0.0, 0.0))
     elif eng.law == "apn":
@@ -169,7 +173,16 @@ def command(eng: Engagement, r: T3, w: T3, v_m: T3, a_t: T3) -> T3:
         raise ValueError(f"unknown law {eng.law!r}")
     cos_lead = max(_dot(u, uv), MIN_COS)
     a = _axpy(-_dot(a_los, uv) / cos_lead, u, a_los)
-    return _perp(a, uv)
+    return _limit(eng, _perp(a, uv))
+
+
+def _limit(eng: Engagement, a: T3) -> T3:
+    """The command scaled down to |a| <= `Engagement.a_limit_mps2`."""
+    mag = _dot(a, a) ** 0.5
+    if mag <= eng.a_limit_mps2:
+        return a
+    k = eng.a_limit_mps2 / mag
+    return (k * a[0], k * a[1], k * a[2])
 
 
 def fly(eng: Engagement, t_max_s: float = 200.0, rtol: float = 1e-10) -> Outcome:
