@@ -193,8 +193,8 @@ class MissilePhysics:
         return np.asarray(self.jerk_limit_mps3, dtype=np.float64)
 
     @functools.cached_property
-    def kernel_rows(self) -> tuple[F64, I64, F64, F64]:
-        """(lift, law, tau, jerk) as the compiled kernel reads them (K,) each.
+    def kernel_rows(self) -> tuple[F64, I64, F64, F64, F64]:
+        """(lift, law, tau, jerk, 1 / (Isp g0)) as the compiled kernel reads them (K,) each.
 
         Finite sentinels instead of nan and inf (fastmath assumes neither): lift
         area -1 for "none", jerk `JERK_NONE`. Cached: a step reuses them.
@@ -210,7 +210,8 @@ class MissilePhysics:
             if self.jerk_limit_mps3 is None
             else np.minimum(np.asarray(self.jerk_limit_mps3, dtype=np.float64), JERK_NONE)
         )
-        return lift, self.laws(), self.taus(), jerk
+        inv_ve: F64 = 1.0 / (np.asarray(self.isp_s, dtype=np.float64) * G0)
+        return lift, self.laws(), self.taus(), jerk, inv_ve
 
 
 @dataclass(frozen=True)
@@ -394,7 +395,7 @@ def step(
     if backend == "numpy":
         return _step_numpy(s, phys, target_pos_m, target_vel_mps, target_acc_mps2, dt_s, guide)
     k = s.t_s.shape[0]
-    lift, law, tau, jerk = phys.kernel_rows
+    lift, law, tau, jerk, inv_ve = phys.kernel_rows
     lag_e, lag_f = _lag_factors(tau, dt_s)
     out_t = np.empty(k)
     out_pos = np.empty((k, 3))
@@ -415,7 +416,7 @@ def step(
         f64(target_pos_m, dtype=np.float64), f64(target_vel_mps, dtype=np.float64),
         f64(target_acc_mps2, dtype=np.float64), f64(guide, dtype=np.float64),
         phys.boost_thrust_n, phys.boost_s, phys.sustain_thrust_n, phys.sustain_s,
-        phys.isp_s, phys.cd_area_m2, phys.a_limit_mps2, phys.a_limit_floor_mps2,
+        inv_ve, phys.cd_area_m2, phys.a_limit_mps2, phys.a_limit_floor_mps2,
         lift, phys.nav_gain, law, tau, lag_e, lag_f, jerk, phys.gravity,
         phys.gravity_bias and phys.gravity, float(dt_s),
         out_t, out_pos, out_vel, out_mass, out_done, out_miss, out_tend, out_acc, out_alat,
@@ -512,7 +513,7 @@ def _step_numpy(
     law = phys.laws()
     imp = _impulse(phys, s.t_s, dt_s)
     thrust = imp / dt_s
-    m1 = s.mass_kg - imp / (phys.isp_s * G0)
+    m1 = s.mass_kg - imp * (1.0 / (phys.isp_s * G0))
     tau = phys.taus()
     e1, f1 = _lag_factors(tau, dt_s)
     e, f, lg = e1[:, None], f1[:, None], tau[:, None]
@@ -520,15 +521,14 @@ def _step_numpy(
     grav = np.array([0.0, 0.0, G0 if phys.gravity else 0.0])
     p0, v0 = s.pos_m, s.vel_mps
     g0 = guide_pos_m - p0
-    speed0 = np.maximum(np.linalg.norm(v0, axis=1), 1e-9)
-    # The achieved acceleration, turned with the velocity.
-    u = v0 / speed0[:, None]
-    b = s.acc_mps2 - _dot(s.acc_mps2, u)[:, None] * u
     # The blind range: the last BLIND_STEPS steps hold the achieved acceleration.
     blind = BLIND_STEPS * dt_s
     c0, u0, al0, lim0 = _stage(
-        phys, law, p0, v0, s.mass_kg, thrust, g0, target_vel_mps, target_acc_mps2, b, blind
-    )
+        phys, law, p0, v0, s.mass_kg, thrust, g0, target_vel_mps, target_acc_mps2,
+        s.acc_mps2, blind,
+    )  # fmt: skip
+    # The achieved acceleration, turned with the velocity.
+    b = s.acc_mps2 - _dot(s.acc_mps2, u0)[:, None] * u0
     # Predictor: the start command held over the step.
     a1_p, mean_p = _jerk_limited(b, c0 + (b - c0) * e, c0 + (b - c0) * f, jmax)
     v_p = v0 + (mean_p + al0[:, None] * u0 - grav) * dt_s

@@ -113,7 +113,7 @@ def _command(
 def step_kernel(
     t: F64, pos: F64, vel: F64, mass: F64, done: B, miss: F64, tend: F64, acc: F64,
     tpos: F64, tvel: F64, tacc: F64, gpos: F64,
-    boost_t: F64, boost_s: F64, sus_t: F64, sus_s: F64, isp: F64, cda: F64,
+    boost_t: F64, boost_s: F64, sus_t: F64, sus_s: F64, inv_ve: F64, cda: F64,
     alim: F64, afloor: F64, lift: F64, nav: F64, law: I64, tau: F64, lag_e: F64, lag_f: F64,
     jerk: F64, gravity: bool, gbias: bool, dt: float,
     o_t: F64, o_pos: F64, o_vel: F64, o_mass: F64, o_done: B, o_miss: F64, o_tend: F64,
@@ -125,7 +125,8 @@ def step_kernel(
     them), a second evaluation of the forces only in the end game, the
     closest-approach refinement in a second pass over the ended rows.
     `lag_e` = exp(-dt/T) and `lag_f` = (T/dt)(1 - exp(-dt/T)) come
-    precomputed (0 and 0 where T = 0); `jerk` is finite (a sentinel for none).
+    precomputed (0 and 0 where T = 0), and `inv_ve` = 1 / (Isp g0); `jerk` is finite
+    (a sentinel for none).
     """
     h2 = 0.5 * dt * dt
     inv_dt = 1.0 / dt
@@ -154,16 +155,13 @@ def step_kernel(
             0.0, min(t1, s_end) - max(t0, b_end)
         )
         thrust = imp * inv_dt
-        m1 = mass[i] - imp / (isp[i] * G0)
+        m1 = mass[i] - imp * inv_ve[i]
         p0x, p0y, p0z = pos[i, 0], pos[i, 1], pos[i, 2]
         v0x, v0y, v0z = vel[i, 0], vel[i, 1], vel[i, 2]
         tax, tay, taz = tacc[i, 0], tacc[i, 1], tacc[i, 2]
         lw = law[i]
         n = nav[i]
-        # The achieved acceleration, turned with the velocity.
         bx, by, bz = acc[i, 0], acc[i, 1], acc[i, 2]
-        d = (bx * v0x + by * v0y + bz * v0z) / max(v0x * v0x + v0y * v0y + v0z * v0z, 1e-18)
-        bx, by, bz = bx - d * v0x, by - d * v0y, bz - d * v0z
         # The blind range: the last BLIND_STEPS steps hold the achieved acceleration.
         c0x, c0y, c0z, ux0, uy0, uz0, al0, lim, vc, rn = _command(
             p0z, v0x, v0y, v0z, mass[i],
@@ -171,6 +169,9 @@ def step_kernel(
             tvel[i, 0] - v0x, tvel[i, 1] - v0y, tvel[i, 2] - v0z, tax, tay, taz,
             n, lw, thrust, alim[i], afloor[i], lift[i], cda[i], bias, bx, by, bz, blind,
         )  # fmt: skip
+        # The achieved acceleration, turned with the velocity.
+        d = bx * ux0 + by * uy0 + bz * uz0
+        bx, by, bz = bx - d * ux0, by - d * uy0, bz - d * uz0
         lg = tau[i]
         e = lag_e[i]
         f = lag_f[i]
