@@ -83,7 +83,6 @@ __all__ = [
     "air_density",
     "guidance_command",
     "lateral_limit",
-    "pn_command",
     "step",
 ]
 
@@ -267,33 +266,6 @@ def _cross(a: F64, b: F64) -> F64:
 def _dot(a: F64, b: F64) -> F64:
     out: F64 = np.sum(a * b, axis=1)
     return out
-
-
-def pn_command(
-    r_rel_m: F64, v_rel_mps: F64, nav_gain: F64, target_acc_mps2: F64 | None = None
-) -> F64:
-    """LOS-normal true-PN command (K, 3), before command preservation.
-
-    a_c = N' V_c (omega x u), omega = (r x v) / |r|^2, u = r / |r|,
-    V_c = -(r . v) / |r|; with `target_acc_mps2`, plus N'/2 times its part
-    normal to the line of sight (augmented PN).
-
-    Args:
-        r_rel_m: (K, 3) target position minus missile position.
-        v_rel_mps: (K, 3) target velocity minus missile velocity.
-        nav_gain: (K,) N'.
-        target_acc_mps2: (K, 3) target acceleration, for APN rows (None: PN).
-    """
-    r2 = np.maximum(_dot(r_rel_m, r_rel_m), 1e-12)
-    rn = np.sqrt(r2)
-    u = r_rel_m / rn[:, None]
-    omega = _cross(r_rel_m, v_rel_mps) / r2[:, None]
-    vc = -_dot(r_rel_m, v_rel_mps) / rn
-    a: F64 = (nav_gain * vc)[:, None] * _cross(omega, u)
-    if target_acc_mps2 is not None:
-        at_n = target_acc_mps2 - _dot(target_acc_mps2, u)[:, None] * u
-        a = a + 0.5 * nav_gain[:, None] * at_n
-    return a
 
 
 def guidance_command(

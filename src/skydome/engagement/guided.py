@@ -506,7 +506,8 @@ def physics_envelope(
 
     The missile flies the engine's guidance (lofted midcourse, then PN with the
     seeker) against `n` points at `altitude_m` spread in ground range up to
-    the ideal ballistic range of its rocket-equation burn-out speed, and
+    three times the ideal ballistic range of its rocket-equation burn-out speed
+    (a lofted, gravity-compensated flight glides past that range), and
     against `n` points above `ground_range_m` up to 200 km; a point counts as
     reached when the flight ends at closest approach within the lethal radius
     with at least `CEILING_G` of lateral acceleration left. Each fan is then
@@ -529,7 +530,9 @@ def physics_envelope(
         tp.isp_s[m] * G0
     )
     dv = tp.isp_s[m] * G0 * np.log(tp.mass_kg[m] / (tp.mass_kg[m] - burnt))
-    r_top = float(min(dv * dv / G0, 3_000e3))
+    # Past the ballistic bound dv^2/g: with gravity compensation a lofted missile
+    # glides farther than a ballistic one.
+    r_top = float(min(3.0 * dv * dv / G0, 3_000e3))
 
     def reach(lo: float, hi: float, axis: int) -> tuple[float, float]:
         best, v_best = 0.0, 0.0
