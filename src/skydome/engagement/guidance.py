@@ -404,7 +404,7 @@ def _lag_factors(tau_s: F64, dt_s: float) -> tuple[F64, F64]:
     """
     lag = tau_s > 0.0
     if not lag.any():
-        return np.zeros_like(tau_s), np.zeros_like(tau_s)
+        return tau_s, tau_s  # zeros (read-only use)
     t = np.where(lag, tau_s, 1.0)
     e: F64 = np.where(lag, np.exp(-dt_s / t), 0.0)
     f: F64 = np.where(lag, -np.expm1(-dt_s / t) * t / dt_s, 0.0)
