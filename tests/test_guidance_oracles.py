@@ -110,7 +110,9 @@ def reference_ode() -> dict[str, Outcome]:
     return {name: fly(e) for name, e in REFERENCE.items()}
 
 
-def kernel_fly(engs: list[Engagement], dt: float, t_max: float = 60.0) -> MissileState:
+def kernel_fly(
+    engs: list[Engagement], dt: float, t_max: float = 60.0, backend: str = "numba"
+) -> MissileState:
     """Fly every engagement through `guidance.step` (gravity, thrust and drag off, the
     engagement's acceleration limit at every altitude); the targets move on their
     closed-form paths."""
@@ -143,7 +145,7 @@ def kernel_fly(engs: list[Engagement], dt: float, t_max: float = 60.0) -> Missil
     for n in range(ts.size):
         if s.done.all():
             break
-        s, _ = step(s, phys, path[0, :, n], path[1, :, n], path[2, :, n], dt)
+        s, _ = step(s, phys, path[0, :, n], path[1, :, n], path[2, :, n], dt, backend=backend)
     assert s.done.all()
     return s
 
@@ -285,11 +287,15 @@ def test_kernel_matches_the_ode_at_large_lead_angles() -> None:
         assert s.miss_m[i] == pytest.approx(refs[i].miss_m, abs=0.1), name
 
 
-def test_kernel_at_the_default_step_matches_the_ode(reference_ode: dict[str, Outcome]) -> None:
-    """The same at the engine's default guidance step (0.05 s): the end-game is refined
-    inside the last step, so time and miss stay within 1 ms and 0.1 m."""
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_kernel_at_the_default_step_matches_the_ode(
+    reference_ode: dict[str, Outcome], backend: str
+) -> None:
+    """The same at the engine's default guidance step (0.05 s), with the compiled kernel
+    and the numpy reference: the end-game is refined inside the last step, so time and
+    miss stay within 1 ms and 0.1 m."""
     names = list(REFERENCE)
-    s = kernel_fly([REFERENCE[n] for n in names], dt=0.05)
+    s = kernel_fly([REFERENCE[n] for n in names], dt=0.05, backend=backend)
     for i, name in enumerate(names):
         ref = reference_ode[name]
         assert s.t_end_s[i] == pytest.approx(ref.t_f_s, abs=1e-3), name
