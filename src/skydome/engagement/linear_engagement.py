@@ -53,7 +53,7 @@ LAWS = ("pn", "apn")
 
 TGO_EPS_S = 1e-12
 """Added to t_go so the PN gains stay finite at t_go = 0 exactly (Zarchan's listings add 1e-5 s,
-which moves his 10 s single-lag miss by 3 %: the regular solution decays as exp(-t_F / T) while
+which moves his 10 s single-lag miss by 3-4 %: the regular solution decays as exp(-t_F / T) while
 an error made at the singular end does not)."""
 
 GRADING = 3.0
