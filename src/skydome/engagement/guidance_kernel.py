@@ -21,6 +21,7 @@ from skydome.engagement.guidance import (
     BLIND_STEPS,
     CPA_NEWTON,
     ENDGAME_TGO_S,
+    JERK_NONE,
     PN,
     PRESERVE_MIN_COS,
     VC_MIN_MPS,
@@ -177,14 +178,17 @@ def step_kernel(
         f = lag_f[i]
         jm = jerk[i] * dt
         # Predictor: the start command held over the step (lag, jerk limit).
-        mx, my, mz = c0x + (bx - c0x) * f, c0y + (by - c0y) * f, c0z + (bz - c0z) * f
-        cx, cy, cz = c0x + (bx - c0x) * e, c0y + (by - c0y) * e, c0z + (bz - c0z) * e
-        dx, dy, dz = cx - bx, cy - by, cz - bz
-        dm2 = dx * dx + dy * dy + dz * dz
-        if dm2 > jm * jm:
-            sc = jm / np.sqrt(dm2)
-            cx, cy, cz = bx + dx * sc, by + dy * sc, bz + dz * sc
-            mx, my, mz = 0.5 * (bx + cx), 0.5 * (by + cy), 0.5 * (bz + cz)
+        mx, my, mz = c0x, c0y, c0z
+        cx, cy, cz = c0x, c0y, c0z
+        if lg > 0.0 or jerk[i] < JERK_NONE:  # (without either: the command itself)
+            mx, my, mz = c0x + (bx - c0x) * f, c0y + (by - c0y) * f, c0z + (bz - c0z) * f
+            cx, cy, cz = c0x + (bx - c0x) * e, c0y + (by - c0y) * e, c0z + (bz - c0z) * e
+            dx, dy, dz = cx - bx, cy - by, cz - bz
+            dm2 = dx * dx + dy * dy + dz * dz
+            if dm2 > jm * jm:
+                sc = jm / np.sqrt(dm2)
+                cx, cy, cz = bx + dx * sc, by + dy * sc, bz + dz * sc
+                mx, my, mz = 0.5 * (bx + cx), 0.5 * (by + cy), 0.5 * (bz + cz)
         vx = v0x + (mx + al0 * ux0) * dt
         vy = v0y + (my + al0 * uy0) * dt
         vz = v0z + (mz + al0 * uz0 - gz0) * dt
