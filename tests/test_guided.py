@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -19,9 +20,17 @@ from skydome.engagement.assessment import (
     assess_guided,
 )
 from skydome.engagement.flyout import InFlight
-from skydome.engagement.guided import CPA, LOST, Ended, physics_envelope
+from skydome.engagement.guidance import LAWS, MissileState, step
+from skydome.engagement.guided import CPA, LOST, Ended, _physics, physics_envelope
 from skydome.engagement.guided import SPENT as FLIGHT_SPENT
+from skydome.engagement.guided_launch import (
+    LAUNCH_HEIGHT_M,
+    launch_velocity,
+    pointed,
+    turn_over,
+)
 from skydome.engine import simulate
+from skydome.engine.stages import AverageSpeedIntercept, default_pipeline
 from skydome.errors import UserError
 from skydome.events import EVENT_KINDS, MISS_NOTES
 from skydome.scenario import compile_scenario, load_scenario, parse_scenario
@@ -120,8 +129,10 @@ def test_guided_runs_are_deterministic_and_differ_from_kinematic(
 
 
 def test_a_target_beyond_the_physics_is_missed_as_spent(small_dict: dict[str, Any]) -> None:
-    """The table may claim more than the physics: the planner fires (it plans with the
-    table), the missile runs out of speed, and the miss is logged as 'spent'."""
+    """The table may claim more than the physics: a planner that plans at the table's
+    average speed fires, the missile runs out of speed, and the miss is logged as 'spent'.
+    (The default guided planner flies the physics' own flyout tables and does not fire
+    here: tests/test_flyout_table.py.)"""
     d = guided(small_dict)
     d["raids"][0]["count"] = 1
     d["raids"][0]["route"] = [
@@ -133,7 +144,9 @@ def test_a_target_beyond_the_physics_is_missed_as_spent(small_dict: dict[str, An
     d["missiles"]["m1"].update(max_range_km=290, average_speed_mps=1500)
     d["missiles"]["m1"]["physics"]["boost_thrust_kn"] = 30.0
     d["doctrine"] = {"salvo_size": 1}
-    r = simulate(compile_scenario(parse_scenario(dump(d))), seed=1)
+    p = compile_scenario(parse_scenario(dump(d)))
+    pipe = replace(default_pipeline(p), intercept=AverageSpeedIntercept(p.missiles))
+    r = simulate(p, seed=1, pipeline=pipe)
     ev = r.events
     assert (ev.kind == K["launch"]).sum() >= 1
     assert not (ev.kind == K["kill"]).any()
@@ -269,3 +282,100 @@ def test_seeker_noise_sets_the_miss_distance(small_dict: dict[str, Any]) -> None
     assert 1.0 < np.nanmedian(noisy) < 40.0
     tight, notes = misses(10.0, lethal=0.5)
     assert (notes == MISS_NOTES.index("basket")).any()
+
+
+def test_vertical_launch_turns_over_at_its_rate_then_homes(small_dict: dict[str, Any]) -> None:
+    """launch: vertical -- the missile leaves straight up, its velocity turns at
+    turnover_rate_deg_s in the vertical plane of the aim point until it is on the pointed
+    launch line (elevation of the first loft point), then guidance flies it to a hit."""
+    d = guided(small_dict)
+    d["missiles"]["m1"]["physics"].update(launch="vertical", turnover_rate_deg_s=45.0)
+    tp = compile_scenario(parse_scenario(dump(d))).missiles.physics
+    assert tp is not None and tp.vertical_launch[0]
+    m = np.zeros(1, dtype=np.int64)
+    aim = np.array([[30_000.0, 10_000.0, 6_000.0]])
+    start = np.array([[0.0, 0.0, LAUNCH_HEIGHT_M]])
+    s = MissileState.launch(start, launch_velocity(aim, start, tp, m), tp.mass_kg[m])
+    np.testing.assert_allclose(s.vel_mps[0] / np.linalg.norm(s.vel_mps[0]), [0, 0, 1])
+    phys = _physics(tp, m)
+    zero = np.zeros((1, 3))
+    dt, t = 0.05, 0.0
+    want = pointed(aim, start, tp, m)[0]
+    el_want = np.degrees(np.arcsin(want[2]))
+    while t < 0.5 - 1e-9:
+        s, _ = step(s, phys, aim, zero, zero, dt)
+        s = turn_over(s, aim, tp, m, dt)
+        t += dt
+    v = s.vel_mps[0]
+    el = np.degrees(np.arctan2(v[2], np.hypot(v[0], v[1])))
+    assert el == pytest.approx(90.0 - 45.0 * 0.5, abs=0.5)  # the turn-over rate
+    # ... in the vertical plane of the aim point
+    assert np.degrees(np.arctan2(v[1], v[0])) == pytest.approx(
+        np.degrees(np.arctan2(1, 3)), abs=0.5
+    )
+    while t < 0.5 * np.pi / tp.turnover_rad_s[0] + 2 * dt:
+        s, _ = step(s, phys, aim, zero, zero, dt)
+        s = turn_over(s, aim, tp, m, dt)
+        t += dt
+    u = s.vel_mps[0] / np.linalg.norm(s.vel_mps[0])
+    assert np.degrees(np.arccos(np.clip(u @ pointed(aim, s.pos_m, tp, m)[0], -1, 1))) < 1.0
+    assert 10.0 < el_want < 45.0
+    while not s.done[0] and t < 120.0:
+        s, _ = step(s, phys, aim, zero, zero, dt)
+        s = turn_over(s, aim, tp, m, dt)
+        t += dt
+    # Then true PN flies it to the aim point itself.
+    assert s.done[0]
+    assert s.miss_m[0] < tp.lethal_m[0]
+
+
+def test_vertical_launch_runs_kill_like_pointed_ones(small_dict: dict[str, Any]) -> None:
+    """A guided run with vertically launched missiles still intercepts: kills, and every
+    interception later than with pointed launch by no more than the turn-over time."""
+    d = guided(small_dict)
+    p_pointed = compile_scenario(parse_scenario(dump(d)))
+    d["missiles"]["m1"]["physics"].update(launch="vertical")
+    p_vertical = compile_scenario(parse_scenario(dump(d)))
+    a, b = simulate(p_pointed, seed=2), simulate(p_vertical, seed=2)
+    ka, kb = (a.events.kind == K["kill"]).sum(), (b.events.kind == K["kill"]).sum()
+    assert kb >= 1
+    assert kb >= ka - 1
+    check_invariants(b)
+
+
+def test_guidance_fields_compile_to_the_kernel_physics(small_dict: dict[str, Any]) -> None:
+    """guidance_law, autopilot_time_constant_s and max_lateral_jerk_g_per_s reach the kernel
+    in SI; augmented_pn is APN; defaults are true PN without lag or jerk limit."""
+    d = guided(small_dict)
+    tp = compile_scenario(parse_scenario(dump(d))).missiles.physics
+    assert tp is not None
+    assert LAWS[tp.law[0]] == "tpn" and tp.tau_s[0] == 0.0 and np.isinf(tp.jerk_limit_mps3[0])
+    assert not tp.vertical_launch[0]
+    d["missiles"]["m1"]["physics"].update(
+        guidance_law="zem", autopilot_time_constant_s=0.2, max_lateral_jerk_g_per_s=50.0
+    )
+    tp = compile_scenario(parse_scenario(dump(d))).missiles.physics
+    assert tp is not None
+    assert LAWS[tp.law[0]] == "zem" and tp.tau_s[0] == 0.2
+    assert tp.jerk_limit_mps3[0] == pytest.approx(50.0 * 9.80665)
+    d["missiles"]["m1"]["physics"].update(guidance_law="tpn", augmented_pn=True)
+    tp = compile_scenario(parse_scenario(dump(d))).missiles.physics
+    assert tp is not None and LAWS[tp.law[0]] == "apn" and tp.augmented[0]
+    d["missiles"]["m1"]["physics"].update(guidance_law="pn")
+    with pytest.raises(UserError, match="augmented_pn"):
+        parse_scenario(dump(d))
+
+
+@pytest.mark.parametrize("law", ["pn", "tpn", "apn", "zem"])
+def test_every_law_with_an_autopilot_lag_intercepts_in_a_run(
+    small_dict: dict[str, Any], law: str
+) -> None:
+    """A guided run flies each law through a 0.2 s autopilot lag and a jerk limit (the lag
+    state carried from one engine tick to the next) and still kills."""
+    d = guided(small_dict)
+    d["missiles"]["m1"]["physics"].update(
+        guidance_law=law, autopilot_time_constant_s=0.2, max_lateral_jerk_g_per_s=200.0
+    )
+    r = simulate(compile_scenario(parse_scenario(dump(d))), seed=3)
+    assert (r.events.kind == K["kill"]).sum() >= 1
+    check_invariants(r)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from skydome.cli import report as _report  # noqa: F401  (registers its commands)
+from skydome.cli import missiles as _missiles  # noqa: F401  (registers its commands)
+from skydome.cli import report as _report  # noqa: F401
 from skydome.cli import run as _run  # noqa: F401
 from skydome.cli import study as _study  # noqa: F401
 from skydome.cli import track as _track  # noqa: F401

@@ -6,6 +6,10 @@ meets a constant-velocity target (x, v) after flight time T solving
 d = x + v tau - b (the classic constant-speed pursuit-intercept quadratic;
 Zarchan, *Tactical and Strategic Missile Guidance*, ch. 2 gives the
 collision-course geometry). The smallest positive root is taken.
+
+Guided runs plan with each type's own flights instead
+(`skydome.engagement.flyout_table.table_intercept_grid`); both check the
+envelope with `envelope_grid`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from numpy.typing import NDArray
 from skydome.arrays import F64
 from skydome.engagement.params import BatteryParams, MissileParams
 
-__all__ = ["InterceptGrid", "intercept_grid", "time_of_flight"]
+__all__ = ["InterceptGrid", "envelope_grid", "intercept_grid", "time_of_flight"]
 
 B = NDArray[np.bool_]
 
@@ -75,12 +79,12 @@ def intercept_grid(
     missiles: MissileParams,
     deadline_rel_s: F64,
 ) -> InterceptGrid:
-    """Solve every intercept at once and check it against each type's envelope.
+    """Solve every intercept at each type's average speed and check it against its envelope.
 
-    The envelope: ground range from the battery to the PIP in [min, max], PIP
-    altitude in [min, max], target speed below the type's limit, flight time
-    within the type's limit, and the intercept before the track's deadline
-    (e.g. its time-to-go to the asset).
+    The envelope (`envelope_grid`): ground range from the battery to the PIP
+    in [min, max], PIP altitude in [min, max], target speed below the type's
+    limit, flight time within the type's limit, and the intercept before the
+    track's deadline (e.g. its time-to-go to the asset).
 
     Args:
         pos_m: (N, 3) track positions now.
@@ -97,21 +101,55 @@ def intercept_grid(
     v = vel_mps[:, None, None, :]
     d = x + v * tau[..., None] - batteries.pos_m[None, :, None, :]  # (N, B, 1, 3)
     tof = time_of_flight(d, v, missiles.speed_mps[None, None, :])
+    return envelope_grid(pos_m, vel_mps, batteries, missiles, deadline_rel_s, tof)
+
+
+def envelope_grid(
+    pos_m: F64,
+    vel_mps: F64,
+    batteries: BatteryParams,
+    missiles: MissileParams,
+    deadline_rel_s: F64,
+    tof_s: F64,
+    reach_m: F64 | None = None,
+) -> InterceptGrid:
+    """The grid of intercepts given each one's time of flight, checked against the envelope.
+
+    Args:
+        pos_m: (N, 3) track positions now.
+        vel_mps: (N, 3) track velocities.
+        batteries: the batteries (B).
+        missiles: the missile library (M).
+        deadline_rel_s: (N,) latest useful intercept, s from now.
+        tof_s: (N, B, M) missile time of flight (inf: no solution), s.
+        reach_m: (N, B, M) farthest ground range the missile reaches at the
+            PIP's altitude (its physics; a tighter limit than the tabled max
+            range where smaller); None: the tabled max range alone.
+
+    Returns:
+        The grid of solutions.
+    """
+    tau = batteries.reaction_s[None, :, None]  # (1, B, 1)
+    x = pos_m[:, None, None, :]
+    v = vel_mps[:, None, None, :]
     vv = np.sum(v * v, axis=3)
-    t_rel = tau + tof
-    finite = np.isfinite(tof)
+    t_rel = tau + tof_s
+    finite = np.isfinite(tof_s)
     pip = x + v * np.where(finite, t_rel, 0.0)[..., None]
     ground = np.linalg.norm(pip[..., :2] - batteries.pos_m[None, :, None, :2], axis=3)
     alt = pip[..., 2]
     speed = np.sqrt(vv)
+    max_range = missiles.max_range_m[None, None, :]
+    if reach_m is not None:
+        max_range = np.minimum(max_range, reach_m)
     feasible = (
         finite
         & (ground >= missiles.min_range_m[None, None, :])
-        & (ground <= missiles.max_range_m[None, None, :])
+        & (ground <= max_range)
         & (alt >= missiles.min_alt_m[None, None, :])
         & (alt <= missiles.max_alt_m[None, None, :])
         & (speed <= missiles.max_target_speed_mps[None, None, :])
         & (t_rel <= deadline_rel_s[:, None, None])
-        & (tof <= missiles.max_tof_s[None, None, :])
+        & (tof_s <= missiles.max_tof_s[None, None, :])
     )
-    return InterceptGrid(tof_s=tof, t_intercept_rel_s=t_rel, pip_m=pip, feasible=feasible)
+    return InterceptGrid(tof_s=tof_s, t_intercept_rel_s=t_rel, pip_m=pip, feasible=feasible)

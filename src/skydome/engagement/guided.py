@@ -8,8 +8,9 @@ an exponential atmosphere, gravity, an altitude-limited lateral acceleration).
 Phases of one flight:
 
 1. **launch**: the missile leaves its launcher at `LAUNCH_SPEED_MPS` along the
-   line to its first aim point (a vertical cold launch and turn-over is not
-   modelled: the missile starts already pointed);
+   line to its first aim point (pointed launch), or, for a type with
+   `vertical_launch`, straight up, and turns over towards that line at the
+   type's turn-over rate (`turn_over`);
 2. **midcourse**: proportional navigation on the fire-control track -- the
    engaged track's latest estimate, extrapolated at constant velocity; a type
    with a `loft_angle_deg` climbs at that angle to `loft_ceiling_km`, cruises in
@@ -43,12 +44,21 @@ from numpy.typing import NDArray
 from skydome.arrays import F64, I64, concat_rows, take_rows
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.guidance import (
+    APN,
     G0,
+    ZEM,
     MissilePhysics,
     MissileState,
     air_density,
     lateral_limit,
     step,
+)
+from skydome.engagement.guided_launch import (
+    LAUNCH_HEIGHT_M,
+    LAUNCH_SPEED_MPS,
+    launch_velocity,
+    lofted,
+    turn_over,
 )
 from skydome.engagement.params import TypePhysics
 from skydome.threats import Threats
@@ -57,6 +67,7 @@ from skydome.tracking.base import TrackState
 __all__ = [
     "CEILING_G",
     "CPA",
+    "LAUNCH_HEIGHT_M",
     "LAUNCH_SPEED_MPS",
     "LOST",
     "SPENT",
@@ -66,21 +77,17 @@ __all__ = [
     "advance",
     "launch_guided",
     "physics_envelope",
+    "turn_over",
 ]
 
 B = NDArray[np.bool_]
 
-LAUNCH_SPEED_MPS = 50.0
-"""Speed of a missile leaving its launcher, m/s."""
 
-LAUNCH_HEIGHT_M = 5.0
-"""A missile leaves its launcher at least this high, m."""
+def _norm3(v: F64) -> F64:
+    """Row norms of a (K, 3) array."""
+    out: F64 = np.sqrt(np.sum(v * v, axis=1))
+    return out
 
-MIN_LAUNCH_ELEVATION_RAD = float(np.radians(10.0))
-"""Lowest initial flight-path angle, rad."""
-
-LOFT_LEAD_M = 5_000.0
-"""Cruising at the loft ceiling, the aim point is at least this far ahead, m."""
 
 COARSE_STEP_S = 0.5
 """Guidance step of missiles far from their end game, s."""
@@ -91,6 +98,9 @@ FINE_MARGIN_S = 3.0
 CEILING_G = 3.0
 """A type's ceiling is the highest altitude it reaches with this much lateral
 acceleration left, in g (enough to home on a non-manoeuvring aircraft)."""
+
+_launch_velocity = launch_velocity  # (names the flyout tables import from here)
+_lofted = lofted
 
 CPA, SPENT, LOST = 0, 1, 2
 """How a flight ended: closest approach to the threat homed on; spent (ground,
@@ -181,6 +191,9 @@ def _physics(tp: TypePhysics, m: I64, gravity: bool = True) -> MissilePhysics:
         gravity=gravity,
         lift_area_m2=tp.lift_area_m2[m],
         gravity_bias=True,
+        law=tp.law[m],
+        tau_s=tp.tau_s[m],
+        jerk_limit_mps3=tp.jerk_limit_mps3[m],
     )
 
 
@@ -192,47 +205,6 @@ def _lookup(tracks: TrackState, track_id: I64) -> tuple[B, I64]:
     pos = np.minimum(np.searchsorted(tracks.track_id, track_id, sorter=order), tracks.n - 1)
     row = order[pos]
     return tracks.track_id[row] == track_id, row
-
-
-def _lofted(aim: F64, pos: F64, loft_rad: F64, ceiling_m: F64) -> tuple[F64, B]:
-    """Midcourse aim point of a lofted trajectory (K, 3).
-
-    Far from the target the missile aims at a point at `ceiling_m` altitude
-    ahead of it along the ground track, as far ahead as a climb at `loft_rad`
-    needs (at least `LOFT_LEAD_M`): it climbs at that angle, then cruises.
-    Once a descent at the same angle would reach the target, it aims at the
-    target itself. `loft_rad` 0 (or a target above the ceiling): the target.
-
-    Returns:
-        The aim points and whether each is the target itself (not a loft point).
-    """
-    d = aim[:, :2] - pos[:, :2]
-    ground = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)
-    tan = np.tan(loft_rad)
-    descend = (loft_rad <= 0.0) | (ground * tan <= ceiling_m - aim[:, 2])
-    lead = np.clip((ceiling_m - pos[:, 2]) / np.maximum(tan, 1e-9), LOFT_LEAD_M, ground)
-    out = aim.copy()
-    ahead = pos[:, :2] + d * (lead / ground)[:, None]
-    up = ~descend
-    out[up, :2] = ahead[up]
-    out[up, 2] = ceiling_m[up]
-    return out, descend
-
-
-def _launch_velocity(pip_m: F64, start_m: F64, tp: TypePhysics, m: I64) -> F64:
-    """Launch velocity (K, 3), m/s.
-
-    Towards the first (lofted) aim point, at least `MIN_LAUNCH_ELEVATION_RAD`
-    above the horizon (a vertical launch pitches over; a low target is met by
-    a dive, not by skimming the ground).
-    """
-    first, _ = _lofted(pip_m, start_m, tp.loft_rad[m], tp.loft_ceiling_m[m])
-    d = first - start_m
-    ground = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)
-    el = np.maximum(np.arctan2(d[:, 2], ground), MIN_LAUNCH_ELEVATION_RAD)
-    u = np.column_stack([np.cos(el) * d[:, 0] / ground, np.cos(el) * d[:, 1] / ground, np.sin(el)])
-    out: F64 = LAUNCH_SPEED_MPS * u
-    return out
 
 
 def launch_guided(
@@ -338,7 +310,7 @@ def advance(
     # Copies: a stage never changes its inputs.
     s = MissileState(
         s0.t_s.copy(), s0.pos_m.copy(), s0.vel_mps.copy(), s0.mass_kg.copy(), s0.done,
-        s0.miss_m, s0.t_end_s,
+        s0.miss_m, s0.t_end_s, s0.acc_mps2.copy(),
     )  # fmt: skip
     target = fl.target.copy()
     k = fl.n
@@ -403,24 +375,31 @@ def advance(
                 seen = tgt_pos.copy()
                 seen[term] = tp_true + rng.standard_normal((ti.size, 3)) * sd[:, None]
             gone[term] = ~((tau < threats.end_s[ti]) & (kill_time_s[ti] > tau))
-            apn = tp.augmented[m[act[term]]]
-            if apn.any():
-                _, tv_next = threats.state_at(tau + h, ti[apn], evade_start_s=evade_start_s)
+            # The target's acceleration over the step: the APN and ZEM laws use
+            # it, and every law's closest approach within its last steps does.
+            mt = m[act[term]]
+            rel_v = tv_true - s.vel_mps[act[term]]
+            gap = np.linalg.norm(tp_true - pos[term], axis=1)
+            need = (tp.law[mt] == APN) | (tp.law[mt] == ZEM) | (gap < 3.0 * h * _norm3(rel_v))
+            if need.any():
+                _, tv_next = threats.state_at(tau + h, ti[need], evade_start_s=evade_start_s)
                 acc = tgt_acc[term]
-                acc[apn] = (tv_next - tv_true[apn]) / h
+                acc[need] = (tv_next - tv_true[need]) / h
                 tgt_acc[term] = acc
         sub = MissileState(
             s.t_s[act], pos, s.vel_mps[act], s.mass_kg[act], np.zeros(act.size, dtype=bool),
-            np.full(act.size, np.nan), np.full(act.size, np.nan),
+            np.full(act.size, np.nan), np.full(act.size, np.nan), s.acc_mps2[act],
         )  # fmt: skip
         new, _ = step(
             sub, take_rows(phys_all, act), tgt_pos, tgt_vel, tgt_acc, h,
             guide_pos_m=seen,
         )  # fmt: skip
+        new = turn_over(new, est, tp, m[act], h)
         s.t_s[act] = new.t_s
         s.pos_m[act] = new.pos_m
         s.vel_mps[act] = new.vel_mps
         s.mass_kg[act] = new.mass_kg
+        s.acc_mps2[act] = new.acc_mps2
         burn = tp.boost_s[m[act]] + tp.sustain_s[m[act]]
         speed = np.linalg.norm(new.vel_mps, axis=1)
         spent = (
@@ -498,6 +477,7 @@ def _fly_fan(
             pts, s.pos_m, np.where(near, 0.0, tp.loft_rad[mt]), tp.loft_ceiling_m[mt]
         )
         s, _ = step(s, phys, aim, zero, zero, dt_s)
+        s = turn_over(s, pts, tp, mt, dt_s)
         s = replace(s, done=s.done & direct)  # passing a loft point ends nothing
         t += dt_s
         speed = np.linalg.norm(s.vel_mps, axis=1)
@@ -526,7 +506,8 @@ def physics_envelope(
 
     The missile flies the engine's guidance (lofted midcourse, then PN with the
     seeker) against `n` points at `altitude_m` spread in ground range up to
-    the ideal ballistic range of its rocket-equation burn-out speed, and
+    three times the ideal ballistic range of its rocket-equation burn-out speed
+    (a lofted, gravity-compensated flight glides past that range), and
     against `n` points above `ground_range_m` up to 200 km; a point counts as
     reached when the flight ends at closest approach within the lethal radius
     with at least `CEILING_G` of lateral acceleration left. Each fan is then
@@ -549,7 +530,9 @@ def physics_envelope(
         tp.isp_s[m] * G0
     )
     dv = tp.isp_s[m] * G0 * np.log(tp.mass_kg[m] / (tp.mass_kg[m] - burnt))
-    r_top = float(min(dv * dv / G0, 3_000e3))
+    # Past the ballistic bound dv^2/g: with gravity compensation a lofted missile
+    # glides farther than a ballistic one.
+    r_top = float(min(3.0 * dv * dv / G0, 3_000e3))
 
     def reach(lo: float, hi: float, axis: int) -> tuple[float, float]:
         best, v_best = 0.0, 0.0

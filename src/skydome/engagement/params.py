@@ -29,7 +29,12 @@ class TypePhysics:
         a_floor_mps2: the limit's floor at altitude.
         lift_area_m2: S C_L,max (nan: the limit scales with air density).
         nav_gain: PN gain N'.
-        augmented: augmented PN in the terminal phase.
+        augmented: augmented PN in the terminal phase (law == APN).
+        law: (M,) guidance law, index into `skydome.engagement.guidance.LAWS`.
+        tau_s: (M,) first-order flight-control (autopilot) time constant, s (0: none).
+        jerk_limit_mps3: (M,) rate limit of the achieved lateral acceleration (inf: none).
+        vertical_launch: (M,) launched vertically and turned over (else pointed).
+        turnover_rad_s: (M,) turn-over rate of a vertical launch, rad/s.
         seeker_m: acquisition range of the terminal seeker.
         lethal_m: lethal radius.
         seeker_angle_rad: seeker angle noise, 1 sigma.
@@ -58,6 +63,11 @@ class TypePhysics:
     loft_rad: F64
     loft_ceiling_m: F64
     min_speed_mps: F64
+    law: I64
+    tau_s: F64
+    jerk_limit_mps3: F64
+    vertical_launch: NDArray[np.bool_]
+    turnover_rad_s: F64
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,10 @@ A `Pipeline` holds the scenario's static parameters and one object per stage:
 
     sensor -> tracker -> identification -> evaluation -> planner -> flyout -> assessment
 
+plus the planner's model of the flyout, `intercept`: predicted intercept points
+and times (at average speed for the kinematic flyout, from the missile types'
+own flights for the guided one).
+
 `step` calls them in that order and owns everything between them (time,
 launch slots, fire channels, the event log). Any object with the right methods
 is a stage; `default_pipeline` (in `skydome.engine.stages`) builds the
@@ -27,7 +31,9 @@ from skydome.arrays import F64, I64
 from skydome.engagement.assessment import Outcome
 from skydome.engagement.evaluation import ThreatAssessment
 from skydome.engagement.flyout import InFlight
+from skydome.engagement.geometry import InterceptGrid
 from skydome.engagement.guided import Ended
+from skydome.engagement.params import BatteryParams
 from skydome.engine.state import Missiles, WorldState
 from skydome.scenario.compile import SimParams
 from skydome.sensors.base import Detections
@@ -39,6 +45,7 @@ __all__ = [
     "Arrivals",
     "Flyout",
     "Identification",
+    "InterceptModel",
     "KillAssessment",
     "Pipeline",
     "Plan",
@@ -176,6 +183,28 @@ class Flyout(Protocol):
         ...
 
 
+class InterceptModel(Protocol):
+    """The planner's model of the flyout: predicted intercept points and times."""
+
+    def grid(
+        self, pos_m: F64, vel_mps: F64, batteries: BatteryParams, deadline_rel_s: F64
+    ) -> InterceptGrid:
+        """Every (track, battery, type) intercept of (N, 3) tracks, checked against the envelope."""
+        ...
+
+    def flyout(
+        self,
+        t_now_s: float,
+        track_pos_m: F64,
+        track_vel_mps: F64,
+        launch_pos_m: F64,
+        launch_delay_s: F64,
+        mtype: I64,
+    ) -> tuple[F64, F64, F64]:
+        """(t_launch_s, t_intercept_s, pip_m) of K missiles launched after `launch_delay_s`."""
+        ...
+
+
 class KillAssessment(Protocol):
     """Did each arriving missile kill?"""
 
@@ -201,6 +230,7 @@ class Pipeline:
         planner: weapon-target assignment.
         flyout: missiles in flight.
         assessment: kill assessment.
+        intercept: the planner's model of the flyout (intercept points and times).
     """
 
     params: SimParams
@@ -211,6 +241,7 @@ class Pipeline:
     planner: Planner
     flyout: Flyout
     assessment: KillAssessment
+    intercept: InterceptModel
 
     def predict(self, picture: TrackState, t_s: float, rows: I64) -> F64:
         """(K, 6) the track rows `rows` extrapolated to `t_s` by the tracker.

@@ -16,9 +16,21 @@ from numpy.typing import NDArray
 from skydome.arrays import F64, I64, grouped_cumsum, rank_within_groups
 from skydome.engagement.assessment import Outcome, assess, assess_guided
 from skydome.engagement.evaluation import ThreatAssessment, evaluate_threats
-from skydome.engagement.flyout import InFlight, midcourse_update
+from skydome.engagement.flyout import InFlight, kinematic_flyout, midcourse_update
+from skydome.engagement.flyout_table import (
+    FlyoutTable,
+    flyout_table,
+    table_flyout,
+    table_intercept_grid,
+)
+from skydome.engagement.geometry import InterceptGrid, intercept_grid
 from skydome.engagement.guided import GuidedFlights, advance, launch_guided
-from skydome.engagement.params import AssetParams, DoctrineParams, MissileParams
+from skydome.engagement.params import (
+    AssetParams,
+    BatteryParams,
+    DoctrineParams,
+    MissileParams,
+)
 from skydome.engagement.wta import WtaProblem, solve
 from skydome.engagement.wta_greedy import greedy_assign
 from skydome.engine.pipeline import Arrivals, Pipeline, Plan, PlanRequest
@@ -34,6 +46,8 @@ from skydome.tracking.base import CoverageFn, Tracker, TrackState
 from skydome.tracking.gnn import GnnTracker
 
 __all__ = [
+    "AverageSpeedIntercept",
+    "FlyoutTableIntercept",
     "GreedyPlanner",
     "GuidedFlyout",
     "KinematicFlyout",
@@ -283,6 +297,83 @@ class GuidedFlyout:
 
 
 @dataclass(frozen=True)
+class AverageSpeedIntercept:
+    """Intercepts at each type's `average_speed_mps` in a straight line (kinematic flyout).
+
+    Attributes:
+        missiles: the missile library (speeds and envelopes).
+    """
+
+    missiles: MissileParams
+
+    def grid(
+        self, pos_m: F64, vel_mps: F64, batteries: BatteryParams, deadline_rel_s: F64
+    ) -> InterceptGrid:
+        """(N, B, M) intercepts of (N, 3) tracks (`intercept_grid`)."""
+        return intercept_grid(pos_m, vel_mps, batteries, self.missiles, deadline_rel_s)
+
+    def flyout(
+        self,
+        t_now_s: float,
+        track_pos_m: F64,
+        track_vel_mps: F64,
+        launch_pos_m: F64,
+        launch_delay_s: F64,
+        mtype: I64,
+    ) -> tuple[F64, F64, F64]:
+        """(t_launch_s, t_intercept_s, pip_m) of K missiles (`kinematic_flyout`)."""
+        return kinematic_flyout(
+            t_now_s, track_pos_m, track_vel_mps, launch_pos_m, launch_delay_s,
+            self.missiles.speed_mps[mtype],
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FlyoutTableIntercept:
+    """Intercepts from each type's own 3-DOF flights, tabled (guided flyout).
+
+    Attributes:
+        missiles: the missile library (envelopes).
+        table: the types' flyout table (`skydome.engagement.flyout_table`).
+    """
+
+    missiles: MissileParams
+    table: FlyoutTable
+
+    @staticmethod
+    def of(missiles: MissileParams) -> FlyoutTableIntercept:
+        """The library's table (built once per process for the same physics)."""
+        if missiles.physics is None:
+            raise ValueError("flyout tables need every missile type's physics")
+        table = flyout_table(
+            missiles.physics, missiles.max_range_m, missiles.max_alt_m, missiles.max_tof_s
+        )
+        return FlyoutTableIntercept(missiles, table)
+
+    def grid(
+        self, pos_m: F64, vel_mps: F64, batteries: BatteryParams, deadline_rel_s: F64
+    ) -> InterceptGrid:
+        """(N, B, M) intercepts of (N, 3) tracks (`table_intercept_grid`)."""
+        return table_intercept_grid(
+            pos_m, vel_mps, batteries, self.missiles, self.table, deadline_rel_s
+        )
+
+    def flyout(
+        self,
+        t_now_s: float,
+        track_pos_m: F64,
+        track_vel_mps: F64,
+        launch_pos_m: F64,
+        launch_delay_s: F64,
+        mtype: I64,
+    ) -> tuple[F64, F64, F64]:
+        """(t_launch_s, t_intercept_s, pip_m) of K missiles (`table_flyout`)."""
+        return table_flyout(
+            self.table, t_now_s, track_pos_m, track_vel_mps, launch_pos_m, launch_delay_s, mtype
+        )
+
+
+@dataclass(frozen=True)
 class LethalityAssessment:
     """Homing basket and Pk (kinematic), or lethal radius and Pk (guided flights).
 
@@ -313,12 +404,16 @@ def default_pipeline(params: SimParams, tracker: Tracker | None = None) -> Pipel
     Args:
         params: the compiled scenario.
         tracker: the tracker; the GNN tracker with the scenario's settings if None.
+
+    The planner's intercept model follows the flyout: average speeds for the
+    kinematic flyout, the types' own flights (flyout tables) for the guided one.
     """
     doc = params.doctrine
     if doc.planner not in ("greedy", "wta"):
         raise ValueError(f"unknown planner {doc.planner!r}; expected greedy or wta")
     if params.flyout not in ("kinematic", "guided"):
         raise ValueError(f"unknown flyout {params.flyout!r}; expected kinematic or guided")
+    guided = params.flyout == "guided"
     return Pipeline(
         params=params,
         sensor=RadarSensor(params.radars, params.threats),
@@ -330,6 +425,11 @@ def default_pipeline(params: SimParams, tracker: Tracker | None = None) -> Pipel
             if doc.planner == "wta"
             else GreedyPlanner(params.missiles, doc.salvo_size)
         ),
-        flyout=GuidedFlyout(params) if params.flyout == "guided" else KinematicFlyout(),
+        flyout=GuidedFlyout(params) if guided else KinematicFlyout(),
         assessment=LethalityAssessment(params.threats, params.missiles),
+        intercept=(
+            FlyoutTableIntercept.of(params.missiles)
+            if guided
+            else AverageSpeedIntercept(params.missiles)
+        ),
     )

@@ -10,8 +10,9 @@ Each call runs, in order:
 4. **track**    -- each scan updates the air picture;
 5. **identify, evaluate, plan, launch** -- at each decision time, empty
    launchers start reloading, confirmed tracks are identified, scored,
-   matched to batteries and missile types by the planner, and missiles take
-   the earliest launch slots of their battery's launchers.
+   matched to batteries and missile types by the planner (intercept points and
+   times from the pipeline's intercept model), and missiles take the earliest
+   launch slots of their battery's launchers.
 
 Under shoot-look-shoot a track is engaged again only after its last outcome
 is known. Events with exact times (intercepts, leaks) keep those times, so
@@ -28,8 +29,8 @@ from numpy.typing import NDArray
 
 from skydome.arrays import F64, I64
 from skydome.engagement.assessment import KILL, Outcome
-from skydome.engagement.flyout import InFlight, kinematic_flyout
-from skydome.engagement.geometry import InterceptGrid, intercept_grid
+from skydome.engagement.flyout import InFlight
+from skydome.engagement.geometry import InterceptGrid
 from skydome.engagement.launchers import (
     Launchers,
     allocate_slots,
@@ -300,7 +301,7 @@ def _decide(
     score = ta.score
     threatening = ta.cpa_m <= params.assets.radius_m[ta.asset]
     deadline = np.where(threatening & np.isfinite(ta.tgo_s), ta.tgo_s, params.duration_s)
-    grid = intercept_grid(pos, vel, bat, mis, deadline)
+    grid = pipe.intercept.grid(pos, vel, bat, deadline)
     feasible = grid.feasible & _fire_control_ok(params, grid) & (stock > 0)[None, :, :]
     if doc.engage_order == "time_to_go":
         order = np.lexsort((-score, ta.tgo_s))
@@ -331,9 +332,7 @@ def _decide(
     launcher, t_launch = allocate_slots(launchers, bat, b, m, t + bat.reaction_s[b])
     has_slot = launcher >= 0
     delay = np.where(has_slot, t_launch - t, 0.0)
-    t_launch, t_int, pip = kinematic_flyout(
-        t, pos[rows], vel[rows], bat.pos_m[b], delay, mis.speed_mps[m]
-    )
+    t_launch, t_int, pip = pipe.intercept.flyout(t, pos[rows], vel[rows], bat.pos_m[b], delay, m)
     ok = (
         has_slot
         & np.isfinite(t_int)

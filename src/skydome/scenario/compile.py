@@ -20,6 +20,7 @@ from skydome.constants import (
     SPEED_OF_LIGHT_M_PER_NS,
     T0_K,
 )
+from skydome.engagement.guidance import LAWS
 from skydome.engagement.params import (
     AssetParams,
     BatteryParams,
@@ -74,7 +75,7 @@ def _type_physics(ph: list[MissilePhysics | None]) -> TypePhysics | None:
         a_floor_mps2=_arr([p.min_lateral_g * g0 for p in q]),
         lift_area_m2=_arr([np.nan if p.lift_area_m2 is None else p.lift_area_m2 for p in q]),
         nav_gain=_arr([p.navigation_ratio for p in q]),
-        augmented=np.array([p.augmented_pn for p in q], dtype=bool),
+        augmented=np.array([_law(p) == "apn" for p in q], dtype=bool),
         seeker_m=_arr([p.seeker_range_km * 1e3 for p in q]),
         lethal_m=_arr([p.lethal_radius_m for p in q]),
         seeker_angle_rad=_arr([p.seeker_angle_noise_mrad * 1e-3 for p in q]),
@@ -82,7 +83,22 @@ def _type_physics(ph: list[MissilePhysics | None]) -> TypePhysics | None:
         loft_rad=np.radians(_arr([p.loft_angle_deg for p in q])),
         loft_ceiling_m=_arr([p.loft_ceiling_km * 1e3 for p in q]),
         min_speed_mps=_arr([p.min_speed_mps for p in q]),
+        law=np.array([LAWS.index(_law(p)) for p in q], dtype=np.int64),
+        tau_s=_arr([p.autopilot_time_constant_s for p in q]),
+        jerk_limit_mps3=_arr(
+            [
+                np.inf if p.max_lateral_jerk_g_per_s is None else p.max_lateral_jerk_g_per_s * g0
+                for p in q
+            ]
+        ),
+        vertical_launch=np.array([p.launch == "vertical" for p in q], dtype=bool),
+        turnover_rad_s=np.radians(_arr([p.turnover_rate_deg_s for p in q])),
     )
+
+
+def _law(p: MissilePhysics) -> str:
+    """The type's guidance law (augmented_pn turns true PN into augmented PN)."""
+    return "apn" if p.augmented_pn else p.guidance_law
 
 
 def _xy(east_km: float, north_km: float, z_m: float = 0.0) -> list[float]:

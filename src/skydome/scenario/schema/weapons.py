@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     Field,
@@ -50,7 +50,42 @@ class MissilePhysics(_Model):
     )
     navigation_ratio: float = Field(4.0, ge=2.0, le=8.0, description="Effective PN gain N'.")
     augmented_pn: bool = Field(
-        False, description="Augmented PN in the terminal phase (against manoeuvring targets)."
+        False,
+        description="Augmented PN in the terminal phase (against manoeuvring targets): "
+        "the same as guidance_law: apn; only with guidance_law tpn or apn.",
+    )
+    guidance_law: Literal["pn", "tpn", "apn", "zem"] = Field(
+        "tpn",
+        description="Homing law: pn (pure PN, N' x LOS rate x missile velocity), tpn (true "
+        "PN, N' Vc x LOS rate, with command preservation), apn (tpn plus N'/2 x the "
+        "target's acceleration normal to the LOS), zem (N' x zero-effort miss / t_go^2); "
+        "see docs/models.md.",
+    )
+    autopilot_time_constant_s: float = Field(
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="First-order flight-control lag: the achieved lateral acceleration "
+        "follows the command with this time constant (0: at once).",
+    )
+    max_lateral_jerk_g_per_s: float | None = Field(
+        None,
+        gt=0.0,
+        le=100_000.0,
+        description="Rate limit of the achieved lateral acceleration, g/s (none: no limit).",
+    )
+    launch: Literal["pointed", "vertical"] = Field(
+        "pointed",
+        description="pointed: leaves the launcher along the line to its first aim point (at "
+        "least 10 deg up); vertical: leaves straight up and turns over towards it at "
+        "turnover_rate_deg_s before guidance takes over.",
+    )
+    turnover_rate_deg_s: float = Field(
+        60.0,
+        gt=0.0,
+        le=360.0,
+        description="Turn-over rate of a vertical launch (gas-dynamic or thrust-vector "
+        "control), deg/s.",
     )
     seeker_range_km: float = Field(
         20.0,
@@ -99,6 +134,14 @@ class MissilePhysics(_Model):
             raise ValueError(
                 f"the motor burns {burnt:.0f} kg of propellant, more than the launch mass "
                 f"({self.launch_mass_kg:g} kg)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _augmented_law(self) -> MissilePhysics:
+        if self.augmented_pn and self.guidance_law not in ("tpn", "apn"):
+            raise ValueError(
+                f"augmented_pn applies to guidance_law tpn or apn, not {self.guidance_law}"
             )
         return self
 

@@ -1,0 +1,1 @@
+"""Independent references the tests hold the models to (from the equations, not the code)."""
