@@ -157,6 +157,27 @@ def test_check_assessment_rejects_kills_from_far_away(small: SimParams) -> None:
         check_assessment(KillsEverything(small.threats.n), small)
 
 
+def test_simulate_takes_an_intercept_model_as_a_keyword(small: SimParams) -> None:
+    """The planner's flyout model is a stage like the others: a keyword swaps it."""
+
+    @dataclass(frozen=True)
+    class NeverFeasible:
+        inner: Any
+
+        def grid(self, pos_m: Any, vel_mps: Any, batteries: Any, deadline_rel_s: Any) -> Any:
+            g = self.inner.grid(pos_m, vel_mps, batteries, deadline_rel_s)
+            return replace(g, feasible=np.zeros_like(g.feasible))
+
+        def flyout(self, *args: Any) -> Any:
+            return self.inner.flyout(*args)
+
+    pipe = default_pipeline(small)
+    a = simulate(small, seed=2, intercept=NeverFeasible(pipe.intercept))
+    b = simulate(small, seed=2, pipeline=replace(pipe, intercept=NeverFeasible(pipe.intercept)))
+    assert int((a.events.kind == LAUNCH).sum()) == 0  # nothing is ever feasible: no launch
+    np.testing.assert_array_equal(a.events.time_s, b.events.time_s)
+
+
 def test_default_pipeline_passes_check_pipeline(small: SimParams) -> None:
     check_pipeline(default_pipeline(small), seed=3)
 

@@ -2,8 +2,8 @@
 
 - `state`: `SimState`, the struct-of-arrays state of one replication;
 - `pipeline`: the stage protocols (`Sensor`, `Tracker`, `Identification`,
-  `ThreatEvaluation`, `Planner`, `Flyout`, `KillAssessment`), `Pipeline` and
-  their contract checkers;
+  `ThreatEvaluation`, `Planner`, `Flyout`, `KillAssessment`, `InterceptModel`)
+  and `Pipeline`; `contract` holds their checkers;
 - `stages`: the built-in stages and `default_pipeline`;
 - `step`: the kill chain in order, one tick, pure;
 - `simulate`: the clock and the recorders, `RunResult`.
@@ -13,6 +13,7 @@ from skydome.engine.pipeline import (
     Arrivals,
     Flyout,
     Identification,
+    InterceptModel,
     KillAssessment,
     Pipeline,
     Plan,
@@ -31,6 +32,7 @@ __all__ = [
     "C2State",
     "Flyout",
     "Identification",
+    "InterceptModel",
     "KillAssessment",
     "Missiles",
     "Pipeline",

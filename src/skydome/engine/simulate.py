@@ -18,6 +18,7 @@ from skydome.arrays import F64, I64
 from skydome.engine.pipeline import (
     Flyout,
     Identification,
+    InterceptModel,
     KillAssessment,
     Pipeline,
     Planner,
@@ -94,6 +95,7 @@ def simulate(
     planner: Planner | None = None,
     flyout: Flyout | None = None,
     assessment: KillAssessment | None = None,
+    intercept: InterceptModel | None = None,
 ) -> RunResult:
     """Run one replication of a compiled scenario.
 
@@ -113,6 +115,8 @@ def simulate(
         planner: replaces its planner (weapon-target assignment).
         flyout: replaces its flyout.
         assessment: replaces its kill assessment.
+        intercept: replaces the planner's model of the flyout (intercept
+            points and times; `skydome.engine.pipeline.InterceptModel`).
 
     Returns:
         The run's events and per-threat outcomes.
@@ -120,7 +124,8 @@ def simulate(
     seed = params.seed if seed is None else seed
     pipe = _pipeline(params, pipeline, tracker=tracker, sensor=sensor,
                      identification=identification, evaluation=evaluation,
-                     planner=planner, flyout=flyout, assessment=assessment)  # fmt: skip
+                     planner=planner, flyout=flyout, assessment=assessment,
+                     intercept=intercept)  # fmt: skip
     rngs = Rngs.from_seed(seed, params.radars.names)
     state = SimState.initial(params, pipe.flyout.empty())
     logs: list[EventLog] = []
