@@ -125,7 +125,9 @@ def test_sync_vector_env() -> None:
 
 def test_check_env_with_salvo_choice() -> None:
     env = SkydomeEnv("default", duration_s=SHORT_S, choose_salvo=True)
-    assert env.action_space.nvec[0] == env.n_options * env.params.doctrine.salvo_size + 1
+    space = env.action_space
+    assert isinstance(space, gymnasium.spaces.MultiDiscrete)
+    assert space.nvec[0] == env.n_options * env.params.doctrine.salvo_size + 1
     check_env(env, skip_render_check=True)
 
 
