@@ -67,16 +67,32 @@ from numpy.typing import NDArray
 
 from skydome.arrays import F64, I64
 from skydome.constants import G0_MPS2, RHO0_KG_M3, SCALE_HEIGHT_M
+from skydome.engagement.guidance_constants import (
+    APN,
+    BLIND_STEPS,
+    CPA_NEWTON,
+    ENDGAME_TGO_S,
+    JERK_NONE,
+    LAWS,
+    PN,
+    PRESERVE_MIN_COS,
+    TPN,
+    VC_MIN_MPS,
+    ZEM,
+)
 
 __all__ = [
     "APN",
     "BLIND_STEPS",
+    "CPA_NEWTON",
     "ENDGAME_TGO_S",
     "G0",
+    "JERK_NONE",
     "LAWS",
     "PN",
     "PRESERVE_MIN_COS",
     "TPN",
+    "VC_MIN_MPS",
     "ZEM",
     "MissilePhysics",
     "MissileState",
@@ -92,37 +108,6 @@ G0 = G0_MPS2
 """Standard gravity, m/s^2 (`skydome.constants.G0_MPS2`)."""
 RHO0 = RHO0_KG_M3
 """Sea-level air density, kg/m^3 (`skydome.constants.RHO0_KG_M3`)."""
-
-LAWS = ("pn", "tpn", "apn", "zem")
-"""Guidance laws; `MissilePhysics.law` holds indices into this tuple."""
-PN, TPN, APN, ZEM = 0, 1, 2, 3
-"""Indices of the laws in `LAWS`."""
-
-PRESERVE_MIN_COS = 0.5
-"""Command preservation divides by cos(lead) floored here (lead 60 deg): the
-LOS-normal command is kept exactly up to 60 deg of lead; beyond, the applied
-command stays within about twice it (2.1x at 70 deg, 2x at 90 deg)."""
-
-VC_MIN_MPS = 1.0
-"""Closing speed floor of the ZEM law's time to go R / V_c, m/s."""
-
-JERK_NONE = 1e30
-"""The compiled kernel's jerk limit for "none", m/s^3 (fastmath assumes no inf)."""
-
-ENDGAME_TGO_S = 15.0
-"""Within this time to go R / V_c (the homing phase) the step evaluates the
-forces twice (Heun, second order); farther out it holds the start command
-(first order, half the cost: long midcourse flights are most of the work)."""
-
-BLIND_STEPS = 1.0
-"""The blind range, in steps of time to go: closer to closest approach the
-command is frozen at the achieved acceleration (a seeker's blind range). A
-PN command grows as miss / t_go^2; sampled that close and held for a whole
-step (through a lag) it would throw the missile off. Tied to the step, the
-blind range vanishes as dt -> 0, so the step still converges to the ODE."""
-
-CPA_NEWTON = 4
-"""Newton iterations of the closest-approach time within the last step."""
 
 
 def air_density(h_m: F64) -> F64:

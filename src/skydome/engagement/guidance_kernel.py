@@ -16,7 +16,7 @@ from skydome.arrays import F64, I64
 from skydome.constants import G0_MPS2 as G0
 from skydome.constants import RHO0_KG_M3 as RHO0
 from skydome.constants import SCALE_HEIGHT_M
-from skydome.engagement.guidance import (
+from skydome.engagement.guidance_constants import (
     APN,
     BLIND_STEPS,
     CPA_NEWTON,
