@@ -60,6 +60,7 @@ built on it (see docs/models.md).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +74,7 @@ from skydome.engagement.guidance_constants import (
     CPA_NEWTON,
     ENDGAME_TGO_S,
     JERK_NONE,
+    KERNEL_COLUMNS,
     LAWS,
     PN,
     PRESERVE_MIN_COS,
@@ -177,12 +179,25 @@ class MissilePhysics:
         return np.asarray(self.jerk_limit_mps3, dtype=np.float64)
 
     @functools.cached_property
-    def kernel_rows(self) -> tuple[F64, I64, F64, F64, F64]:
-        """(lift, law, tau, jerk, 1 / (Isp g0)) as the compiled kernel reads them (K,) each.
+    def kernel_law(self) -> I64:
+        """`laws()`, cached for the compiled kernel (a step reuses it)."""
+        return self.laws()
+
+    @functools.cached_property
+    def _kernel_params_by_dt(self) -> dict[float, F64]:
+        return {}
+
+    def kernel_params(self, dt_s: float) -> F64:
+        """(K, 14) the compiled kernel's parameter rows for step `dt_s`, columns `KERNEL_COLUMNS`.
 
         Finite sentinels instead of nan and inf (fastmath assumes neither): lift
-        area -1 for "none", jerk `JERK_NONE`. Cached: a step reuses them.
+        area -1 for "none", jerk `JERK_NONE`; 1 / (Isp g0) and the lag factors
+        (`_lag_factors`) precomputed. Cached per step size: a step reuses them.
         """
+        cache = self._kernel_params_by_dt
+        prm = cache.get(dt_s)
+        if prm is not None:
+            return prm
         k = np.asarray(self.nav_gain).shape[0]
         lift = (
             np.full(k, -1.0)
@@ -194,8 +209,29 @@ class MissilePhysics:
             if self.jerk_limit_mps3 is None
             else np.minimum(np.asarray(self.jerk_limit_mps3, dtype=np.float64), JERK_NONE)
         )
-        inv_ve: F64 = 1.0 / (np.asarray(self.isp_s, dtype=np.float64) * G0)
-        return lift, self.laws(), self.taus(), jerk, inv_ve
+        tau = self.taus()
+        lag_e, lag_f = _lag_factors(tau, dt_s)
+        cols = {
+            "boost_thrust_n": self.boost_thrust_n,
+            "boost_s": self.boost_s,
+            "sustain_thrust_n": self.sustain_thrust_n,
+            "sustain_s": self.sustain_s,
+            "inv_ve": 1.0 / (np.asarray(self.isp_s, dtype=np.float64) * G0),
+            "cd_area_m2": self.cd_area_m2,
+            "a_limit_mps2": self.a_limit_mps2,
+            "a_limit_floor_mps2": self.a_limit_floor_mps2,
+            "lift_area_m2": lift,
+            "nav_gain": self.nav_gain,
+            "tau_s": tau,
+            "jerk_limit_mps3": jerk,
+            "lag_e": lag_e,
+            "lag_f": lag_f,
+        }
+        prm = np.empty((k, len(KERNEL_COLUMNS)))
+        for j, name in enumerate(KERNEL_COLUMNS):
+            prm[:, j] = cols[name]
+        cache[dt_s] = prm
+        return prm
 
 
 @dataclass(frozen=True)
@@ -352,8 +388,6 @@ def step(
     if backend == "numpy":
         return _step_numpy(s, phys, target_pos_m, target_vel_mps, target_acc_mps2, dt_s, guide)
     k = s.t_s.shape[0]
-    lift, law, tau, jerk, inv_ve = phys.kernel_rows
-    lag_e, lag_f = _lag_factors(tau, dt_s)
     out_t = np.empty(k)
     out_pos = np.empty((k, 3))
     out_vel = np.empty((k, 3))
@@ -365,21 +399,26 @@ def step(
     out_alat = np.empty((k, 3))
     # numba takes the arrays as they are (any layout); only dtypes must match.
     f64 = np.asarray
-    from skydome.engagement.guidance_kernel import step_kernel  # numba: on first use
-
-    step_kernel(
+    _kernel()(
         s.t_s, s.pos_m, s.vel_mps, s.mass_kg, s.done, s.miss_m, s.t_end_s,
         f64(s.acc_mps2, dtype=np.float64),
         f64(target_pos_m, dtype=np.float64), f64(target_vel_mps, dtype=np.float64),
         f64(target_acc_mps2, dtype=np.float64), f64(guide, dtype=np.float64),
-        phys.boost_thrust_n, phys.boost_s, phys.sustain_thrust_n, phys.sustain_s,
-        inv_ve, phys.cd_area_m2, phys.a_limit_mps2, phys.a_limit_floor_mps2,
-        lift, phys.nav_gain, law, tau, lag_e, lag_f, jerk, phys.gravity,
+        phys.kernel_params(dt_s), phys.kernel_law, phys.gravity,
         phys.gravity_bias and phys.gravity, float(dt_s),
         out_t, out_pos, out_vel, out_mass, out_done, out_miss, out_tend, out_acc, out_alat,
     )  # fmt: skip
     new = MissileState(out_t, out_pos, out_vel, out_mass, out_done, out_miss, out_tend, out_acc)
     return new, out_alat
+
+
+@functools.cache
+def _kernel() -> Callable[..., None]:
+    """The compiled step (numba imported on first use: kinematic runs never do)."""
+    from skydome.engagement.guidance_kernel import step_kernel
+
+    kernel: Callable[..., None] = step_kernel
+    return kernel
 
 
 def _lag_factors(tau_s: F64, dt_s: float) -> tuple[F64, F64]:

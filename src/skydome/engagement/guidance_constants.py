@@ -14,6 +14,7 @@ __all__ = [
     "CPA_NEWTON",
     "ENDGAME_TGO_S",
     "JERK_NONE",
+    "KERNEL_COLUMNS",
     "LAWS",
     "PN",
     "PRESERVE_MIN_COS",
@@ -52,3 +53,40 @@ blind range vanishes as dt -> 0, so the step still converges to the ODE."""
 
 CPA_NEWTON = 4
 """Newton iterations of the closest-approach time within the last step."""
+
+KERNEL_COLUMNS = (
+    "boost_thrust_n",
+    "boost_s",
+    "sustain_thrust_n",
+    "sustain_s",
+    "inv_ve",
+    "cd_area_m2",
+    "a_limit_mps2",
+    "a_limit_floor_mps2",
+    "lift_area_m2",
+    "nav_gain",
+    "tau_s",
+    "jerk_limit_mps3",
+    "lag_e",
+    "lag_f",
+)
+"""Columns of the compiled kernel's (K, 14) parameter rows (`MissilePhysics.kernel_params`):
+one row per missile, so a step reads one short contiguous row instead of 14
+arrays (and numba unboxes one argument instead of 14)."""
+(
+    K_BOOST_T,
+    K_BOOST_S,
+    K_SUS_T,
+    K_SUS_S,
+    K_INV_VE,
+    K_CDA,
+    K_ALIM,
+    K_AFLOOR,
+    K_LIFT,
+    K_NAV,
+    K_TAU,
+    K_JERK,
+    K_LAG_E,
+    K_LAG_F,
+) = range(len(KERNEL_COLUMNS))
+"""Indices of `KERNEL_COLUMNS`."""
