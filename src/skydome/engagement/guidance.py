@@ -59,9 +59,11 @@ built on it (see docs/models.md).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -387,37 +389,39 @@ def step(
     guide = target_pos_m if guide_pos_m is None else guide_pos_m
     if backend == "numpy":
         return _step_numpy(s, phys, target_pos_m, target_vel_mps, target_acc_mps2, dt_s, guide)
-    k = s.t_s.shape[0]
-    out_t = np.empty(k)
-    out_pos = np.empty((k, 3))
-    out_vel = np.empty((k, 3))
-    out_mass = np.empty(k)
-    out_done = np.empty(k, dtype=np.bool_)
-    out_miss = np.empty(k)
-    out_tend = np.empty(k)
-    out_acc = np.empty((k, 3))
-    out_alat = np.empty((k, 3))
-    # numba takes the arrays as they are (any layout); only dtypes must match.
-    f64 = np.asarray
-    _kernel()(
+    f64 = np.asarray  # (a no-op for float64 arrays; numba takes any layout)
+    tpos = f64(target_pos_m, dtype=np.float64)
+    *fields, alat = _kernel()(
         s.t_s, s.pos_m, s.vel_mps, s.mass_kg, s.done, s.miss_m, s.t_end_s,
-        f64(s.acc_mps2, dtype=np.float64),
-        f64(target_pos_m, dtype=np.float64), f64(target_vel_mps, dtype=np.float64),
-        f64(target_acc_mps2, dtype=np.float64), f64(guide, dtype=np.float64),
+        f64(s.acc_mps2, dtype=np.float64), tpos, f64(target_vel_mps, dtype=np.float64),
+        f64(target_acc_mps2, dtype=np.float64),
+        tpos if guide is target_pos_m else f64(guide, dtype=np.float64),
         phys.kernel_params(dt_s), phys.kernel_law, phys.gravity,
         phys.gravity_bias and phys.gravity, float(dt_s),
-        out_t, out_pos, out_vel, out_mass, out_done, out_miss, out_tend, out_acc, out_alat,
     )  # fmt: skip
-    new = MissileState(out_t, out_pos, out_vel, out_mass, out_done, out_miss, out_tend, out_acc)
-    return new, out_alat
+    return _state(fields), alat
+
+
+_STATE_FIELDS = tuple(f.name for f in dataclasses.fields(MissileState))
+
+
+def _state(fields: list[Any]) -> MissileState:
+    """A `MissileState` of these field values (in field order).
+
+    Without the frozen dataclass's `__init__`: one `object.__setattr__` per
+    field costs ~2 us, 3 % of a 1,000-row step.
+    """
+    out = object.__new__(MissileState)
+    out.__dict__.update(zip(_STATE_FIELDS, fields, strict=True))
+    return out
 
 
 @functools.cache
-def _kernel() -> Callable[..., None]:
+def _kernel() -> Callable[..., tuple[Any, ...]]:
     """The compiled step (numba imported on first use: kinematic runs never do)."""
     from skydome.engagement.guidance_kernel import step_kernel
 
-    kernel: Callable[..., None] = step_kernel
+    kernel: Callable[..., tuple[Any, ...]] = step_kernel
     return kernel
 
 
