@@ -104,13 +104,12 @@ def _command(
     inv_rn = 1.0 / np.sqrt(r2)
     inv_r2 = inv_rn * inv_rn
     lx, ly, lz = gx * inv_rn, gy * inv_rn, gz * inv_rn
-    # omega = (r x v) / |r|^2
-    ox = (gy * wz - gz * wy) * inv_r2
-    oy = (gz * wx - gx * wz) * inv_r2
-    oz = (gx * wy - gy * wx) * inv_r2
     vc = -(gx * wx + gy * wy + gz * wz) * inv_rn
     rn = r2 * inv_rn
-    if lw == PN:  # pure PN: N' omega x v_M
+    if lw == PN:  # pure PN: N' omega x v_M, omega = (r x v) / |r|^2
+        ox = (gy * wz - gz * wy) * inv_r2
+        oy = (gz * wx - gx * wz) * inv_r2
+        oz = (gx * wy - gy * wx) * inv_r2
         ax = n * (oy * vz - oz * vy)
         ay = n * (oz * vx - ox * vz)
         az = n * (ox * vy - oy * vx)
@@ -125,10 +124,11 @@ def _command(
             k = n / (tgo * tgo)
             ax, ay, az = k * (zx - d * lx), k * (zy - d * ly), k * (zz - d * lz)
         else:  # true PN: N' Vc omega x u, + N'/2 a_T,perp for APN
-            g = n * vc
-            ax = g * (oy * lz - oz * ly)
-            ay = g * (oz * lx - ox * lz)
-            az = g * (ox * ly - oy * lx)
+            # omega x u = ((r x v) x r) / R^3 = (v - (v.u) u) / R = (v + V_c u) / R
+            g = n * vc * inv_rn
+            ax = g * (wx + vc * lx)
+            ay = g * (wy + vc * ly)
+            az = g * (wz + vc * lz)
             if lw == APN:
                 d = tax * lx + tay * ly + taz * lz
                 ax += 0.5 * n * (tax - d * lx)
