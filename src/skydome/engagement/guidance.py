@@ -389,17 +389,30 @@ def step(
     guide = target_pos_m if guide_pos_m is None else guide_pos_m
     if backend == "numpy":
         return _step_numpy(s, phys, target_pos_m, target_vel_mps, target_acc_mps2, dt_s, guide)
-    f64 = np.asarray  # (a no-op for float64 arrays; numba takes any layout)
-    tpos = f64(target_pos_m, dtype=np.float64)
+    tpos = _f64(target_pos_m)
     *fields, alat = _kernel()(
         s.t_s, s.pos_m, s.vel_mps, s.mass_kg, s.done, s.miss_m, s.t_end_s,
-        f64(s.acc_mps2, dtype=np.float64), tpos, f64(target_vel_mps, dtype=np.float64),
-        f64(target_acc_mps2, dtype=np.float64),
-        tpos if guide is target_pos_m else f64(guide, dtype=np.float64),
+        _f64(s.acc_mps2), tpos, _f64(target_vel_mps), _f64(target_acc_mps2),
+        tpos if guide is target_pos_m else _f64(guide),
         phys.kernel_params(dt_s), phys.kernel_law, phys.gravity,
         phys.gravity_bias and phys.gravity, float(dt_s),
     )  # fmt: skip
     return _state(fields), alat
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _f64(x: Any) -> F64:
+    """`x` as a float64 array (itself if it is one: numba takes any layout).
+
+    Cheaper than np.asarray(x, dtype=np.float64) for the common case (80 vs
+    240 ns; a step converts four).
+    """
+    if type(x) is np.ndarray and x.dtype is _FLOAT64:
+        return x
+    out: F64 = np.asarray(x, dtype=np.float64)
+    return out
 
 
 _STATE_FIELDS = tuple(f.name for f in dataclasses.fields(MissileState))

@@ -246,6 +246,7 @@ def step_kernel(
     o_done = np.empty(k, dtype=np.bool_)
     slow = np.zeros(k, dtype=np.bool_)
     n_slow = 0
+    n_end = 0
     # First pass: the common case (the full step's equations with no lag, no
     # jerk limit and the start command held); other rows are marked for the second.
     for i in range(k):
@@ -307,6 +308,7 @@ def step_kernel(
             tvel[i, 0] - v0x, tvel[i, 1] - v0y, tvel[i, 2] - v0z,
             tacc[i, 0] - accx, tacc[i, 1] - accy, tacc[i, 2] - accz, dt,
         )  # fmt: skip
+        n_end += o_done[i]
     # Second pass: the rows the first left, the full step.
     for i in range(k if n_slow else 0):
         if not slow[i]:
@@ -407,9 +409,10 @@ def step_kernel(
             tvel[i, 0] - v0x, tvel[i, 1] - v0y, tvel[i, 2] - v0z, tax - accx, tay - accy,
             taz - accz, dt,
         )  # fmt: skip
+        n_end += o_done[i]
     # Third pass, over the flights that ended in this step: closest approach,
     # the root of r(s) . r'(s) in [0, dt] (safeguarded Newton from the chord).
-    for i in range(k):
+    for i in range(k if n_end else 0):
         if done[i] or not o_done[i]:
             continue
         rx, ry, rz = tpos[i, 0] - pos[i, 0], tpos[i, 1] - pos[i, 1], tpos[i, 2] - pos[i, 2]
