@@ -44,7 +44,7 @@ from skydome.errors import UserError
 from skydome.sensors.base import Detections
 from skydome.tracking.base import CoverageFn, ScanReport, TrackState
 from skydome.tracking.gating import gate_threshold
-from skydome.tracking.management import manage, score_increment
+from skydome.tracking.management import close_scan, manage, score_increment
 from skydome.tracking.params import TrackerParams
 
 __all__ = [
@@ -447,10 +447,6 @@ class StoneSoupTracker:
             x,
             P,
         )
-        keep = m.keep
-        dropped = state.confirmed & ~keep
-        newly = m.newly_confirmed & keep
-
         nu = np.array(sorted(free), dtype=np.int64)
         k = nu.size
         bx = np.zeros((k, 6))
@@ -459,25 +455,8 @@ class StoneSoupTracker:
         for a, j in enumerate(nu.tolist()):  # new tracks: one Stone Soup object each
             (born,) = init.initiate({dets[j]}, ts)
             bx[a], bP[a] = _state_from_ss(born.state_vector, born.covar)
-        ones = np.ones(k, dtype=np.int64)
-        new_ids = state.next_id + np.arange(k, dtype=np.int64)
-        born_confirmed = np.full(k, p.confirm_m <= 1)
-        out = TrackState(
-            time_s=t,
-            next_id=state.next_id + k,
-            x=np.concatenate([x[keep], bx]),
-            P=np.concatenate([P[keep], bP]),
-            track_id=np.concatenate([state.track_id[keep], new_ids]),
-            hits=np.concatenate([m.hits[keep], ones]),
-            opportunities=np.concatenate([m.opportunities[keep], ones]),
-            misses=np.concatenate([m.misses[keep], 0 * ones]),
-            confirmed=np.concatenate([m.confirmed[keep], born_confirmed]),
-            born_s=np.concatenate([state.born_s[keep], np.full(k, t)]),
-            last_update_s=np.concatenate([m.last_update_s[keep], np.full(k, t)]),
-            truth=np.concatenate([truth[keep], det.truth[nu]]),
-            quality=np.concatenate([quality[keep], np.zeros(k)]),
-        )
-        report = ScanReport.of_scan(
-            state.track_id, truth, newly, dropped, new_ids, det.truth[nu], born_confirmed
-        )
+        out, report = close_scan(
+            state, m, t, p.confirm_m, truth, quality,
+            np.concatenate([x[m.keep], bx]), np.concatenate([P[m.keep], bP]), det.truth[nu],
+        )  # fmt: skip
         return out, report

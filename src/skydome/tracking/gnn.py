@@ -30,7 +30,7 @@ from skydome.tracking.base import CoverageFn, Kinematics, MotionFilter, ScanRepo
 from skydome.tracking.gating import Gated, gate_pairs, gate_threshold
 from skydome.tracking.imm import ImmFilter
 from skydome.tracking.kalman import CaModel, CvModel, KalmanFilter, cv_model
-from skydome.tracking.management import manage, score_increment
+from skydome.tracking.management import close_scan, manage, score_increment
 from skydome.tracking.params import TrackerParams
 
 __all__ = ["GnnTracker", "motion_filter", "predict_mean_cv"]
@@ -148,41 +148,15 @@ class GnnTracker:
             kin.x,
             kin.P,
         )
-        keep = m.keep
-        dropped = state.confirmed & ~keep  # a track confirmed and dropped at once: silent
-        newly = m.newly_confirmed & keep
-
         unused = np.ones(det.n, dtype=bool)
         unused[dj] = False
         nu = np.flatnonzero(unused)
-        k = nu.size
         born = self.motion.initiate(det.pos_m[nu], det.cov_m2[nu], p.init_velocity_sigma_mps)
-        kin = Kinematics.concat(kin.take(keep), born)
-        ones = np.ones(k, dtype=np.int64)
-        new_ids = state.next_id + np.arange(k, dtype=np.int64)
-        # A confirm_m of 1 confirms a track at its first detection.
-        born_confirmed = np.full(k, p.confirm_m <= 1)
-        out = TrackState(
-            time_s=t,
-            next_id=state.next_id + k,
-            x=kin.x,
-            P=kin.P,
-            track_id=np.concatenate([state.track_id[keep], new_ids]),
-            hits=np.concatenate([m.hits[keep], ones]),
-            opportunities=np.concatenate([m.opportunities[keep], ones]),
-            misses=np.concatenate([m.misses[keep], 0 * ones]),
-            confirmed=np.concatenate([m.confirmed[keep], born_confirmed]),
-            born_s=np.concatenate([state.born_s[keep], np.full(k, t)]),
-            last_update_s=np.concatenate([m.last_update_s[keep], np.full(k, t)]),
-            truth=np.concatenate([truth[keep], det.truth[nu]]),
-            quality=np.concatenate([quality[keep], np.zeros(k)]),
-            mode_x=kin.mode_x,
-            mode_P=kin.mode_P,
-            mode_prob=kin.mode_prob,
-        )
-        report = ScanReport.of_scan(
-            state.track_id, truth, newly, dropped, new_ids, det.truth[nu], born_confirmed
-        )
+        kin = Kinematics.concat(kin.take(m.keep), born)
+        out, report = close_scan(
+            state, m, t, p.confirm_m, truth, quality, kin.x, kin.P, det.truth[nu],
+            (kin.mode_x, kin.mode_P, kin.mode_prob),
+        )  # fmt: skip
         return out, report
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skydome.arrays import F64, I64
+from skydome.tracking.base import ScanReport, TrackState
 from skydome.tracking.params import TrackerParams
 
 __all__ = ["ManagementDecision", "manage", "score_increment"]
@@ -131,3 +132,65 @@ def manage(
         newly_confirmed=newly,
         keep=~(failed | lost),
     )
+
+
+def close_scan(
+    state: TrackState,
+    m: ManagementDecision,
+    t_s: float,
+    confirm_m: int,
+    truth: I64,
+    quality: F64,
+    x: F64,
+    P: F64,
+    born_truth: I64,
+    modes: tuple[F64, F64, F64] | None = None,
+) -> tuple[TrackState, ScanReport]:
+    """The picture after one scan: the tracks management keeps, then the K new ones.
+
+    Args:
+        state: the picture before the scan (N tracks).
+        m: management's decision for those N tracks.
+        t_s: scan time, s.
+        confirm_m: hits to confirm (a new track is confirmed at birth when 1).
+        truth: (N,) truth ids after association.
+        quality: (N,) updated track scores.
+        x: (N_kept + K, 6) the kept tracks' states, then the new tracks'.
+        P: (N_kept + K, 6, 6) their covariances.
+        born_truth: (K,) truth ids of the detections that started new tracks.
+        modes: (mode_x, mode_P, mode_prob) of the same rows, for a multiple-model
+            filter (None: none).
+
+    Returns:
+        The new picture and the scan's report for the event log.
+    """
+    keep = m.keep
+    dropped = state.confirmed & ~keep  # a track confirmed and dropped at once: silent
+    newly = m.newly_confirmed & keep
+    k = int(born_truth.shape[0])
+    ones = np.ones(k, dtype=np.int64)
+    new_ids = state.next_id + np.arange(k, dtype=np.int64)
+    born_confirmed = np.full(k, confirm_m <= 1)
+    extra = (
+        {} if modes is None else dict(zip(("mode_x", "mode_P", "mode_prob"), modes, strict=True))
+    )
+    out = TrackState(
+        time_s=t_s,
+        next_id=state.next_id + k,
+        x=x,
+        P=P,
+        track_id=np.concatenate([state.track_id[keep], new_ids]),
+        hits=np.concatenate([m.hits[keep], ones]),
+        opportunities=np.concatenate([m.opportunities[keep], ones]),
+        misses=np.concatenate([m.misses[keep], 0 * ones]),
+        confirmed=np.concatenate([m.confirmed[keep], born_confirmed]),
+        born_s=np.concatenate([state.born_s[keep], np.full(k, t_s)]),
+        last_update_s=np.concatenate([m.last_update_s[keep], np.full(k, t_s)]),
+        truth=np.concatenate([truth[keep], born_truth]),
+        quality=np.concatenate([quality[keep], np.zeros(k)]),
+        **extra,
+    )
+    report = ScanReport.of_scan(
+        state.track_id, truth, newly, dropped, new_ids, born_truth, born_confirmed
+    )
+    return out, report
