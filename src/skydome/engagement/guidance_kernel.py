@@ -189,6 +189,17 @@ def _finish(
 
 
 @numba.njit(cache=True, fastmath=True, error_model="numpy", inline="always")
+def _impulse(t0: float, t1: float, par: F64) -> float:
+    """Motor impulse over [t0, t1], N s (exact for the piecewise-constant boost/sustain thrust)."""
+    b_end = par[K_BOOST_S]
+    s_end = b_end + par[K_SUS_S]
+    out: float = par[K_BOOST_T] * max(0.0, min(t1, b_end) - max(t0, 0.0)) + par[K_SUS_T] * max(
+        0.0, min(t1, s_end) - max(t0, b_end)
+    )
+    return out
+
+
+@numba.njit(cache=True, fastmath=True, error_model="numpy", inline="always")
 def _opening(
     rx: float, ry: float, rz: float, wx: float, wy: float, wz: float,
     qx: float, qy: float, qz: float, dt: float,
@@ -269,11 +280,7 @@ def step_kernel(
             continue
         t0 = t[i]
         t1 = t0 + dt
-        b_end = par[K_BOOST_S]
-        s_end = b_end + par[K_SUS_S]
-        imp = par[K_BOOST_T] * max(0.0, min(t1, b_end) - max(t0, 0.0)) + par[K_SUS_T] * max(
-            0.0, min(t1, s_end) - max(t0, b_end)
-        )
+        imp = _impulse(t0, t1, par)
         thrust = imp * inv_dt
         p0x, p0y, p0z = pos[i, 0], pos[i, 1], pos[i, 2]
         v0x, v0y, v0z = vel[i, 0], vel[i, 1], vel[i, 2]
@@ -314,14 +321,9 @@ def step_kernel(
         if not slow[i]:
             continue
         par = prm[i]
-        # Motor impulse over the step (exact for the piecewise-constant thrust).
         t0 = t[i]
         t1 = t0 + dt
-        b_end = par[K_BOOST_S]
-        s_end = b_end + par[K_SUS_S]
-        imp = par[K_BOOST_T] * max(0.0, min(t1, b_end) - max(t0, 0.0)) + par[K_SUS_T] * max(
-            0.0, min(t1, s_end) - max(t0, b_end)
-        )
+        imp = _impulse(t0, t1, par)
         thrust = imp * inv_dt
         m1 = mass[i] - imp * par[K_INV_VE]
         p0x, p0y, p0z = pos[i, 0], pos[i, 1], pos[i, 2]
