@@ -9,24 +9,52 @@ from numpy.typing import NDArray
 
 from skydome.arrays import F64, I64
 
-__all__ = ["EVENT_KINDS", "EventLog", "Events"]
+__all__ = ["EVENT_KINDS", "MISS_NOTES", "NOTES", "EventLog", "Events"]
 
 
-EVENT_KINDS = ("detect", "track", "reload", "launch", "kill", "miss", "leak", "track_lost")
+EVENT_KINDS = ("detect", "track", "reload", "launch", "kill", "miss", "leak", "track_lost", "held")
 """Event kinds, in the order used to break ties at equal times.
 
 detect: first detection of a threat (by any radar); track: a track confirmed;
 reload: a launcher starts reloading from its battery's reserve; launch: a
 missile leaves its launcher (with the threat score and priority rank of its
 track at the decision); kill / miss: a missile resolved; leak: a
-threat reached its release point or impact; track_lost: a confirmed track dropped.
+threat reached its release point or impact; track_lost: a confirmed track
+dropped; held: the command post chose not to engage a confirmed track (logged
+when a track's reason first appears or changes), the reason in `note`.
 """
 
-MISS_NOTES = ("", "pk", "basket", "no target", "spent")
-"""`note` of miss events by outcome code: Pk draw failed, PIP error beyond the
-homing basket (guided flyout: miss beyond the lethal radius), nothing left to
-hit (threat already dead or gone, or never acquired), or a guided missile spent
-(ground impact, flight-time limit, too slow after burn-out)."""
+NOTES = (
+    "",
+    "pk",
+    "basket",
+    "no target",
+    "spent",
+    "target destroyed",
+    "track lost",
+    "out of reach",
+    "seeker switch",
+    "held: track quality",
+    "held: out of envelope",
+    "held: no launcher",
+    "held: reserve",
+)
+"""`note` of kill, miss and held events (index into this tuple; 0: none).
+
+Miss events: "pk" the kill draw failed; "basket" the aim-point error was beyond
+the homing basket (guided flyout: the miss beyond the lethal radius); "no
+target" nothing to hit (the threat gone or leaked, or never acquired); "spent"
+a guided missile fell, timed out or ran out of speed; "target destroyed" its
+threat was killed first (a salvo partner or another battery's missile); "track
+lost" the fire-control track was dropped before the seeker acquired, and the
+missile self-destructed at its last aim point; "out of reach" the midcourse aim
+point left the type's envelope. Kill events: "seeker switch" the seeker
+acquired a different threat from the one its track followed (`threat_id` is
+the threat killed). Held events: why a confirmed track was not engaged.
+"""
+
+MISS_NOTES = NOTES
+"""The former name of `NOTES` (miss notes are its first entries)."""
 
 _I = (
     "kind",
@@ -47,7 +75,7 @@ class Events:
     """The whole log as columns (E events), sorted by time then kind.
 
     Integer columns hold indices into the scenario's name lists (-1: not
-    applicable); `kind` indexes `EVENT_KINDS`, `note` indexes `MISS_NOTES`.
+    applicable); `kind` indexes `EVENT_KINDS`, `note` indexes `NOTES`.
     """
 
     time_s: F64
