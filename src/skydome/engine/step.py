@@ -39,7 +39,7 @@ from skydome.engagement.launchers import (
 )
 from skydome.engine.pipeline import Pipeline, PlanRequest
 from skydome.engine.state import C2State, SimState, Tally
-from skydome.events import EventLog
+from skydome.events import NOTES, EventLog
 from skydome.geo import radar_geometry
 from skydome.scenario.compile import SimParams
 from skydome.seeding import stream
@@ -49,6 +49,9 @@ from skydome.sensors.radar import coverage_mask
 from skydome.tracking.base import TrackState
 
 __all__ = ["Rngs", "StepEvents", "step"]
+
+SEEKER_SWITCH = NOTES.index("seeker switch")
+"""`note` of a kill whose seeker acquired another threat than the one its track followed."""
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,7 @@ def _log_scan(log: EventLog, t: float, track_ids: I64, truth: I64, kind: str) ->
 
 def _log_outcomes(log: EventLog, due: InFlight, out: Outcome) -> None:
     kill = out.code == KILL
+    switched = np.zeros(due.n, dtype=bool) if out.switched is None else out.switched
     for kind, sel in (("kill", kill), ("miss", ~kill)):
         log.add(
             kind,
@@ -231,7 +235,7 @@ def _log_outcomes(log: EventLog, due: InFlight, out: Outcome) -> None:
             missile_id=due.missile_id[sel],
             battery=due.battery[sel],
             missile_type=due.mtype[sel],
-            note=np.where(kill, 0, out.code)[sel],
+            note=np.where(kill, np.where(switched, SEEKER_SWITCH, 0), out.code)[sel],
             miss_distance_m=out.miss_m[sel],
             pos_m=out.threat_pos_m[sel],
         )
