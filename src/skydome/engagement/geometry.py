@@ -19,10 +19,16 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import F64
+from skydome.arrays import F64, I64
 from skydome.engagement.params import BatteryParams, MissileParams
 
-__all__ = ["InterceptGrid", "envelope_grid", "intercept_grid", "time_of_flight"]
+__all__ = [
+    "InterceptGrid",
+    "envelope_grid",
+    "intercept_grid",
+    "target_speed_limit",
+    "time_of_flight",
+]
 
 B = NDArray[np.bool_]
 
@@ -78,13 +84,15 @@ def intercept_grid(
     batteries: BatteryParams,
     missiles: MissileParams,
     deadline_rel_s: F64,
+    threat_type: I64 | None = None,
 ) -> InterceptGrid:
     """Solve every intercept at each type's average speed and check it against its envelope.
 
     The envelope (`envelope_grid`): ground range from the battery to the PIP
     in [min, max], PIP altitude in [min, max], target speed below the type's
-    limit, flight time within the type's limit, and the intercept before the
-    track's deadline (e.g. its time-to-go to the asset).
+    limit against the track's threat type, flight time within the type's
+    limit, and the intercept before the track's deadline (e.g. its
+    time-to-go to the asset).
 
     Args:
         pos_m: (N, 3) track positions now.
@@ -92,6 +100,8 @@ def intercept_grid(
         batteries: the batteries (B).
         missiles: the missile library (M).
         deadline_rel_s: (N,) latest useful intercept, s from now.
+        threat_type: (N,) threat type each track is identified as (-1:
+            unknown); None: all unknown (each missile type's default limit).
 
     Returns:
         The grid of solutions.
@@ -101,7 +111,25 @@ def intercept_grid(
     v = vel_mps[:, None, None, :]
     d = x + v * tau[..., None] - batteries.pos_m[None, :, None, :]  # (N, B, 1, 3)
     tof = time_of_flight(d, v, missiles.speed_mps[None, None, :])
-    return envelope_grid(pos_m, vel_mps, batteries, missiles, deadline_rel_s, tof)
+    return envelope_grid(
+        pos_m, vel_mps, batteries, missiles, deadline_rel_s, tof, threat_type=threat_type
+    )
+
+
+def target_speed_limit(missiles: MissileParams, threat_type: I64 | None, n: int) -> F64:
+    """(N, 1, M) fastest target each missile type can engage, per track's threat type.
+
+    Args:
+        missiles: the missile library (M).
+        threat_type: (N,) threat type of each track (-1: unknown); None: all unknown.
+        n: number of tracks N.
+
+    Returns:
+        m/s, broadcasting over the (N, B, M) grid.
+    """
+    tt = np.full(n, -1, dtype=np.int64) if threat_type is None else threat_type
+    m = np.arange(missiles.speed_mps.shape[0])
+    return missiles.max_target_speed_of(m[None, :], tt[:, None])[:, None, :]
 
 
 def envelope_grid(
@@ -112,6 +140,7 @@ def envelope_grid(
     deadline_rel_s: F64,
     tof_s: F64,
     reach_m: F64 | None = None,
+    threat_type: I64 | None = None,
 ) -> InterceptGrid:
     """The grid of intercepts given each one's time of flight, checked against the envelope.
 
@@ -125,6 +154,8 @@ def envelope_grid(
         reach_m: (N, B, M) farthest ground range the missile reaches at the
             PIP's altitude (its physics; a tighter limit than the tabled max
             range where smaller); None: the tabled max range alone.
+        threat_type: (N,) threat type each track is identified as (-1:
+            unknown, the missile type's default target speed limit); None: all unknown.
 
     Returns:
         The grid of solutions.
@@ -148,7 +179,7 @@ def envelope_grid(
         & (ground <= max_range)
         & (alt >= missiles.min_alt_m[None, None, :])
         & (alt <= missiles.max_alt_m[None, None, :])
-        & (speed <= missiles.max_target_speed_mps[None, None, :])
+        & (speed <= target_speed_limit(missiles, threat_type, pos_m.shape[0]))
         & (t_rel <= deadline_rel_s[:, None, None])
         & (tof_s <= missiles.max_tof_s[None, None, :])
     )

@@ -6,7 +6,7 @@ geometry, launchers, flyout and assessment read them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,11 +70,28 @@ class TypePhysics:
     turnover_rad_s: F64
 
 
+def _no_table() -> F64:
+    return np.zeros((0, 0))
+
+
 @dataclass(frozen=True)
 class MissileParams:
     """The interceptor library, struct of arrays (M types), in scenario order.
 
     `physics` is None unless every type has physics (needed by the guided flyout).
+
+    Lethality depends on the engagement: `pk_mt` and `max_target_speed_mt` hold
+    each (missile type, threat type) pair's single-shot Pk and fastest
+    engageable target, threat types aligned with `Threats.type_names` (T). `pk`
+    and `max_target_speed_mps` are each type's defaults, used for a threat of
+    unknown type (-1, e.g. a false track) and when the tables are empty (M, 0).
+    Read them through `pk_of` and `max_target_speed_of`.
+
+    Attributes:
+        pk: (M,) default single-shot kill probability.
+        max_target_speed_mps: (M,) default fastest engageable target, m/s.
+        pk_mt: (M, T) single-shot Pk against each threat type.
+        max_target_speed_mt: (M, T) fastest engageable target of each threat type, m/s.
     """
 
     names: tuple[str, ...]
@@ -89,6 +106,46 @@ class MissileParams:
     max_tof_s: F64
     cost: F64
     physics: TypePhysics | None = None
+    pk_mt: F64 = field(default_factory=_no_table)
+    max_target_speed_mt: F64 = field(default_factory=_no_table)
+
+    def pk_of(self, mtype: I64, threat_type: I64) -> F64:
+        """Single-shot Pk of missiles of type `mtype` against threats of type `threat_type`.
+
+        Args:
+            mtype: (...) missile type indices.
+            threat_type: (...) threat type indices, broadcasting with `mtype`
+                (-1 or beyond the table: unknown, the missile type's default `pk`).
+
+        Returns:
+            (...) kill probabilities.
+        """
+        return _lookup(self.pk_mt, self.pk, mtype, threat_type)
+
+    def max_target_speed_of(self, mtype: I64, threat_type: I64) -> F64:
+        """Fastest target of type `threat_type` a missile of type `mtype` can engage, m/s.
+
+        Args:
+            mtype: (...) missile type indices.
+            threat_type: (...) threat type indices, broadcasting with `mtype`
+                (-1 or beyond the table: unknown, the type's default).
+
+        Returns:
+            (...) speeds, m/s.
+        """
+        return _lookup(self.max_target_speed_mt, self.max_target_speed_mps, mtype, threat_type)
+
+
+def _lookup(table: F64, default: F64, mtype: I64, threat_type: I64) -> F64:
+    """table[m, t] where 0 <= t < T, else default[m]; broadcasting (...) indices."""
+    m, t = np.broadcast_arrays(np.asarray(mtype, dtype=np.int64), np.asarray(threat_type))
+    n_t = table.shape[1] if table.ndim == 2 else 0
+    known = (t >= 0) & (t < n_t)
+    if n_t == 0:
+        out: F64 = default[m]
+        return out
+    out = np.where(known, table[m, np.where(known, t, 0)], default[m])
+    return out
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from skydome.engagement.params import (
 )
 from skydome.scenario.compile_raids import build_threats
 from skydome.scenario.schema import MissilePhysics, Scenario, TrackerSettings
+from skydome.scenario.schema.weapons import BALLISTIC_CLASS, against_problems
 from skydome.sensors.detection import required_snr
 from skydome.sensors.params import RadarParams
 from skydome.threats import Threats
@@ -96,6 +97,33 @@ def _type_physics(ph: list[MissilePhysics | None]) -> TypePhysics | None:
     )
 
 
+def _against(
+    per_type: list[tuple[dict[str, float], float]],
+    type_names: tuple[str, ...],
+    ballistic: set[str],
+) -> F64:
+    """(M, T) value of each missile type against each threat type.
+
+    Args:
+        per_type: each missile type's (per-threat-type mapping, default value).
+        type_names: the threat types (T), in `Threats.type_names` order.
+        ballistic: the threat types flown on ballistic arcs.
+
+    Returns:
+        The mapping's value for the type's label, else for 'ballistic' if the
+        type is ballistic, else the default.
+    """
+    return _arr(
+        [
+            [
+                vs.get(t, vs.get(BALLISTIC_CLASS, default) if t in ballistic else default)
+                for t in type_names
+            ]
+            for vs, default in per_type
+        ]
+    ).reshape(len(per_type), len(type_names))
+
+
 def _law(p: MissilePhysics) -> str:
     """The type's guidance law (augmented_pn turns true PN into augmented PN)."""
     return "apn" if p.augmented_pn else p.guidance_law
@@ -150,6 +178,11 @@ def compile_scenario(s: Scenario) -> SimParams:
     )
     mnames = tuple(s.missiles)
     m = [s.missiles[k] for k in mnames]
+    threats = build_threats(s)
+    bad = against_problems(s.missiles, threats.type_names)
+    if bad:
+        raise ValueError("; ".join(f"{'.'.join(loc)}: {msg}" for loc, msg in bad))
+    ballistic = {r.type for r in s.raids if r.ballistic is not None}
     missiles = MissileParams(
         names=mnames,
         min_range_m=_arr([x.min_range_km * 1e3 for x in m]),
@@ -163,6 +196,12 @@ def compile_scenario(s: Scenario) -> SimParams:
         max_tof_s=_arr([np.inf if x.max_flight_time_s is None else x.max_flight_time_s for x in m]),
         cost=_arr([x.cost for x in m]),
         physics=_type_physics([x.physics for x in m]),
+        pk_mt=_against([(x.pk_against, x.pk) for x in m], threats.type_names, ballistic),
+        max_target_speed_mt=_against(
+            [(x.max_target_speed_against_mps, x.max_target_speed_mps) for x in m],
+            threats.type_names,
+            ballistic,
+        ),
     )
     b = s.batteries
     load = np.array([[bat.load.get(name, 0) for name in mnames] for bat in b], dtype=np.int64)
@@ -195,7 +234,6 @@ def compile_scenario(s: Scenario) -> SimParams:
     )
     d = s.doctrine
     t = s.tracker
-    threats = build_threats(s)
     return SimParams(
         name=s.name,
         duration_s=s.run.duration_s,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -11,6 +13,10 @@ from pydantic import (
 
 from skydome.constants import G0_MPS2
 from skydome.scenario.schema._base import Name, Point, _Model
+
+BALLISTIC_CLASS = "ballistic"
+"""Key of `pk_against` / `max_target_speed_against_mps` matching every threat type
+flown on a ballistic arc (a raid with `ballistic:`), whatever its label."""
 
 
 class MissilePhysics(_Model):
@@ -159,7 +165,20 @@ class MissileType(_Model):
     max_target_speed_mps: float = Field(
         gt=0.0, le=8000.0, description="Fastest target the type can engage."
     )
-    pk: float = Field(ge=0.0, le=1.0, description="Single-shot kill probability.")
+    pk: float = Field(
+        ge=0.0, le=1.0, description="Single-shot kill probability (any threat not in pk_against)."
+    )
+    pk_against: dict[Name, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=dict,
+        description="Single-shot Pk against a threat type (a raid's `type` label, or "
+        "'ballistic' for every type flown on a ballistic arc; a label wins over "
+        "'ballistic'), 0 to 1; a type not listed gets pk.",
+    )
+    max_target_speed_against_mps: dict[Name, Annotated[float, Field(gt=0.0, le=8000.0)]] = Field(
+        default_factory=dict,
+        description="Fastest target the type can engage, per threat type (keys as in "
+        "pk_against), m/s (0 to 8,000); a type not listed gets max_target_speed_mps.",
+    )
     homing_basket_m: float = Field(
         2000.0,
         gt=0.0,
@@ -184,6 +203,39 @@ class MissileType(_Model):
         if self.min_altitude_m >= self.max_altitude_km * 1000.0:
             raise ValueError("min_altitude_m must be below max_altitude_km")
         return self
+
+
+def against_problems(
+    missiles: Mapping[str, MissileType], threat_types: Iterable[str]
+) -> list[tuple[tuple[str, ...], str]]:
+    """Keys of `pk_against` / `max_target_speed_against_mps` that name no threat type.
+
+    Args:
+        missiles: the scenario's missile library, by type name.
+        threat_types: the raids' `type` labels.
+
+    Returns:
+        (field path, message) of each unknown key, with the expected names and
+        the closest one ("did you mean").
+    """
+    types = sorted(set(threat_types))
+    allowed = [*types, BALLISTIC_CLASS]
+    problems: list[tuple[tuple[str, ...], str]] = []
+    for name, m in missiles.items():
+        for field in ("pk_against", "max_target_speed_against_mps"):
+            for key in getattr(m, field):
+                if key in allowed:
+                    continue
+                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problems.append(
+                    (
+                        ("missiles", name, field, key),
+                        f"no raid has threat type {key!r}: expected a raid's type "
+                        f"({', '.join(repr(t) for t in types)}) or {BALLISTIC_CLASS!r}{hint}",
+                    )
+                )
+    return problems
 
 
 class FireChannels(_Model):
