@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from skydome.engagement.assessment import KILL, MISS_BASKET, MISS_PK, NO_TARGET, assess
+from skydome.engagement.assessment import (
+    DESTROYED,
+    KILL,
+    MISS_BASKET,
+    MISS_PK,
+    NO_TARGET,
+    OUT_OF_REACH,
+    TRACK_LOST,
+    assess,
+)
 from skydome.engagement.evaluation import evaluate_threats
 from skydome.engagement.flyout import InFlight, kinematic_flyout, midcourse_update
 from skydome.engagement.geometry import intercept_grid, time_of_flight
@@ -555,7 +565,8 @@ def test_assess_simultaneous_missiles_one_kill():
     pip = _aim(1, 120.0)
     due = _inflight([1, 1, 1], [120.0] * 3, [pip] * 3)
     out = assess(due, th, np.full(3, np.inf), make_missiles(**PERFECT), np.random.default_rng(0))
-    assert out.code.tolist() == [KILL, NO_TARGET, NO_TARGET]
+    # The salvo partners find their target destroyed.
+    assert out.code.tolist() == [KILL, DESTROYED, DESTROYED]
     assert out.kill_time_s.tolist() == [np.inf, 120.0, np.inf]
 
 
@@ -567,7 +578,7 @@ def test_assess_earliest_success_kills_regardless_of_listing_order():
         _inflight([0, 0], t, pip), th, np.full(3, np.inf), make_missiles(**PERFECT),
         np.random.default_rng(0),
     )  # fmt: skip
-    assert out.code.tolist() == [NO_TARGET, KILL]
+    assert out.code.tolist() == [DESTROYED, KILL]
     assert out.kill_time_s[0] == 110.0
 
 
@@ -586,7 +597,7 @@ def test_assess_earlier_miss_then_later_kill():
 @pytest.mark.parametrize("when", ["after_leak", "at_kill", "after_kill", "before_launch"])
 def test_assess_missile_without_live_threat_finds_no_target(when):
     """A single threat, so the seeker has nothing else to find: arriving after the threat
-    leaked, at or after its kill time, or before its launch is NO_TARGET."""
+    leaked or before its launch is NO_TARGET; at or after its kill time, DESTROYED."""
     th = _one()
     end = float(th.end_s[0])
     t, kill = {
@@ -600,7 +611,7 @@ def test_assess_missile_without_live_threat_finds_no_target(when):
         _inflight([0], [t], pip), th, np.array([kill]), make_missiles(**PERFECT),
         np.random.default_rng(0),
     )  # fmt: skip
-    assert out.code.tolist() == [NO_TARGET]
+    assert out.code.tolist() == [DESTROYED if np.isfinite(kill) else NO_TARGET]
     assert math.isnan(out.miss_m[0])
     np.testing.assert_array_equal(out.kill_time_s, [kill])
 
@@ -655,9 +666,9 @@ def test_assess_pk_zero_never_kills():
     assert np.all(np.isinf(out.kill_time_s))
 
 
-def test_assess_seeker_acquires_nearest_threat_in_the_sky():
-    """The seeker homes on the threat nearest its aim point, whatever threat the engaged
-    track was following (a track swap): the outcome names the threat acquired."""
+def test_assess_seeker_switches_to_the_threat_in_its_basket():
+    """The threat the track followed is alive but far from the aim point (a track swap):
+    the seeker homes on the threat in its basket; the outcome names it, as a switch."""
     th = _three()
     t = 150.0
     pip = [_aim(2, t), _aim(1, t) + [0.0, 500.0, 0.0]]
@@ -667,8 +678,77 @@ def test_assess_seeker_acquires_nearest_threat_in_the_sky():
     )  # fmt: skip
     assert out.code.tolist() == [KILL, KILL]
     assert out.threat.tolist() == [2, 1]
+    assert out.switched is not None and out.switched.tolist() == [True, True]
     np.testing.assert_allclose(out.miss_m, [0.0, 500.0], atol=1e-6)
     np.testing.assert_allclose(out.kill_time_s, [np.inf, t, t])
+
+
+def test_assess_prefers_the_guided_on_threat_inside_the_basket():
+    """Two threats inside the basket: the seeker keeps the one its track follows, even
+    when the other is nearer the aim point; no switch."""
+    th = _three()
+    t = 150.0
+    mid = 0.5 * (_aim(1, t) + _aim(0, t))  # the threats are ~100 km apart: widen the basket
+    mis = make_missiles(**PERFECT)
+    mis = replace(mis, basket_m=np.full(2, 1e6))
+    out = assess(_inflight([0], [t], [mid + 1.0]), th, np.full(3, np.inf), mis,
+                 np.random.default_rng(0), guided_on=np.array([1]))  # fmt: skip
+    assert out.code.tolist() == [KILL] and out.threat.tolist() == [1]
+    assert out.switched is not None and not out.switched.any()
+
+
+def test_assess_lost_track_self_destructs():
+    """The track was dropped: the missile flies to its last aim point and self-destructs,
+    even with its threat exactly there."""
+    th = _three()
+    t = 150.0
+    out = assess(_inflight([1], [t], [_aim(1, t)]), th, np.full(3, np.inf),
+                 make_missiles(**PERFECT), np.random.default_rng(0),
+                 held=np.array([False]), guided_on=np.array([-1]))  # fmt: skip
+    assert out.code.tolist() == [TRACK_LOST]
+    assert np.isinf(out.kill_time_s).all()
+
+
+def test_assess_no_switch_when_the_guided_on_threat_is_dead():
+    """A salvo partner arriving after its threat died does not go on to kill a neighbour."""
+    th = _three()
+    t = 150.0
+    mis = replace(make_missiles(**PERFECT), basket_m=np.full(2, 1e6))
+    kill = np.array([np.inf, 140.0, np.inf])
+    out = assess(_inflight([1], [t], [_aim(1, t)]), th, kill, mis, np.random.default_rng(0))
+    assert out.code.tolist() == [DESTROYED]
+    np.testing.assert_array_equal(out.kill_time_s, kill)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    over=st.floats(2.0, 50_000.0),
+    up=st.booleans(),
+    mtype=st.integers(0, 1),
+)
+def test_assess_aim_point_outside_the_envelope_never_kills(over, up, mtype):
+    """Midcourse moved the aim point beyond the type's reach (range or ceiling) from its
+    battery: OUT_OF_REACH, whatever lies there; inside it, the same threat is killed."""
+    th = _three()
+    t = 150.0
+    mis = make_missiles(**PERFECT)
+    pip = _aim(1, t)
+    launch = pip.copy()
+    launch[2] = 0.0
+    if up:
+        mis = replace(mis, max_alt_m=np.full(2, pip[2] - over))
+    else:
+        launch[1] -= mis.max_range_m[mtype] + over  # due south, beyond reach
+    due = _inflight([1], [t], [pip], mtype=[mtype])
+    out = assess(due, th, np.full(3, np.inf), mis, np.random.default_rng(0),
+                 launch_pos_m=launch[None, :])  # fmt: skip
+    assert out.code.tolist() == [OUT_OF_REACH]
+    assert np.isinf(out.kill_time_s).all()
+    near = launch.copy()
+    near[1] = pip[1] - 0.5 * mis.max_range_m[mtype]
+    ok = assess(due, th, np.full(3, np.inf), replace(mis, max_alt_m=np.full(2, 1e5)),
+                np.random.default_rng(0), launch_pos_m=near[None, :])  # fmt: skip
+    assert ok.code.tolist() == [KILL]
 
 
 def test_assess_empirical_kill_rate_matches_pk():

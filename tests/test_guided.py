@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skydome.engagement.assessment import (
+    DESTROYED,
     KILL,
     MISS_BASKET,
     MISS_PK,
@@ -186,8 +187,10 @@ def _ended(how: list[int], target: list[int], miss: list[float]) -> Ended:
 
 
 def _due(k: int, t: float = 100.0) -> InFlight:
+    """K missiles, missile i fired at threat i."""
     i = np.zeros(k, dtype=np.int64)
-    return InFlight(np.arange(k), i, i, i, i, np.zeros(k), np.full(k, t), np.zeros((k, 3)))
+    a = np.arange(k)
+    return InFlight(a, i, i, i, a, np.zeros(k), np.full(k, t), np.zeros((k, 3)))
 
 
 def test_lethal_radius_cookie_cutter_and_outcome_codes(small_dict: dict[str, Any]) -> None:
@@ -227,14 +230,14 @@ def test_lethal_radius_cookie_cutter_and_outcome_codes(small_dict: dict[str, Any
     assert ((o.code == KILL) | (o.code == MISS_PK)).all()
 
 
-def test_target_already_dead_is_no_target(small_dict: dict[str, Any]) -> None:
+def test_target_already_dead_is_target_destroyed(small_dict: dict[str, Any]) -> None:
     p = compile_scenario(parse_scenario(dump(guided(small_dict))))
     kt = np.full(p.threats.n, np.inf)
     kt[0] = 50.0
     out = assess_guided(
         _due(1), _ended([CPA], [0], [0.0]), p.threats, kt, p.missiles, np.random.default_rng(0)
     )
-    assert out.code[0] == NO_TARGET
+    assert out.code[0] == DESTROYED
     assert out.kill_time_s[0] == 50.0
 
 

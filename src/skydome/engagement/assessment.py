@@ -1,13 +1,28 @@
-"""Kill assessment: did each arriving missile kill a threat?
+"""Kill assessment: did each arriving missile kill a threat, and why (not)?
 
-At its intercept time a missile's terminal seeker acquires the threat nearest
-its aim point among those still in the sky. It kills when that threat is within
-the type's homing basket and a uniform draw falls below the type's single-shot
-Pk. The seeker does not know which threat the command post meant: after a track
-swap it may kill a different threat, and `threat_id` of the kill or miss event
-names the threat actually acquired (the nearest one, for a basket miss). When
-several missiles reach one threat, the earliest success kills it and later
-arrivals find no target.
+Every outcome has a cause a reader can follow (docs/models.md, "The kill
+chain"). A missile is *guided on* the threat its fire-control track follows
+when it arrives (`guided_on`; the track's truth label, bookkeeping only). At its
+intercept time:
+
+1. A missile whose track was dropped before its seeker acquired self-destructs
+   at its last aim point (TRACK_LOST): no kill.
+2. Kinematic flyout: a midcourse aim point outside the type's envelope (ground
+   range beyond `max_range_m`, altitude above `max_alt_m`, from its battery)
+   cannot be reached (OUT_OF_REACH). So no kill lies beyond the type's reach
+   plus its homing basket.
+3. The terminal seeker acquires the threat it is guided on if that threat is
+   inside the homing basket of the aim point; otherwise, if the guided-on
+   threat is still alive, the live threat nearest the aim point inside the
+   basket (a *seeker switch*: the kill event says so); otherwise nothing (a
+   basket miss, MISS_BASKET).
+4. An acquired threat is killed when a uniform draw falls below the type's
+   single-shot Pk. When several missiles reach one threat, the earliest success
+   kills it; the others (salvo partners, or a later missile whose target died
+   before it arrived) are TARGET DESTROYED. A guided-on threat that leaked or
+   is not in the sky is NO_TARGET.
+
+Outcome codes are indices into `skydome.events.NOTES` (0: a kill).
 """
 
 from __future__ import annotations
@@ -19,25 +34,34 @@ from numpy.typing import NDArray
 
 from skydome.arrays import F64, I64
 from skydome.engagement.flyout import InFlight
-from skydome.engagement.guided import CPA, Ended
+from skydome.engagement.guided import CPA, LOST, Ended
 from skydome.engagement.guided import SPENT as SPENT_FLIGHT
 from skydome.engagement.params import MissileParams
 from skydome.threats import Threats
 
 __all__ = [
+    "DESTROYED",
     "KILL",
     "MISS_BASKET",
     "MISS_PK",
     "NO_TARGET",
+    "OUTCOME_CODES",
+    "OUT_OF_REACH",
     "SPENT",
+    "TRACK_LOST",
     "Outcome",
     "assess",
     "assess_guided",
 ]
 
+B = NDArray[np.bool_]
 
-KILL, MISS_PK, MISS_BASKET, NO_TARGET, SPENT = 0, 1, 2, 3, 4
-"""Outcome codes (SPENT: a guided missile fell, timed out or ran out of speed)."""
+KILL, MISS_PK, MISS_BASKET, NO_TARGET, SPENT, DESTROYED, TRACK_LOST, OUT_OF_REACH = range(8)
+"""Outcome codes, equal to the miss event's index into `skydome.events.NOTES`."""
+OUTCOME_CODES = (KILL, MISS_PK, MISS_BASKET, NO_TARGET, SPENT, DESTROYED, TRACK_LOST, OUT_OF_REACH)
+
+_REACH_TOL_M = 1.0
+"""Envelope tolerance of the aim point (rounding of the planner's grid)."""
 
 
 @dataclass(frozen=True)
@@ -45,11 +69,15 @@ class Outcome:
     """Per-missile result (K missiles) and the threats' updated kill times.
 
     Attributes:
-        code: (K,) KILL, MISS_PK, MISS_BASKET or NO_TARGET.
-        threat: (K,) threat acquired (nearest to the aim point; -1: none in the sky).
-        miss_m: (K,) distance from the aim point to that threat (nan: none).
+        code: (K,) one of `OUTCOME_CODES`.
+        threat: (K,) threat acquired, or the threat guided on where none was
+            acquired (-1: none).
+        miss_m: (K,) distance from the aim point (guided: closest approach) to
+            that threat (nan: none in the sky).
         threat_pos_m: (K, 3) the threat's true position at intercept time.
         kill_time_s: (N,) per threat, time of death (inf while alive).
+        switched: (K,) the seeker acquired a threat other than the one the
+            missile was guided on (a kill of it is labelled "seeker switch").
     """
 
     code: I64
@@ -57,6 +85,7 @@ class Outcome:
     miss_m: F64
     threat_pos_m: F64
     kill_time_s: F64
+    switched: B | None = None
 
 
 def assess(
@@ -67,17 +96,25 @@ def assess(
     rng: np.random.Generator,
     *,
     evade_start_s: F64 | None = None,
+    held: B | None = None,
+    guided_on: I64 | None = None,
+    launch_pos_m: F64 | None = None,
 ) -> Outcome:
-    """Resolve every missile in `due` at its own intercept time.
+    """Resolve every missile in `due` at its own intercept time (kinematic flyout).
 
     Args:
-        due: missiles arriving now.
+        due: missiles arriving now (`pip_m`: the last midcourse aim point).
         threats: threat truth.
         kill_time_s: (N,) current time of death of each threat (inf: alive).
         missiles: the missile library.
-        rng: the engagement's random stream.
+        rng: the engagement's random stream (one draw per missile).
         evade_start_s: (N,) start of each threat's evasive break (engine state;
             inf: never); None: no threat evades.
+        held: (K,) the fire-control track is still held; None: all are.
+        guided_on: (K,) threat the track follows now (-1: a false track);
+            None: `due.threat`, the one it followed at launch.
+        launch_pos_m: (K, 3) each missile's launch point, for the envelope
+            check; None: no check.
 
     Returns:
         The outcomes; `kill_time_s` includes the kills made here.
@@ -86,6 +123,9 @@ def assess(
     u = rng.random(k)
     t = due.t_intercept_s
     n = threats.n
+    rows = np.arange(k)
+    held = np.ones(k, dtype=bool) if held is None else held
+    aim = due.threat if guided_on is None else guided_on
     # Every threat's position at every arriving missile's own time: (K, N).
     tid_all = np.tile(np.arange(n), k)
     pos_all, _ = threats.state_at(np.repeat(t, n), tid_all, evade_start_s=evade_start_s)
@@ -95,28 +135,41 @@ def assess(
         & (t[:, None] < threats.end_s[None, :])
         & (t[:, None] < kill_time_s[None, :])
     )
-    dist = np.linalg.norm(pos_all - due.pip_m[:, None, :], axis=2)
-    dist = np.where(in_sky, dist, np.inf)
-    tid = np.argmin(dist, axis=1)  # a scenario always has at least one threat
-    rows = np.arange(k)
-    has = np.isfinite(dist[rows, tid])
-    miss = np.where(has, dist[rows, tid], np.nan)
-    pos = pos_all[rows, tid]
-    in_basket = has & (miss <= missiles.basket_m[due.mtype])
-    success = in_basket & (u < missiles.pk[due.mtype])
+    dist = np.where(in_sky, np.linalg.norm(pos_all - due.pip_m[:, None, :], axis=2), np.inf)
+    basket = missiles.basket_m[due.mtype]
+    has_aim = aim >= 0
+    a = np.maximum(aim, 0)
+    aim_dead = has_aim & (kill_time_s[a] <= t)
+    aim_d = np.where(has_aim, dist[rows, a], np.inf)
+    on_aim = aim_d <= basket
+    near = np.argmin(dist, axis=1)  # a scenario always has at least one threat
+    near_d = dist[rows, near]
+    switch = ~on_aim & ~aim_dead & (near_d <= basket)
+    tid = np.where(on_aim | switch, np.where(on_aim, a, near), np.where(has_aim, a, near))
+    seen = np.isfinite(dist[rows, tid])
+    reach = np.ones(k, dtype=bool)
+    if launch_pos_m is not None:
+        ground = np.hypot(*(due.pip_m[:, :2] - launch_pos_m[:, :2]).T)
+        reach = (ground <= missiles.max_range_m[due.mtype] + _REACH_TOL_M) & (
+            due.pip_m[:, 2] <= missiles.max_alt_m[due.mtype] + _REACH_TOL_M
+        )
+    acquired = held & reach & (on_aim | switch)
+    success = acquired & (u < missiles.pk[due.mtype])
     killer, new_kill = _first_successes(success, tid, t, kill_time_s)
-    late = has & ~killer & (t >= new_kill[tid])
-    code = np.where(
-        ~has | late,
+    destroyed = ~killer & ((has_aim & (new_kill[a] <= t)) | (acquired & (new_kill[tid] <= t)))
+    code = np.select(
+        [killer, destroyed, ~held, ~reach, acquired, seen],
+        [KILL, DESTROYED, TRACK_LOST, OUT_OF_REACH, MISS_PK, MISS_BASKET],
         NO_TARGET,
-        np.where(killer, KILL, np.where(in_basket, MISS_PK, MISS_BASKET)),
     ).astype(np.int64)
+    named = seen | has_aim
     return Outcome(
         code=code,
-        threat=np.where(has, tid, -1).astype(np.int64),
-        miss_m=miss,
-        threat_pos_m=pos,
+        threat=np.where(named, tid, -1).astype(np.int64),
+        miss_m=np.where(seen, dist[rows, tid], np.nan),
+        threat_pos_m=np.where(seen[:, None], pos_all[rows, tid], due.pip_m),
         kill_time_s=new_kill,
+        switched=switch & acquired,
     )
 
 
@@ -148,13 +201,18 @@ def assess_guided(
     rng: np.random.Generator,
     *,
     evade_start_s: F64 | None = None,
+    held: B | None = None,
+    guided_on: I64 | None = None,
 ) -> Outcome:
     """Resolve guided flights that ended (lethal-radius model).
 
     A flight that ended at closest approach to a live threat within its type's
     lethal radius kills with probability `pk`; a larger miss is a distance miss
-    (code MISS_BASKET); a spent missile is SPENT; a missile whose target was
-    never acquired, or died or leaked first, found NO_TARGET.
+    (code MISS_BASKET); a spent missile is SPENT. A missile whose target was
+    killed first is DESTROYED; one that passed its aim point unacquired after
+    its track was dropped is TRACK_LOST; other flights with nothing to home on
+    found NO_TARGET. The seeker's target (`ended.target`) may differ from the
+    threat the track follows (`guided_on`): a seeker switch, labelled.
 
     Args:
         due: the ended missiles' bookkeeping, `t_intercept_s` = end of flight.
@@ -165,6 +223,9 @@ def assess_guided(
         rng: the engagement's random stream.
         evade_start_s: (N,) start of each threat's evasive break (engine state;
             inf: never); None: no threat evades.
+        held: (K,) the fire-control track is still held; None: all are.
+        guided_on: (K,) threat the track follows now (-1: a false track);
+            None: `due.threat`.
 
     Returns:
         The outcomes; `kill_time_s` includes the kills made here.
@@ -173,6 +234,8 @@ def assess_guided(
     k = due.n
     u = rng.random(k)
     t = due.t_intercept_s
+    held = np.ones(k, dtype=bool) if held is None else held
+    aim = due.threat if guided_on is None else guided_on
     tid = np.maximum(ended.target, 0)
     has = ended.target >= 0
     alive = has & (t < threats.end_s[tid]) & (t < kill_time_s[tid])
@@ -180,17 +243,20 @@ def assess_guided(
     within = cpa & (ended.miss_m <= missiles.physics.lethal_m[due.mtype])
     success = within & (u < missiles.pk[due.mtype])
     killer, new_kill = _first_successes(success, tid, t, kill_time_s)
-    late = has & ~killer & (t >= new_kill[tid])
+    a = np.maximum(aim, 0)
+    destroyed = ~killer & ((has & (new_kill[tid] <= t)) | (~has & (aim >= 0) & (new_kill[a] <= t)))
+    lost = ~has & ~held & (ended.how == LOST)
     pos, _ = threats.state_at(t, tid, evade_start_s=evade_start_s)
     code = np.select(
-        [killer, ended.how == SPENT_FLIGHT, late | ~alive, within, cpa],
-        [KILL, SPENT, NO_TARGET, MISS_PK, MISS_BASKET],
+        [killer, destroyed, ended.how == SPENT_FLIGHT, lost, ~alive, within, cpa],
+        [KILL, DESTROYED, SPENT, TRACK_LOST, NO_TARGET, MISS_PK, MISS_BASKET],
         NO_TARGET,
     ).astype(np.int64)
     return Outcome(
         code=code,
-        threat=np.where(has, ended.target, -1).astype(np.int64),
+        threat=np.where(has, ended.target, aim).astype(np.int64),
         miss_m=np.where(cpa, ended.miss_m, np.nan),
         threat_pos_m=np.where(has[:, None], pos, ended.pos_m),
         kill_time_s=new_kill,
+        switched=has & (ended.target != aim),
     )

@@ -20,7 +20,7 @@ from skydome.arrays import F64, I64, concat_rows, take_rows
 from skydome.engagement.geometry import time_of_flight
 from skydome.tracking.base import TrackState
 
-__all__ = ["InFlight", "kinematic_flyout", "midcourse_update"]
+__all__ = ["InFlight", "kinematic_flyout", "midcourse_update", "track_status"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,30 @@ def kinematic_flyout(
     return t_launch, t_int, pip
 
 
+def track_status(track_id: I64, tracks: TrackState) -> tuple[NDArray[np.bool_], I64, I64]:
+    """Which fire-control tracks are still held, and what they follow.
+
+    Args:
+        track_id: (K,) track each missile was fired at.
+        tracks: the current air picture.
+
+    Returns:
+        (held, row, truth): (K,) the track is in the picture; its row there
+        (0 where not held); the threat it follows now (its truth label,
+        bookkeeping only; -1 where not held or a false track).
+    """
+    k = track_id.shape[0]
+    if tracks.n == 0:
+        zero = np.zeros(k, dtype=np.int64)
+        return np.zeros(k, dtype=bool), zero, zero - 1
+    order = np.argsort(tracks.track_id)
+    pos = np.minimum(np.searchsorted(tracks.track_id, track_id, sorter=order), tracks.n - 1)
+    row = order[pos]
+    held = tracks.track_id[row] == track_id
+    truth = np.where(held, tracks.truth[row], -1).astype(np.int64)
+    return held, np.where(held, row, 0), truth
+
+
 def midcourse_update(due: InFlight, tracks: TrackState) -> InFlight:
     """Move each missile's aim point to its track's estimate at intercept time.
 
@@ -113,11 +137,7 @@ def midcourse_update(due: InFlight, tracks: TrackState) -> InFlight:
     Returns:
         `due` with `pip_m` replaced where the track is still held.
     """
-    order = np.argsort(tracks.track_id)
-    pos = np.searchsorted(tracks.track_id, due.track_id, sorter=order)
-    pos = np.minimum(pos, max(tracks.n - 1, 0))
-    row = order[pos] if tracks.n else pos
-    held = (tracks.track_id[row] == due.track_id) if tracks.n else np.zeros(due.n, dtype=bool)
+    held, row, _ = track_status(due.track_id, tracks)
     x = tracks.x[row[held]]
     dt = due.t_intercept_s[held] - tracks.time_s
     pip = due.pip_m.copy()

@@ -28,7 +28,7 @@ from dataclasses import fields, replace
 import numpy as np
 
 from skydome.arrays import F64, I64
-from skydome.engagement.assessment import KILL, MISS_BASKET, MISS_PK, NO_TARGET, SPENT
+from skydome.engagement.assessment import KILL, OUTCOME_CODES
 from skydome.engagement.flyout import InFlight
 from skydome.engine.pipeline import (
     Arrivals,
@@ -361,7 +361,7 @@ def check_assessment(stage: KillAssessment, params: SimParams, seed: int = 0) ->
 
     Missiles arrive at one time: some aimed at live threats' true positions,
     some at a threat already dead, some 1,000 km from anything. Rules: (K,)
-    codes among KILL, MISS_PK, MISS_BASKET, NO_TARGET, SPENT; kill times set
+    codes among `OUTCOME_CODES`; kill times set
     earlier are unchanged; a kill is of a threat alive and in the sky at the
     arrival, never from an aim point 1,000 km away, and a threat killed here
     has its kill time set to the arrival time; the same stream gives the
@@ -405,9 +405,7 @@ def check_assessment(stage: KillAssessment, params: SimParams, seed: int = 0) ->
     assert np.array_equal(out.code, again.code), f"{who}.assess: not deterministic"
     assert out.code.shape == (k,) and out.threat.shape == (k,), f"{who}.assess: shapes"
     assert out.kill_time_s.shape == (n,), f"{who}.assess: kill_time_s not (N,)"
-    assert np.isin(out.code, (KILL, MISS_PK, MISS_BASKET, NO_TARGET, SPENT)).all(), (
-        f"{who}.assess: unknown outcome code"
-    )
+    assert np.isin(out.code, OUTCOME_CODES).all(), f"{who}.assess: unknown outcome code"
     assert np.array_equal(out.kill_time_s[dead], kill[dead]), (
         f"{who}.assess: changed a kill time set earlier"
     )

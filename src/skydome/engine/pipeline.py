@@ -104,10 +104,16 @@ class Arrivals:
             `pip_m` the final aim point.
         ended: how each guided flight ended (rows aligned with `due`); None
             for a flyout without physics.
+        held: (K,) the missile's fire-control track is still held (None: all are).
+        guided_on: (K,) the threat that track follows now, its truth label
+            (bookkeeping for the kill chain; -1: lost or a false track; None:
+            `due.threat`).
     """
 
     due: InFlight
     ended: Ended | None
+    held: NDArray[np.bool_] | None = None
+    guided_on: I64 | None = None
 
 
 class Sensor(Protocol):

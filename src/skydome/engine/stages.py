@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from skydome.arrays import F64, I64, grouped_cumsum, rank_within_groups
 from skydome.engagement.assessment import Outcome, assess, assess_guided
 from skydome.engagement.evaluation import ThreatAssessment, evaluate_threats
-from skydome.engagement.flyout import InFlight, kinematic_flyout, midcourse_update
+from skydome.engagement.flyout import InFlight, kinematic_flyout, midcourse_update, track_status
 from skydome.engagement.flyout_table import (
     FlyoutTable,
     flyout_table,
@@ -246,7 +246,8 @@ class KinematicFlyout:
         if not arrived.any():
             return missiles, None
         due = midcourse_update(missiles.flight.take(arrived), picture)
-        return missiles.take(~arrived), Arrivals(due, None)
+        held, _, truth = track_status(due.track_id, picture)
+        return missiles.take(~arrived), Arrivals(due, None, held, truth)
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,8 @@ class GuidedFlyout:
         if not arrived.any():
             return Missiles(fl, phys), None
         due = replace(fl.take(ended.row), t_intercept_s=ended.t_end_s)
-        return Missiles(fl.take(~arrived), phys), Arrivals(due, ended)
+        held, _, truth = track_status(due.track_id, picture)
+        return Missiles(fl.take(~arrived), phys), Arrivals(due, ended, held, truth)
 
 
 @dataclass(frozen=True)
@@ -380,21 +382,27 @@ class LethalityAssessment:
     Attributes:
         threats: threat truth.
         missiles: the missile library.
+        battery_pos_m: (B, 3) launch positions, for the kinematic envelope
+            check over the whole flight (None: no check).
     """
 
     threats: Threats
     missiles: MissileParams
+    battery_pos_m: F64 | None = None
 
     def assess(self, arrivals: Arrivals, world: WorldState, rng: np.random.Generator) -> Outcome:
         """Resolve every arriving missile at its own time."""
+        due = arrivals.due
         if arrivals.ended is None:
+            launch = None if self.battery_pos_m is None else self.battery_pos_m[due.battery]
             return assess(
-                arrivals.due, self.threats, world.kill_time_s, self.missiles, rng,
-                evade_start_s=world.evade_start_s,
+                due, self.threats, world.kill_time_s, self.missiles, rng,
+                evade_start_s=world.evade_start_s, held=arrivals.held,
+                guided_on=arrivals.guided_on, launch_pos_m=launch,
             )  # fmt: skip
         return assess_guided(
-            arrivals.due, arrivals.ended, self.threats, world.kill_time_s, self.missiles, rng,
-            evade_start_s=world.evade_start_s,
+            due, arrivals.ended, self.threats, world.kill_time_s, self.missiles, rng,
+            evade_start_s=world.evade_start_s, held=arrivals.held, guided_on=arrivals.guided_on,
         )  # fmt: skip
 
 
@@ -426,7 +434,7 @@ def default_pipeline(params: SimParams, tracker: Tracker | None = None) -> Pipel
             else GreedyPlanner(params.missiles, doc.salvo_size)
         ),
         flyout=GuidedFlyout(params) if guided else KinematicFlyout(),
-        assessment=LethalityAssessment(params.threats, params.missiles),
+        assessment=LethalityAssessment(params.threats, params.missiles, params.batteries.pos_m),
         intercept=(
             FlyoutTableIntercept.of(params.missiles)
             if guided
