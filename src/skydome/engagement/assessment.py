@@ -16,8 +16,9 @@ intercept time:
    threat is still alive, the live threat nearest the aim point inside the
    basket (a *seeker switch*: the kill event says so); otherwise nothing (a
    basket miss, MISS_BASKET).
-4. An acquired threat is killed when a uniform draw falls below the type's
-   single-shot Pk. When several missiles reach one threat, the earliest success
+4. An acquired threat is killed when a uniform draw falls below the
+   single-shot Pk of the missile type against the threat's type
+   (`MissileParams.pk_of`). When several missiles reach one threat, the earliest success
    kills it; the others (salvo partners, or a later missile whose target died
    before it arrived) are TARGET DESTROYED. A guided-on threat that leaked or
    is not in the sky is NO_TARGET.
@@ -154,7 +155,8 @@ def assess(
             due.pip_m[:, 2] <= missiles.max_alt_m[due.mtype] + _REACH_TOL_M
         )
     acquired = held & reach & (on_aim | switch)
-    success = acquired & (u < missiles.pk[due.mtype])
+    pk = missiles.pk_of(due.mtype, threats.type_index[tid])  # against what was acquired
+    success = acquired & (u < pk)
     killer, new_kill = _first_successes(success, tid, t, kill_time_s)
     destroyed = ~killer & ((has_aim & (new_kill[a] <= t)) | (acquired & (new_kill[tid] <= t)))
     code = np.select(
@@ -241,7 +243,7 @@ def assess_guided(
     alive = has & (t < threats.end_s[tid]) & (t < kill_time_s[tid])
     cpa = alive & (ended.how == CPA)
     within = cpa & (ended.miss_m <= missiles.physics.lethal_m[due.mtype])
-    success = within & (u < missiles.pk[due.mtype])
+    success = within & (u < missiles.pk_of(due.mtype, threats.type_index[tid]))
     killer, new_kill = _first_successes(success, tid, t, kill_time_s)
     a = np.maximum(aim, 0)
     destroyed = ~killer & ((has & (new_kill[tid] <= t)) | (~has & (aim >= 0) & (new_kill[a] <= t)))
