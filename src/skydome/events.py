@@ -33,7 +33,7 @@ NOTES = (
     "target destroyed",
     "track lost",
     "out of reach",
-    "seeker switch",
+    "target switch",
     "held: track quality",
     "held: out of envelope",
     "held: no launcher",
@@ -48,9 +48,9 @@ a guided missile fell, timed out or ran out of speed; "target destroyed" its
 threat was killed first (a salvo partner or another battery's missile); "track
 lost" the fire-control track was dropped before the seeker acquired, and the
 missile self-destructed at its last aim point; "out of reach" the midcourse aim
-point left the type's envelope. Kill events: "seeker switch" the seeker
-acquired a different threat from the one its track followed (`threat_id` is
-the threat killed). Held events: why a confirmed track was not engaged.
+point left the type's envelope. Kill events: "target switch" the threat killed
+(`threat_id`) is not the one the missile was launched at: its track swapped to
+another threat in midcourse, or its seeker acquired another threat. Held events: why a confirmed track was not engaged.
 """
 
 MISS_NOTES = NOTES

@@ -14,8 +14,10 @@ intercept time:
 3. The terminal seeker acquires the threat it is guided on if that threat is
    inside the homing basket of the aim point; otherwise, if the guided-on
    threat is still alive, the live threat nearest the aim point inside the
-   basket (a *seeker switch*: the kill event says so); otherwise nothing (a
-   basket miss, MISS_BASKET).
+   basket (a seeker switch); otherwise nothing (a basket miss, MISS_BASKET).
+   A kill of a threat other than the one the missile was launched at (a seeker
+   switch, or a track that swapped threats in midcourse) is noted "target
+   switch" on its event.
 4. An acquired threat is killed when a uniform draw falls below the
    single-shot Pk of the missile type against the threat's type
    (`MissileParams.pk_of`). When several missiles reach one threat, the earliest success
@@ -77,8 +79,9 @@ class Outcome:
             that threat (nan: none in the sky).
         threat_pos_m: (K, 3) the threat's true position at intercept time.
         kill_time_s: (N,) per threat, time of death (inf while alive).
-        switched: (K,) the seeker acquired a threat other than the one the
-            missile was guided on (a kill of it is labelled "seeker switch").
+        switched: (K,) the threat acquired is not the one the missile was
+            launched at (`InFlight.threat`): a seeker switch or a track swap (a
+            kill of it is noted "target switch").
     """
 
     code: I64
@@ -171,7 +174,7 @@ def assess(
         miss_m=np.where(seen, dist[rows, tid], np.nan),
         threat_pos_m=np.where(seen[:, None], pos_all[rows, tid], due.pip_m),
         kill_time_s=new_kill,
-        switched=switch & acquired,
+        switched=acquired & (tid != due.threat),
     )
 
 
@@ -214,7 +217,7 @@ def assess_guided(
     killed first is DESTROYED; one that passed its aim point unacquired after
     its track was dropped is TRACK_LOST; other flights with nothing to home on
     found NO_TARGET. The seeker's target (`ended.target`) may differ from the
-    threat the track follows (`guided_on`): a seeker switch, labelled.
+    threat the missile was launched at: a target switch, noted.
 
     Args:
         due: the ended missiles' bookkeeping, `t_intercept_s` = end of flight.
@@ -260,5 +263,5 @@ def assess_guided(
         miss_m=np.where(cpa, ended.miss_m, np.nan),
         threat_pos_m=np.where(has[:, None], pos, ended.pos_m),
         kill_time_s=new_kill,
-        switched=has & (ended.target != aim),
+        switched=has & (ended.target != due.threat),
     )

@@ -50,8 +50,8 @@ from skydome.tracking.base import TrackState
 
 __all__ = ["Rngs", "StepEvents", "step"]
 
-SEEKER_SWITCH = NOTES.index("seeker switch")
-"""`note` of a kill whose seeker acquired another threat than the one its track followed."""
+TARGET_SWITCH = NOTES.index("target switch")
+"""`note` of a kill of another threat than the one the missile was launched at."""
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ def _log_outcomes(log: EventLog, due: InFlight, out: Outcome) -> None:
             missile_id=due.missile_id[sel],
             battery=due.battery[sel],
             missile_type=due.mtype[sel],
-            note=np.where(kill, np.where(switched, SEEKER_SWITCH, 0), out.code)[sel],
+            note=np.where(kill, np.where(switched, TARGET_SWITCH, 0), out.code)[sel],
             miss_distance_m=out.miss_m[sel],
             pos_m=out.threat_pos_m[sel],
         )
