@@ -303,8 +303,10 @@ def advance(
         empty = np.zeros(0, dtype=np.int64)
         return fl, Ended(empty, np.zeros(0), empty, empty, np.zeros(0), np.zeros((0, 3)))
     held, row = _lookup(tracks, track_id)
-    aim_pos = np.where(held[:, None], tracks.x[row, :3], fl.aim_pos_m)
-    aim_vel = np.where(held[:, None], tracks.x[row, 3:6], fl.aim_vel_mps)
+    # An empty picture has no row 0 to gather (np.where evaluates both sides).
+    x = tracks.x[row] if tracks.n else np.zeros((fl.n, 6))
+    aim_pos = np.where(held[:, None], x[:, :3], fl.aim_pos_m)
+    aim_vel = np.where(held[:, None], x[:, 3:6], fl.aim_vel_mps)
     aim_t = np.where(held, tracks.time_s, fl.aim_time_s)
     s0 = fl.state
     # Copies: a stage never changes its inputs.
