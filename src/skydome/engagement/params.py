@@ -198,6 +198,13 @@ class DoctrineParams:
 
     Attributes:
         type_weight: (N,) threat-score multiplier of each threat (by its type).
+        min_track_updates: fire-control gate: detections a track needs before it
+            is engaged.
+        quality_sigmas: fire-control gate: k, the sigmas of predicted position
+            error at the intercept point that must fit what the missile corrects
+            (`skydome.engagement.fire_control`; 0 turns the error test off).
+        midcourse_share: fire-control gate: intercept-point error that midcourse
+            updates remove per metre flown.
     """
 
     salvo_size: int
@@ -213,3 +220,6 @@ class DoctrineParams:
     missile_cost_weight: float
     tgo_softening_s: float
     type_weight: F64
+    min_track_updates: int = 1
+    quality_sigmas: float = 0.0
+    midcourse_share: float = 0.0

@@ -11,7 +11,7 @@ frozen: `step` builds new arrays where anything changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,6 +26,10 @@ from skydome.tracking.base import TrackState
 __all__ = ["C2State", "Missiles", "SimState", "Tally", "WorldState"]
 
 B = NDArray[np.bool_]
+
+
+def _no_ids() -> I64:
+    return np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,12 @@ class C2State:
         next_scan_s: (R,) next scan time of each radar, s.
         next_decision_s: next decision cycle, s.
         n_launched: missiles launched so far (the next missile's id).
+        held_track: (H,) confirmed tracks of the picture at the last decision.
+        held_logged: (H,) bit `r` set: hold reason `r`
+            (`skydome.engagement.fire_control.HOLD_*`) was logged for the track
+            since it was last engaged; a `held` event is logged when a reason
+            first applies, so a track whose prediction wanders across an
+            envelope edge is not logged at every decision.
     """
 
     launchers: Launchers
@@ -70,6 +80,8 @@ class C2State:
     next_scan_s: F64
     next_decision_s: float
     n_launched: int
+    held_track: I64 = field(default_factory=_no_ids)
+    held_logged: I64 = field(default_factory=_no_ids)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skydome.arrays import F64, I64
+from skydome.engagement import fire_control as fc
 from skydome.engagement.assessment import KILL, Outcome
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.geometry import InterceptGrid
@@ -49,6 +50,19 @@ from skydome.sensors.radar import coverage_mask
 from skydome.tracking.base import TrackState
 
 __all__ = ["Rngs", "StepEvents", "step"]
+
+_KEEP = -1
+"""`_decide`'s hold reason of a confirmed track too old to be considered: unchanged."""
+
+_HELD_NOTE = np.array(
+    [0]
+    + [
+        NOTES.index(f"held: {w}")
+        for w in ("track quality", "out of envelope", "no launcher", "reserve")
+    ],
+    dtype=np.int64,
+)
+"""`note` of a held event, indexed by `fire_control.HOLD_*`."""
 
 TARGET_SWITCH = NOTES.index("target switch")
 """`note` of a kill of another threat than the one the missile was launched at."""
@@ -116,6 +130,7 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
     launchers, next_scan, next_decision, n_launched = (
         c2.launchers, c2.next_scan_s, c2.next_decision_s, c2.n_launched,
     )  # fmt: skip
+    held_track, held_logged = c2.held_track, c2.held_logged
     first_detect, first_track, engaged = (
         tally.first_detect_s, tally.first_track_s, tally.engaged,
     )  # fmt: skip
@@ -192,9 +207,10 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
         if reloading.size:
             log.add("reload", t, n=reloading.size, battery=launchers.battery[reloading])
         waiting = pending_track[pending_until > t]
-        new, launchers, score, rank = _decide(
+        new, launchers, score, rank, reason = _decide(
             pipe, t, picture, missiles.flight, waiting, launchers, n_launched
         )
+        held_track, held_logged = _log_held(log, pipe, t, picture, reason, held_track, held_logged)
         n_launched += new.n
         if new.n:
             missiles = pipe.flyout.launch(missiles, new, picture)
@@ -211,8 +227,9 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
             )  # fmt: skip
 
     c2 = C2State(
-        launchers, pending_track, pending_until, pending_kill, next_scan, next_decision, n_launched
-    )
+        launchers, pending_track, pending_until, pending_kill, next_scan, next_decision,
+        n_launched, held_track, held_logged,
+    )  # fmt: skip
     tally = Tally(first_detect, first_track, engaged)
     new_state = SimState(t, world, picture, c2, missiles, tally)
     return new_state, StepEvents(log, tuple(scans))
@@ -220,6 +237,56 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
 
 def _log_scan(log: EventLog, t: float, track_ids: I64, truth: I64, kind: str) -> None:
     log.add(kind, t, n=track_ids.size, threat_id=truth, track_id=track_ids)
+
+
+def _log_held(
+    log: EventLog,
+    pipe: Pipeline,
+    t: float,
+    picture: TrackState,
+    reason: I64,
+    prev_track: I64,
+    prev_logged: I64,
+) -> tuple[I64, I64]:
+    """Log `held` events for confirmed tracks held for a reason not yet logged.
+
+    A reason is logged once per track until the track is engaged (which clears
+    its reasons); a track too old to be considered (`_KEEP`) logs nothing, unless
+    it is new to the log (held for track quality).
+
+    Args:
+        log: the step's events.
+        pipe: the stages (the tracker places each held track at `t`).
+        t: decision time, s.
+        picture: the air picture the decision saw.
+        reason: (T,) `_decide`'s reason per picture row.
+        prev_track: (H,) the confirmed tracks at the last decision.
+        prev_logged: (H,) the reasons logged for them (bit masks).
+
+    Returns:
+        (H',) the confirmed tracks now and their logged reasons (tracks gone are dropped).
+    """
+    rows = np.flatnonzero(picture.confirmed)
+    ids, r = picture.track_id[rows], reason[rows]
+    logged = np.zeros(ids.size, dtype=np.int64)
+    known = np.zeros(ids.size, dtype=bool)
+    if prev_track.size and ids.size:
+        order = np.argsort(prev_track)
+        at = np.minimum(np.searchsorted(prev_track, ids, sorter=order), prev_track.size - 1)
+        known = prev_track[order[at]] == ids
+        logged = np.where(known, prev_logged[order[at]], 0)
+    r = np.where((r == _KEEP) & ~known, fc.HOLD_QUALITY, r)
+    held = r > fc.HOLD_NONE
+    bit = np.left_shift(1, np.maximum(r, 0))
+    new = held & (logged & bit == 0)
+    if new.any():
+        sel = rows[new]
+        log.add(
+            "held", t, n=sel.size, threat_id=picture.truth[sel], track_id=ids[new],
+            note=_HELD_NOTE[r[new]], pos_m=pipe.predict(picture, t, sel)[:, :3],
+        )  # fmt: skip
+    logged = np.where(r == fc.HOLD_NONE, 0, np.where(held, logged | bit, logged))
+    return ids, logged
 
 
 def _log_outcomes(log: EventLog, due: InFlight, out: Outcome) -> None:
@@ -264,8 +331,8 @@ def _decide(
     waiting: I64,
     launchers: Launchers,
     first_missile_id: int,
-) -> tuple[InFlight, Launchers, F64, I64]:
-    """One decision cycle: identify, evaluate, plan, allocate launch slots. Pure.
+) -> tuple[InFlight, Launchers, F64, I64, I64]:
+    """One decision cycle: identify, evaluate, gate, plan, allocate launch slots. Pure.
 
     Args:
         pipe: the scenario and its stages.
@@ -277,25 +344,34 @@ def _decide(
         first_missile_id: id of the first missile launched now.
 
     Returns:
-        The missiles launched, the launchers after launching, and each missile's
-        threat score and priority rank (0 = most urgent) at this decision.
+        The missiles launched, the launchers after launching, each missile's
+        threat score and priority rank (0 = most urgent) at this decision, and
+        (T,) why each track of the picture was held (`fire_control.HOLD_*`;
+        `HOLD_NONE` for tracks engaged or not confirmed, `_KEEP` for confirmed
+        tracks too old to be considered: their previous reason stands).
     """
     params = pipe.params
     bat, mis, doc = params.batteries, params.missiles, params.doctrine
-    nothing = (InFlight.empty(), launchers, np.zeros(0), np.zeros(0, dtype=np.int64))
+    reason = np.zeros(tracks.n, dtype=np.int64)
+    nothing = (InFlight.empty(), launchers, np.zeros(0), np.zeros(0, dtype=np.int64), reason)
     n_b = bat.load.shape[0]
     stock = launchers.battery_stock(n_b)
-    if not stock.any():
-        return nothing
     in_air = _count_per_track(tracks.track_id, inflight.track_id)
     if doc.policy == "shoot_look_shoot":
         room = np.where((in_air == 0) & ~np.isin(tracks.track_id, waiting), doc.salvo_size, 0)
     else:
         room = np.maximum(doc.max_missiles_per_target - in_air, 0)
     salvo = np.minimum(room, doc.salvo_size)
+    open_ = tracks.confirmed & (salvo > 0)  # confirmed and not in an engagement
     fresh = t - tracks.last_update_s <= doc.max_track_age_s
-    cand = np.flatnonzero(tracks.confirmed & fresh & (salvo > 0))
+    mature = tracks.hits >= doc.min_track_updates
+    reason[open_ & ~fresh] = _KEEP
+    reason[open_ & fresh & ~mature] = fc.HOLD_QUALITY
+    cand = np.flatnonzero(open_ & fresh & mature)
     if cand.size == 0:
+        return nothing
+    if not stock.any():
+        reason[cand] = fc.HOLD_LAUNCHER
         return nothing
     salvo = salvo[cand]
     x = pipe.predict(tracks, t, cand)
@@ -306,7 +382,8 @@ def _decide(
     threatening = ta.cpa_m <= params.assets.radius_m[ta.asset]
     deadline = np.where(threatening & np.isfinite(ta.tgo_s), ta.tgo_s, params.duration_s)
     grid = pipe.intercept.grid(pos, vel, bat, deadline)
-    feasible = grid.feasible & _fire_control_ok(params, grid) & (stock > 0)[None, :, :]
+    reachable = grid.feasible & _fire_control_ok(params, grid)
+    correctable = _quality_gate(params, tracks, cand, t, grid)
     if doc.engage_order == "time_to_go":
         order = np.lexsort((-score, ta.tgo_s))
     elif doc.engage_order == "range":
@@ -324,10 +401,17 @@ def _decide(
     engaged_targets = np.bincount(pairs // span, minlength=n_b) if pairs.size else np.zeros(n_b)
     tch = np.maximum(bat.target_channels - engaged_targets, 0)
     mch = np.maximum(bat.missile_channels - guided, 0)
+    launchable = (stock > 0)[None, :, :] & ((tch > 0) & (mch > 0))[None, :, None]
+    feasible = reachable & correctable & (stock > 0)[None, :, :]
     plan = pipe.planner.plan(
         PlanRequest(score, order, salvo, feasible, grid.t_intercept_rel_s, stock, tch, mch)
     )
+    served = np.zeros(cand.size, dtype=bool)
+    reserve = doc.planner == "wta"  # a cost-aware planner may hold a launchable track
     if plan.rows.size == 0:
+        reason[cand] = fc.hold_reason(
+            mature[cand], reachable, correctable, launchable, served, reserve
+        )
         return nothing
     n_m = bat.load.shape[1]
     rows = np.repeat(plan.rows, plan.count)
@@ -343,6 +427,15 @@ def _decide(
         & (t_int - t <= deadline[rows])
         & (t_int - t_launch <= mis.max_tof_s[m])
     )
+    served[rows[ok]] = True
+    reason[cand] = fc.hold_reason(mature[cand], reachable, correctable, launchable, served, reserve)
+    # Planned but not launched: no launch slot, else the launch-time flyout left the envelope.
+    planned = np.zeros(cand.size, dtype=bool)
+    planned[rows] = True
+    no_slot = np.zeros(cand.size, dtype=bool)
+    no_slot[rows[~has_slot]] = True
+    failed = planned & ~served
+    reason[cand[failed]] = np.where(no_slot[failed], fc.HOLD_LAUNCHER, fc.HOLD_ENVELOPE)
     launchers = commit_launches(launchers, bat, launcher[ok], m[ok], t_launch[ok])
     new = InFlight(
         missile_id=first_missile_id + np.arange(int(ok.sum()), dtype=np.int64),
@@ -354,7 +447,29 @@ def _decide(
         t_intercept_s=t_int[ok],
         pip_m=pip[ok],
     )
-    return new, launchers, score[rows[ok]], rank[rows[ok]]
+    return new, launchers, score[rows[ok]], rank[rows[ok]], reason
+
+
+def _quality_gate(
+    params: SimParams, tracks: TrackState, cand: I64, t: float, grid: InterceptGrid
+) -> NDArray[np.bool_]:
+    """(N, B, M) the fire-control quality gate (`skydome.engagement.fire_control`).
+
+    The candidates' covariances (at the picture's time) are extrapolated to each
+    predicted intercept; k sigma must fit the type's terminal correction (homing
+    basket, or in a guided run its seeker's acquisition range) plus what midcourse
+    updates remove over the distance from the battery to the intercept point.
+    """
+    doc, mis = params.doctrine, params.missiles
+    if doc.quality_sigmas <= 0.0:
+        return np.ones(grid.feasible.shape, dtype=bool)
+    horizon = (t - tracks.time_s) + grid.t_intercept_rel_s
+    sigma = fc.position_sigma_m(tracks.P[cand], horizon, params.tracker.q_mps2, doc.max_track_age_s)
+    guided = params.flyout == "guided" and mis.physics is not None
+    terminal = mis.physics.seeker_m if guided and mis.physics is not None else mis.basket_m
+    flight = np.linalg.norm(grid.pip_m - params.batteries.pos_m[None, :, None, :], axis=-1)
+    reach = fc.correctable_error_m(terminal, doc.midcourse_share, flight)
+    return fc.quality_ok(sigma, reach, doc.quality_sigmas, tracks.hits[cand], 0)
 
 
 def _count_per_track(track_ids: I64, missile_tracks: I64) -> I64:

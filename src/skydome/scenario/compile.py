@@ -9,6 +9,7 @@ never see the scenario models; `SimParams` bundles them for one scenario.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -265,13 +266,54 @@ def compile_scenario(s: Scenario) -> SimParams:
             type_weight=np.array([d.type_weights.get(name, 1.0) for name in threats.type_names])[
                 threats.type_index
             ],
+            min_track_updates=d.min_track_updates,
+            quality_sigmas=d.quality_sigmas,
+            midcourse_share=d.midcourse_share,
         ),
-        tracker=tracker_params(t),
+        tracker=tracker_params(t, fastest_threat_mps(threats)),
     )
 
 
-def tracker_params(t: TrackerSettings) -> TrackerParams:
-    """Convert validated tracker settings to SI `TrackerParams`."""
+MAX_SPEED_MARGIN = 1.25
+"""The tracker's compiled maximum target speed: the fastest threat's speed times this."""
+
+FALLBACK_MAX_SPEED_MPS = 5_000.0
+"""The maximum target speed when neither the settings nor any threat give one, m/s."""
+
+
+def fastest_threat_mps(threats: Threats, samples: int = 64) -> float | None:
+    """The fastest speed any threat reaches (sampled over its flight), m/s; None: no threats."""
+    if threats.n == 0:
+        return None
+    frac = np.linspace(0.0, 1.0, samples)
+    span = np.where(np.isfinite(threats.end_s), threats.end_s - threats.launch_s, 0.0)
+    t = threats.launch_s[:, None] + frac[None, :] * span[:, None]  # (N, samples)
+    idx = np.repeat(np.arange(threats.n, dtype=np.int64), samples)
+    _, vel = threats.state_at(t.reshape(-1), idx)
+    return float(np.sqrt(np.einsum("ni,ni->n", vel, vel)).max())
+
+
+def tracker_params(t: TrackerSettings, fastest_mps: float | None = None) -> TrackerParams:
+    """Convert validated tracker settings to SI `TrackerParams`.
+
+    Args:
+        t: the settings.
+        fastest_mps: the scenario's fastest threat speed (`fastest_threat_mps`), m/s;
+            with `t.max_speed_mps` unset, the maximum target speed of
+            initiation is this times `MAX_SPEED_MARGIN` (`FALLBACK_MAX_SPEED_MPS`
+            when None). With `t.init_velocity_sigma_mps` unset, the velocity
+            prior of a new track is v_max / sqrt(5) per axis: the spread of a
+            velocity uniform in the ball of radius v_max.
+    """
+    if t.max_speed_mps is not None:
+        v_max = t.max_speed_mps
+    elif fastest_mps is not None and fastest_mps > 0.0:
+        v_max = MAX_SPEED_MARGIN * fastest_mps
+    else:
+        v_max = FALLBACK_MAX_SPEED_MPS
+    sigma_v = t.init_velocity_sigma_mps
+    if sigma_v is None:
+        sigma_v = v_max / math.sqrt(5.0)
     return TrackerParams(
         q_mps2=t.process_noise_mps2,
         gate_probability=t.gate_probability,
@@ -279,14 +321,16 @@ def tracker_params(t: TrackerSettings) -> TrackerParams:
         confirm_n=t.confirm_n,
         delete_misses=t.delete_misses,
         max_coast_s=t.max_coast_s,
-        init_velocity_sigma_mps=t.init_velocity_sigma_mps,
+        init_velocity_sigma_mps=sigma_v,
         motion_model=t.motion_model,
         manoeuvre_q_mps2=t.manoeuvre_noise_mps2,
         jerk_q_mps3=t.jerk_noise_mps3,
         imm_cruise_s=t.imm_cruise_s,
         imm_manoeuvre_s=t.imm_manoeuvre_s,
         max_position_sigma_m=t.max_position_sigma_m,
-        max_speed_mps=t.max_speed_mps,
+        max_speed_mps=v_max,
         detection_probability=t.detection_probability,
         false_alarm_density_m3=t.false_alarm_density_per_km3 * 1e-9,
+        confirm_llr=-math.inf if t.confirm_score is None else t.confirm_score,
+        birth_lookback=t.birth_lookback,
     )

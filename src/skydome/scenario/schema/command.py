@@ -63,6 +63,29 @@ class Doctrine(_Model):
         description="Threat-score multiplier per threat type label (default 1; 0 to 1e6); "
         "identification is assumed perfect.",
     )
+    min_track_updates: int = Field(
+        3,
+        ge=1,
+        le=100,
+        description="Fire-control gate: engage only tracks with at least this many "
+        "associated detections.",
+    )
+    quality_sigmas: float = Field(
+        3.0,
+        ge=0.0,
+        le=10.0,
+        description="Fire-control gate: this many sigmas of predicted position error at the "
+        "intercept point (worst direction) must fit what the missile corrects (terminal "
+        "homing plus midcourse); 0: no error test.",
+    )
+    midcourse_share: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="Fire-control gate: intercept-point error removed by midcourse updates, "
+        "per metre flown from the battery to the intercept point (assumed; 0.2 is a heading "
+        "correction of about 11 deg).",
+    )
 
 
 class TrackerSettings(_Model):
@@ -99,8 +122,24 @@ class TrackerSettings(_Model):
     gate_probability: float = Field(
         0.9999, gt=0.5, lt=1.0, description="Chi-square gate probability (3 dof)."
     )
-    confirm_m: int = Field(2, ge=1, le=8, description="Hits needed to confirm ...")
-    confirm_n: int = Field(3, ge=1, le=8, description="... within this many looks.")
+    confirm_m: int = Field(3, ge=1, le=8, description="Hits needed to confirm ...")
+    confirm_n: int = Field(4, ge=1, le=8, description="... within this many looks.")
+    confirm_score: float | None = Field(
+        None,
+        ge=-100.0,
+        le=100.0,
+        description="Track score (log-likelihood ratio) a tentative track must also reach "
+        "to be confirmed: Wald's SPRT threshold ln((1 - beta) / alpha) for a false-track "
+        "probability alpha; None: M-of-N alone.",
+    )
+    birth_lookback: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="Earlier revisits checked by the birth prior of two-point initiation: a "
+        "second plot whose implied track would have been inside the radar's coverage, "
+        "undetected, at these revisits before the first plot costs ln(1 - Pd) each (0: off).",
+    )
     delete_misses: int = Field(
         12, ge=1, le=100, description="Consecutive missed looks that drop a track."
     )
@@ -114,15 +153,23 @@ class TrackerSettings(_Model):
         description="A track whose RMS position standard deviation per axis grows beyond "
         "this is dropped (covariance growth).",
     )
-    init_velocity_sigma_mps: float = Field(
-        800.0, gt=0.0, le=10_000.0, description="Velocity uncertainty of a new track."
+    init_velocity_sigma_mps: float | None = Field(
+        None,
+        gt=0.0,
+        le=10_000.0,
+        description="Velocity standard deviation per axis of a new (one-plot) track, m/s; "
+        "None: max_speed_mps / sqrt(5), the spread of a velocity uniform up to the maximum "
+        "speed.",
     )
-    max_speed_mps: float = Field(
-        5_000.0,
+    max_speed_mps: float | None = Field(
+        None,
         gt=0.0,
         le=100_000.0,
-        description="Fastest plausible target: a tentative track faster than this by more "
-        "than three standard deviations is dropped.",
+        description="Fastest plausible target, m/s: the velocity gate of two-point initiation "
+        "(a second plot farther than max_speed x time + 3 sigma from the first is not "
+        "paired with it), and a tentative track faster than this by more than three "
+        "standard deviations is dropped. None: 1.25 x the fastest threat of the scenario "
+        "(5,000 m/s when there is none).",
     )
     detection_probability: float = Field(
         0.9, gt=0.0, lt=1.0, description="Assumed Pd, for the track quality score."
