@@ -50,7 +50,8 @@ lost" the fire-control track was dropped before the seeker acquired, and the
 missile self-destructed at its last aim point; "out of reach" the midcourse aim
 point left the type's envelope. Kill events: "target switch" the threat killed
 (`threat_id`) is not the one the missile was launched at: its track swapped to
-another threat in midcourse, or its seeker acquired another threat. Held events: why a confirmed track was not engaged.
+another threat in midcourse, or its seeker acquired another threat. Held events:
+why a confirmed track was not engaged.
 """
 
 MISS_NOTES = NOTES

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from skydome.engine import RunResult
-from skydome.events import EVENT_KINDS, MISS_NOTES
+from skydome.events import EVENT_KINDS, NOTES
 from skydome.io import staged_run_dir, write_atomic_dir, write_atomic_file
 from skydome.sensors.coverage import REPORT_ALTITUDE_M, REPORT_RCS_M2, Coverage, coverage
 from skydome.sensors.params import RadarParams
@@ -48,7 +48,13 @@ def summarize(r: RunResult) -> dict[str, Any]:
 
     Threat counts: `detected` (seen by any radar), `tracked` (a confirmed
     track), `engaged` (a missile launched at it), `killed`, `leaked`, and
-    `airborne_at_end` (neither killed nor leaked when the run ended).
+    `airborne_at_end` (neither killed nor leaked when the run ended);
+    `killed_unengaged` (killed, though no missile was launched at it: every
+    such kill is a "target switch", counted in `kill_chain`);
+    `detected_at_appearance` (first detected within one scan period of
+    appearing: for these the detection range is where the route starts, not
+    a radar limit). `kill_chain` counts the causes of misses (event notes)
+    and the kills of threats never engaged.
     """
     p = r.params
     th = p.threats
@@ -59,6 +65,13 @@ def summarize(r: RunResult) -> dict[str, Any]:
     det_radar = p.radars.pos_m[ev.radar[det]]
     det_range_km = np.hypot(ev.x_m[det] - det_radar[:, 0], ev.y_m[det] - det_radar[:, 1]) / 1e3
     det_type = th.type_index[ev.threat_id[det]]
+    launch = ev.kind == EVENT_KINDS.index("launch")
+    kill = ev.kind == EVENT_KINDS.index("kill")
+    miss = ev.kind == EVENT_KINDS.index("miss")
+    engaged_any = np.zeros(th.n, dtype=bool)
+    engaged_any[ev.threat_id[launch & (ev.threat_id >= 0)]] = True
+    unengaged_kill = killed & ~engaged_any
+    at_appearance = r.first_detect_s - th.launch_s <= float(np.max(p.radars.scan_period_s))
     by_type = []
     for ti, name in enumerate(th.type_names):
         m = th.type_index == ti
@@ -73,13 +86,13 @@ def summarize(r: RunResult) -> dict[str, Any]:
                 "killed": int(killed[m].sum()),
                 "leaked": int(leaked[m].sum()),
                 "airborne_at_end": int((m & ~killed & ~leaked).sum()),
+                "killed_unengaged": int((m & unengaged_kill).sum()),
+                "detected_at_appearance": int((m & at_appearance).sum()),
                 "median_detection_range_km": (
                     round(float(np.median(rng_km)), 3) if rng_km.size else None
                 ),
             }
         )
-    launch = ev.kind == EVENT_KINDS.index("launch")
-    kill = ev.kind == EVENT_KINDS.index("kill")
     n_types = len(p.missiles.names)
     fired = np.bincount(ev.missile_type[launch], minlength=n_types)
     kills = np.bincount(ev.missile_type[kill], minlength=n_types)
@@ -122,6 +135,13 @@ def summarize(r: RunResult) -> dict[str, Any]:
             "by_type": missiles,
         },
         "assets": assets,
+        "kill_chain": {
+            "miss_causes": {
+                NOTES[c]: int(n) for c, n in enumerate(np.bincount(ev.note[miss], minlength=1)) if n
+            },
+            "target_switch_kills": int((ev.note[kill] == NOTES.index("target switch")).sum()),
+            "kills_of_unengaged_threats": int(unengaged_kill.sum()),
+        },
         "first_detection_s": _finite_or_none(float(np.min(r.first_detect_s, initial=np.inf))),
         "first_launch_s": _finite_or_none(float(np.min(ev.time_s[launch], initial=np.inf))),
         "events": ev.n,
@@ -166,7 +186,7 @@ def events_table(r: RunResult) -> pa.Table:
             "miss_distance_m": floats(ev.miss_distance_m),
             "threat_score": floats(ev.score),
             "priority_rank": ints(ev.rank),
-            "note": names(note, MISS_NOTES),
+            "note": names(note, NOTES),
             "x_m": floats(ev.x_m),
             "y_m": floats(ev.y_m),
             "z_m": floats(ev.z_m),

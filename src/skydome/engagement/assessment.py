@@ -9,8 +9,10 @@ intercept time:
    at its last aim point (TRACK_LOST): no kill.
 2. Kinematic flyout: a midcourse aim point outside the type's envelope (ground
    range beyond `max_range_m`, altitude above `max_alt_m`, from its battery)
-   cannot be reached (OUT_OF_REACH). So no kill lies beyond the type's reach
-   plus its homing basket.
+   cannot be reached (OUT_OF_REACH). Guided flyout: the physics decides, and a
+   closest approach outside that envelope is outside the engagement zone
+   (OUT_OF_REACH). So no kill lies beyond the type's reach plus its homing
+   basket.
 3. The terminal seeker acquires the threat it is guided on if that threat is
    inside the homing basket of the aim point; otherwise, if the guided-on
    threat is still alive, the live threat nearest the aim point inside the
@@ -208,6 +210,7 @@ def assess_guided(
     evade_start_s: F64 | None = None,
     held: B | None = None,
     guided_on: I64 | None = None,
+    launch_pos_m: F64 | None = None,
 ) -> Outcome:
     """Resolve guided flights that ended (lethal-radius model).
 
@@ -231,6 +234,11 @@ def assess_guided(
         held: (K,) the fire-control track is still held; None: all are.
         guided_on: (K,) threat the track follows now (-1: a false track);
             None: `due.threat`.
+        launch_pos_m: (K, 3) each missile's launch point: a closest approach
+            beyond the type's declared range or ceiling from it is outside the
+            engagement zone, where fire control does not guide (OUT_OF_REACH:
+            the physics may carry a little farther than the declared figure);
+            None: no check.
 
     Returns:
         The outcomes; `kill_time_s` includes the kills made here.
@@ -245,7 +253,13 @@ def assess_guided(
     has = ended.target >= 0
     alive = has & (t < threats.end_s[tid]) & (t < kill_time_s[tid])
     cpa = alive & (ended.how == CPA)
-    within = cpa & (ended.miss_m <= missiles.physics.lethal_m[due.mtype])
+    reach = np.ones(k, dtype=bool)
+    if launch_pos_m is not None:
+        ground = np.hypot(*(ended.pos_m[:, :2] - launch_pos_m[:, :2]).T)
+        reach = (ground <= missiles.max_range_m[due.mtype] + _REACH_TOL_M) & (
+            ended.pos_m[:, 2] <= missiles.max_alt_m[due.mtype] + _REACH_TOL_M
+        )
+    within = cpa & reach & (ended.miss_m <= missiles.physics.lethal_m[due.mtype])
     success = within & (u < missiles.pk_of(due.mtype, threats.type_index[tid]))
     killer, new_kill = _first_successes(success, tid, t, kill_time_s)
     a = np.maximum(aim, 0)
@@ -253,8 +267,8 @@ def assess_guided(
     lost = ~has & ~held & (ended.how == LOST)
     pos, _ = threats.state_at(t, tid, evade_start_s=evade_start_s)
     code = np.select(
-        [killer, destroyed, ended.how == SPENT_FLIGHT, lost, ~alive, within, cpa],
-        [KILL, DESTROYED, SPENT, TRACK_LOST, NO_TARGET, MISS_PK, MISS_BASKET],
+        [killer, destroyed, ended.how == SPENT_FLIGHT, lost, ~alive, cpa & ~reach, within, cpa],
+        [KILL, DESTROYED, SPENT, TRACK_LOST, NO_TARGET, OUT_OF_REACH, MISS_PK, MISS_BASKET],
         NO_TARGET,
     ).astype(np.int64)
     return Outcome(

@@ -382,8 +382,8 @@ class LethalityAssessment:
     Attributes:
         threats: threat truth.
         missiles: the missile library.
-        battery_pos_m: (B, 3) launch positions, for the kinematic envelope
-            check over the whole flight (None: no check).
+        battery_pos_m: (B, 3) launch positions, for the envelope check at the
+            end of the flight (None: no check).
     """
 
     threats: Threats
@@ -393,8 +393,8 @@ class LethalityAssessment:
     def assess(self, arrivals: Arrivals, world: WorldState, rng: np.random.Generator) -> Outcome:
         """Resolve every arriving missile at its own time."""
         due = arrivals.due
+        launch = None if self.battery_pos_m is None else self.battery_pos_m[due.battery]
         if arrivals.ended is None:
-            launch = None if self.battery_pos_m is None else self.battery_pos_m[due.battery]
             return assess(
                 due, self.threats, world.kill_time_s, self.missiles, rng,
                 evade_start_s=world.evade_start_s, held=arrivals.held,
@@ -403,6 +403,7 @@ class LethalityAssessment:
         return assess_guided(
             due, arrivals.ended, self.threats, world.kill_time_s, self.missiles, rng,
             evade_start_s=world.evade_start_s, held=arrivals.held, guided_on=arrivals.guided_on,
+            launch_pos_m=launch,
         )  # fmt: skip
 
 
