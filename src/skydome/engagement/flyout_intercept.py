@@ -178,6 +178,7 @@ def table_intercept_grid(
     missiles: MissileParams,
     table: FlyoutTable,
     deadline_rel_s: F64,
+    threat_type: I64 | None = None,
 ) -> InterceptGrid:
     """`intercept_grid` with each type's own flights: (N tracks, B batteries, M types).
 
@@ -185,6 +186,8 @@ def table_intercept_grid(
     envelope's range limit is the smaller of the tabled max range and the
     physics' reach at the PIP's altitude; a PIP nearer a hole of the table
     (a node missed inside the reach) than to a hit is out of the envelope.
+    `threat_type`: (N,) each track's threat type (-1: unknown) for the
+    per-class target-speed limit; None: every type's default.
     """
     n_m = missiles.speed_mps.shape[0]
     tau = batteries.reaction_s[None, :, None]  # (1, B, 1)
@@ -199,7 +202,9 @@ def table_intercept_grid(
     ground = np.hypot(*(pip[..., :2] - batteries.pos_m[None, :, None, :2]).transpose(3, 0, 1, 2))
     hole = _bilinear(table.hole, table.ground_m, table.alt_m, mt, ground, alt) >= 0.5
     reach = np.where(hole, 0.0, table.reach(mt, alt))
-    return envelope_grid(pos_m, vel_mps, batteries, missiles, deadline_rel_s, tof, reach)
+    return envelope_grid(
+        pos_m, vel_mps, batteries, missiles, deadline_rel_s, tof, reach, threat_type=threat_type
+    )
 
 
 def table_flyout(

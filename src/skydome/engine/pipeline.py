@@ -74,6 +74,8 @@ class PlanRequest:
         stock: (B, M) missiles on the batteries' launchers.
         target_channels_free: (B,) targets each battery can still engage.
         missile_channels_free: (B,) missiles each battery can still guide.
+        pk: (N, M) single-shot Pk of each type against each track's threat type
+            (`MissileParams.pk_of` of its identity); None: each type's default `pk`.
     """
 
     score: F64
@@ -84,6 +86,7 @@ class PlanRequest:
     stock: I64
     target_channels_free: I64
     missile_channels_free: I64
+    pk: F64 | None = None
 
 
 @dataclass(frozen=True)
@@ -193,9 +196,18 @@ class InterceptModel(Protocol):
     """The planner's model of the flyout: predicted intercept points and times."""
 
     def grid(
-        self, pos_m: F64, vel_mps: F64, batteries: BatteryParams, deadline_rel_s: F64
+        self,
+        pos_m: F64,
+        vel_mps: F64,
+        batteries: BatteryParams,
+        deadline_rel_s: F64,
+        threat_type: I64 | None = None,
     ) -> InterceptGrid:
-        """Every (track, battery, type) intercept of (N, 3) tracks, checked against the envelope."""
+        """Every (track, battery, type) intercept of (N, 3) tracks, checked against the envelope.
+
+        `threat_type`: (N,) each track's identified threat type (-1: unknown), for
+        the per-(missile type, threat type) target-speed limit; None: all unknown.
+        """
         ...
 
     def flyout(

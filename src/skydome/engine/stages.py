@@ -191,7 +191,8 @@ class WtaPlanner:
         score, salvo, stock = req.score, req.salvo, req.stock
         tch, mch = req.target_channels_free, req.missile_channels_free
         n, n_b, n_m = req.feasible.shape
-        pk = np.where(req.feasible, mis.pk[None, None, :], 0.0).reshape(n, n_b * n_m).T
+        pk_nm = mis.pk[None, :] if req.pk is None else req.pk  # (N or 1, M)
+        pk = np.where(req.feasible, pk_nm[:, None, :], 0.0).reshape(n, n_b * n_m).T
         counts = np.minimum(stock, mch[:, None]).reshape(-1)
         problem = WtaProblem(
             values=score * doc.tgo_softening_s,
@@ -309,10 +310,15 @@ class AverageSpeedIntercept:
     missiles: MissileParams
 
     def grid(
-        self, pos_m: F64, vel_mps: F64, batteries: BatteryParams, deadline_rel_s: F64
+        self,
+        pos_m: F64,
+        vel_mps: F64,
+        batteries: BatteryParams,
+        deadline_rel_s: F64,
+        threat_type: I64 | None = None,
     ) -> InterceptGrid:
         """(N, B, M) intercepts of (N, 3) tracks (`intercept_grid`)."""
-        return intercept_grid(pos_m, vel_mps, batteries, self.missiles, deadline_rel_s)
+        return intercept_grid(pos_m, vel_mps, batteries, self.missiles, deadline_rel_s, threat_type)
 
     def flyout(
         self,
@@ -353,11 +359,16 @@ class FlyoutTableIntercept:
         return FlyoutTableIntercept(missiles, table)
 
     def grid(
-        self, pos_m: F64, vel_mps: F64, batteries: BatteryParams, deadline_rel_s: F64
+        self,
+        pos_m: F64,
+        vel_mps: F64,
+        batteries: BatteryParams,
+        deadline_rel_s: F64,
+        threat_type: I64 | None = None,
     ) -> InterceptGrid:
         """(N, B, M) intercepts of (N, 3) tracks (`table_intercept_grid`)."""
         return table_intercept_grid(
-            pos_m, vel_mps, batteries, self.missiles, self.table, deadline_rel_s
+            pos_m, vel_mps, batteries, self.missiles, self.table, deadline_rel_s, threat_type
         )
 
     def flyout(

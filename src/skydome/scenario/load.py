@@ -20,6 +20,7 @@ from skydome.errors import Problem, ScenarioError
 from skydome.scenario.builtin import builtin_names, builtin_path
 from skydome.scenario.limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
 from skydome.scenario.schema import NAME_PATTERN, NAME_RULE, Scenario, unwrap_type
+from skydome.scenario.schema.weapons import against_problems
 from skydome.threats import route_length_m
 
 __all__ = [
@@ -489,6 +490,8 @@ def _cross_reference_problems(s: Scenario, root: yaml.Node | None) -> list[Probl
                 ("batteries", i, "fire_control_radar"),
                 f"radar {b.fire_control_radar!r} not found (radars: {', '.join(radars)})",
             )
+    for loc, msg in against_problems(s.missiles, types):
+        add(loc, msg)
     for label in s.doctrine.type_weights:
         if label not in types:
             add(
