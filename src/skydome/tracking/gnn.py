@@ -18,6 +18,7 @@ Fusion*, 2011, ch. 8).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -111,14 +112,24 @@ class GnnTracker:
             kin = self.motion.predict(kin, dt)
         gamma = gate_threshold(p.gate_probability)
 
-        # Confirmed tracks first, then tentative tracks on the detections left.
-        conf = np.flatnonzero(state.confirmed)
-        a1 = _associate(kin, conf, det, np.arange(det.n), gamma)
+        # Confirmed tracks first, then tentative tracks with a velocity (two plots
+        # or more), then one-plot tracks (initiators) on the detections left.
+        tentative = ~state.confirmed
         free = np.ones(det.n, dtype=bool)
-        free[a1.det] = False
-        a2 = _associate(kin, np.flatnonzero(~state.confirmed), det, np.flatnonzero(free), gamma)
-        ti = np.concatenate([a1.track, a2.track])
-        dj = np.concatenate([a1.det, a2.det])
+        parts: list[Gated] = []
+        for rows in (state.confirmed, tentative & (state.hits >= 2)):
+            a = _associate(kin, np.flatnonzero(rows), det, np.flatnonzero(free), gamma)
+            free[a.det] = False
+            parts.append(a)
+        single = np.flatnonzero(tentative & (state.hits < 2))
+        parts.append(
+            _pair_initiators(
+                kin, single, t - state.last_update_s[single], det, np.flatnonzero(free),
+                gamma, p, coverage,
+            )
+        )  # fmt: skip
+        ti = np.concatenate([a.track for a in parts])
+        dj = np.concatenate([a.det for a in parts])
 
         if ti.size:
             kin = kin.put(ti, self.motion.update(kin.take(ti), det.pos_m[dj], det.cov_m2[dj]))
@@ -128,8 +139,8 @@ class GnnTracker:
         expected = coverage(kin.x[:, :3]) | hit if n else hit
         d2 = np.zeros(n)
         logdet = np.zeros(n)
-        d2[ti] = np.concatenate([a1.d2, a2.d2])
-        logdet[ti] = np.concatenate([a1.logdet, a2.logdet])
+        d2[ti] = np.concatenate([a.d2 for a in parts])
+        logdet[ti] = np.concatenate([a.logdet for a in parts])
         quality = state.quality + score_increment(
             hit, expected, d2, logdet, p.detection_probability, p.false_alarm_density_m3
         )
@@ -147,6 +158,7 @@ class GnnTracker:
             state.confirmed,
             kin.x,
             kin.P,
+            quality,
         )
         unused = np.ones(det.n, dtype=bool)
         unused[dj] = False
@@ -169,3 +181,76 @@ def _associate(
     g = gate_pairs(kin.x[rows, :3], kin.P[rows, :3, :3], det.pos_m[cols], det.cov_m2[cols], gamma)
     a = gnn_assign(g, rows.size, cols.size)
     return Gated(rows[a.track], cols[a.det], a.d2, a.logdet)
+
+
+def _pair_initiators(
+    kin: Kinematics,
+    rows: NDArray[np.int64],
+    tau_s: F64,
+    det: Detections,
+    cols: NDArray[np.int64],
+    gamma: float,
+    p: TrackerParams,
+    coverage: CoverageFn,
+) -> Gated:
+    """Second plots for one-plot tracks: velocity-gated two-point initiation.
+
+    A one-plot track sits at its plot p1 with zero mean velocity (its velocity
+    is unknown), `tau_s` (K,) after that plot. A detection z of the scan may be
+    its second plot only if
+
+    - it is inside the chi-square gate of the track's prior (position error of
+      p1 plus the velocity prior spread over tau), and
+    - the implied speed is possible: |z - p1| <= v_max tau + 3 sigma, sigma the
+      standard deviation of the two plots' difference along z - p1; the velocity gate of two-point
+      initiation (Blackman & Popoli, *Design and Analysis of Modern Tracking
+      Systems*, 1999, sec. 3.3; Bar-Shalom, Willett & Tian, *Tracking and Data
+      Fusion*, 2011, sec. 3.5).
+
+    Among the pairs left, global nearest neighbour chooses with the cost
+    d^2 + ln|S| + 2 b, where b = -sum_k ln(1 - Pd c(p1 - k (z - p1))) is the
+    birth prior of the scan geometry: c(.) is the radar's coverage, so each of
+    the `birth_lookback` earlier revisits at which the hypothesised target
+    (p1 reached at velocity (z - p1) / tau) was inside the coverage and yet
+    produced no plot costs ln(1 - Pd). A target usually enters coverage (over
+    the horizon, through the range or sector limit) just before its first plot;
+    the alias that pairs it with the plot of another threat trailing it in the
+    same stream flies back the way the stream came, through coverage where it
+    would have been seen. Two hypotheses the geometry cannot tell apart keep
+    the plain GNN cost.
+
+    Returns:
+        The chosen pairs in global indices; `d2` and `logdet` are the chi-square
+        gate's (the track score does not see the birth prior).
+    """
+    if rows.size == 0 or cols.size == 0:
+        return Gated.none()
+    g = gate_pairs(kin.x[rows, :3], kin.P[rows, :3, :3], det.pos_m[cols], det.cov_m2[cols], gamma)
+    if g.n == 0:
+        return g
+    p1 = kin.x[rows[g.track], :3]
+    disp = det.pos_m[cols[g.det]] - p1
+    dist = np.sqrt(np.einsum("ki,ki->k", disp, disp))
+    u = disp / np.maximum(dist, 1e-9)[:, None]
+    tau = tau_s[g.track]
+    # Variance of the two plots' difference along u: the second plot's R, plus the
+    # first plot's error, which is the track's position variance less the velocity
+    # prior's spread over tau (the white-noise part left in: a wider gate).
+    first = np.einsum("ki,kij,kj->k", u, kin.P[rows[g.track], :3, :3], u)
+    first = np.maximum(first - (p.init_velocity_sigma_mps * tau) ** 2, 0.0)
+    var = np.einsum("ki,kij,kj->k", u, det.cov_m2[cols[g.det]], u) + first
+    ok = dist <= p.max_speed_mps * tau + 3.0 * np.sqrt(var)
+    g = Gated(g.track[ok], g.det[ok], g.d2[ok], g.logdet[ok])
+    if g.n == 0:
+        return g
+    prior = np.zeros(g.n)
+    if p.birth_lookback > 0 and p.detection_probability < 1.0:
+        k = np.arange(1, p.birth_lookback + 1, dtype=np.float64)
+        back = p1[ok][:, None, :] - k[None, :, None] * disp[ok][:, None, :]  # (K, L, 3)
+        seen = np.asarray(coverage(back.reshape(-1, 3)), dtype=bool).reshape(g.n, k.size)
+        prior = -math.log1p(-p.detection_probability) * seen.sum(axis=1)
+    a = gnn_assign(Gated(g.track, g.det, g.d2 + 2.0 * prior, g.logdet), rows.size, cols.size)
+    # The chosen pairs' own gate statistics (g is sorted by track, then detection).
+    key = g.track * cols.size + g.det
+    idx = np.searchsorted(key, a.track * cols.size + a.det)
+    return Gated(rows[a.track], cols[a.det], g.d2[idx], g.logdet[idx])

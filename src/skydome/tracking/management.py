@@ -4,9 +4,12 @@ Pure functions of the per-track counters, one call per scan for all tracks:
 
 - **confirmation**: a tentative track is confirmed once it has `confirm_m`
   hits within its first `confirm_n` looks (scans whose coverage holds its
-  predicted position); a tentative track whose window closes without them is
-  dropped (Blackman & Popoli, *Design and Analysis of Modern Tracking
-  Systems*, sec. 6.3.1);
+  predicted position) and, when `confirm_llr` is finite, its score has reached
+  `confirm_llr` (the upper threshold ln((1 - beta) / alpha) of Wald's
+  sequential probability ratio test: a track of false alarms reaches it with
+  probability at most about alpha; Blackman & Popoli, sec. 6.2.4); a tentative
+  track whose window closes unconfirmed is dropped (Blackman & Popoli,
+  *Design and Analysis of Modern Tracking Systems*, sec. 6.3.1);
 - **deletion**: `delete_misses` consecutive missed looks, `max_coast_s` without
   an update, or covariance growth (RMS position sigma per axis above
   `max_position_sigma_m`) drop a track; a tentative track whose speed exceeds
@@ -90,6 +93,7 @@ def manage(
     confirmed: B,
     x: F64,
     P: F64,
+    quality: F64 | None = None,
 ) -> ManagementDecision:
     """Count the scan, confirm, and decide which tracks to keep.
 
@@ -105,12 +109,16 @@ def manage(
         confirmed: (N,) confirmed before the scan.
         x: (N, 6) states after the scan.
         P: (N, 6, 6) their covariances.
+        quality: (N,) track scores after the scan; with `p.confirm_llr` finite, a
+            track is confirmed only once its score reaches it (None: not checked).
     """
     hits = hits + hit
     opps = opportunities + expected
     misses = np.where(hit, 0, misses + (expected & ~hit))
     last = np.where(hit, t_s, last_update_s)
     newly = ~confirmed & (hits >= p.confirm_m) & (opps <= p.confirm_n)
+    if quality is not None and math.isfinite(p.confirm_llr):
+        newly &= quality >= p.confirm_llr
     conf = confirmed | newly
     failed = ~conf & (opps >= p.confirm_n)
     sigma2 = np.trace(P[:, :3, :3], axis1=1, axis2=2) / 3.0

@@ -6,6 +6,7 @@ Built by `skydome.scenario.compile` (the one unit converter); the trackers
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 __all__ = ["TrackerParams"]
@@ -28,9 +29,14 @@ class TrackerParams:
         jerk_q_mps3: jerk noise density of the CA model, m/s^3.
         imm_cruise_s, imm_manoeuvre_s: mean sojourn times of the IMM modes, s.
         max_position_sigma_m: RMS position sigma per axis that drops a track, m.
-        max_speed_mps: fastest plausible target; faster tentative tracks are dropped.
+        max_speed_mps: fastest plausible target, m/s: the velocity gate of two-point
+            initiation; faster tentative tracks are dropped.
         detection_probability: assumed Pd, for the track score.
         false_alarm_density_m3: assumed false-alarm density, per m^3, for the score.
+        confirm_llr: track score a tentative track must also reach to be
+            confirmed (Wald's SPRT upper threshold); -inf: M-of-N alone.
+        birth_lookback: earlier revisits checked by the birth prior of two-point
+            initiation (`skydome.tracking.gnn`); 0: no birth prior.
     """
 
     q_mps2: float
@@ -49,3 +55,5 @@ class TrackerParams:
     max_speed_mps: float = 5_000.0
     detection_probability: float = 0.9
     false_alarm_density_m3: float = 1e-12
+    birth_lookback: int = 2
+    confirm_llr: float = -math.inf
