@@ -432,3 +432,34 @@ def test_vacuum_ballistic_unchanged_without_beta():
     th = reentering()
     assert np.isinf(th.reentry_tau_s[1])
     assert th.end_s[1] == pytest.approx(2 * math.sqrt(2 * 300e3 / GRAVITY_MPS2), rel=1e-12)
+
+
+def test_engine_evasion_in_the_end_game_starts_at_its_time_to_go():
+    """trigger time_to_go: the break starts time_to_go_s before the first missile's
+    predicted intercept (the planner's), not at the launch."""
+    tgo = 12.0
+    ev = {"g": 6, "duration_s": 15, "trigger": "time_to_go", "time_to_go_s": tgo}
+    near = _route("near", [_wp(-160, 0, 6000), _wp(0, 0, 6000)], release_range_km=20,
+                  evasion=ev)  # fmt: skip
+    far = _route("far", [_wp(350, -250, 9000), _wp(350, 250, 9000)], evasion=ev)
+    text = _scenario_text(near, far, run={"duration_s": 700, "step_s": 1.0, "seed": 11})
+    params = compile_scenario(parse_scenario(text))
+    assert params.threats.evade_tgo_s.tolist() == [tgo, tgo]
+    r = simulate(params, record_every_s=1.0)
+    assert r.engaged[0]
+    th = params.threats
+    ev_ = r.events
+    first = np.flatnonzero((ev_.kind == EVENT_KINDS.index("launch")) & (ev_.threat_id == 0))[0]
+    t_launch = ev_.time_s[first]
+    # Kinematic flyout: the missile resolves at its predicted intercept time.
+    t_int = ev_.time_s[(ev_.missile_id == ev_.missile_id[first]) & (ev_.kind != ev_.kind[first])]
+    onset = t_int.min() - tgo
+    assert onset > t_launch + 5.0  # the end game, well after the launch
+    ts = r.truth_samples
+    sel = ts["threat_id"] == 0
+    t = ts["time_s"][sel]
+    base, _ = _sample(th, 0, t)
+    rec = np.column_stack([ts["x_m"][sel], ts["y_m"][sel], ts["z_m"][sel]])
+    dev = np.linalg.norm(rec - base, axis=1)
+    started = t[dev > 1e-6].min()  # first (1 s) sample off the route
+    assert onset < started <= onset + 1.0 + 1e-9

@@ -92,6 +92,8 @@ class Threats:
             number of periods that ends before `end_s`).
         evade_amp_m: (N,) evasive-break amplitude A = a T^2 / (4 pi^2), m (0: none).
         evade_dur_s: (N,) duration T of the break, s.
+        evade_tgo_s: (N,) the break starts this long before the first missile's
+            predicted intercept (inf: at that missile's launch), s.
         reentry_tau_s: (N,) time since launch at which drag re-entry starts
             (inf: vacuum arc to impact).
         reentry_dur_s: (N,) duration of the re-entry, s.
@@ -132,6 +134,7 @@ class Threats:
     weave_t1_s: F64 = field(default_factory=_empty)
     evade_amp_m: F64 = field(default_factory=_empty)
     evade_dur_s: F64 = field(default_factory=_empty)
+    evade_tgo_s: F64 = field(default_factory=_empty)
     reentry_tau_s: F64 = field(default_factory=_empty)
     reentry_dur_s: F64 = field(default_factory=_empty)
     reentry_p_m: F64 = field(default_factory=_empty)
@@ -155,6 +158,7 @@ class Threats:
             "weave_t1_s": np.zeros(n),
             "evade_amp_m": np.zeros(n),
             "evade_dur_s": np.ones(n),
+            "evade_tgo_s": np.full(n, np.inf),
             "reentry_tau_s": np.full(n, np.inf),
             "reentry_dur_s": np.zeros(n),
             "reentry_p_m": np.zeros((n, 3)),

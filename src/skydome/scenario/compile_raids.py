@@ -133,8 +133,9 @@ def build_threats(s: Scenario) -> Threats:
         tof = np.ones(n)
         weave = np.zeros((4, n))  # amplitude, omega, t0, t1
         weave[1] = 1.0
-        evade = np.zeros((2, n))  # amplitude, duration
+        evade = np.zeros((3, n))  # amplitude, duration, trigger time to go (inf: at launch)
         evade[1] = 1.0
+        evade[2] = np.inf
         re_tau = np.full(n, np.inf)
         re_p = np.zeros((n, 3))
         re_v = np.zeros(n)
@@ -175,6 +176,8 @@ def build_threats(s: Scenario) -> Threats:
                 dur = r.evasion.duration_s
                 evade[0] = r.evasion.g * GRAVITY_MPS2 * dur * dur / (4.0 * np.pi**2)
                 evade[1] = dur
+                if r.evasion.trigger == "time_to_go":
+                    evade[2] = r.evasion.time_to_go_s
             nwp = np.full(n, k)
             bal = np.zeros(n, dtype=bool)
         else:
@@ -226,6 +229,7 @@ def build_threats(s: Scenario) -> Threats:
             put(key, arr)
         put("evade_amp_m", evade[0])
         put("evade_dur_s", evade[1])
+        put("evade_tgo_s", evade[2])
         put("reentry_tau_s", re_tau)
         put("reentry_p_m", re_p)
         put("reentry_v_mps", re_v)
@@ -269,6 +273,7 @@ def build_threats(s: Scenario) -> Threats:
         weave_t1_s=f64["weave_t1_s"],
         evade_amp_m=f64["evade_amp_m"],
         evade_dur_s=f64["evade_dur_s"],
+        evade_tgo_s=f64["evade_tgo_s"],
         reentry_tau_s=f64["reentry_tau_s"],
         reentry_dur_s=re_dur,
         reentry_p_m=f64["reentry_p_m"],

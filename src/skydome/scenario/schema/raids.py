@@ -84,11 +84,28 @@ class Terminal(_Model):
 
 
 class Evasion(_Model):
-    """An evasive break when first illuminated (first missile launched at the threat)."""
+    """An evasive break when the threat is first engaged.
+
+    `trigger: launch` breaks when the first missile is launched at it (a radar
+    warning receiver hears the fire-control radar); `trigger: time_to_go`
+    breaks `time_to_go_s` before that missile's predicted intercept (a missile
+    approach warner, or the seeker's lock: the end-game break).
+    """
 
     g: float = Field(gt=0.0, le=40.0, description="Peak lateral acceleration, in g.")
     duration_s: float = Field(
         gt=0.0, le=600.0, description="Duration of the break, back on the route at its end."
+    )
+    trigger: Literal["launch", "time_to_go"] = Field(
+        "launch",
+        description="When the break starts: at the first launch at the threat, or "
+        "time_to_go_s before that missile's predicted intercept (end-game).",
+    )
+    time_to_go_s: float = Field(
+        10.0,
+        gt=0.0,
+        le=600.0,
+        description="With trigger time_to_go: seconds before the predicted intercept.",
     )
 
 
