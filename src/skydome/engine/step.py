@@ -216,9 +216,17 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
             missiles = pipe.flyout.launch(missiles, new, picture)
             engaged = engaged.copy()
             engaged[new.threat[new.threat >= 0]] = True
-            hit = new.threat >= 0  # illuminated: an evading threat breaks at launch
+            # Engaged: an evading threat breaks at the launch (trigger launch) or
+            # its time to go before the predicted intercept (trigger time_to_go).
+            hit = new.threat >= 0
+            tgo = th.evade_tgo_s[new.threat[hit]]
+            brk = np.where(
+                np.isfinite(tgo),
+                np.maximum(new.t_launch_s[hit], new.t_intercept_s[hit] - tgo),
+                new.t_launch_s[hit],
+            )
             evade_start = world.evade_start_s.copy()
-            np.minimum.at(evade_start, new.threat[hit], new.t_launch_s[hit])
+            np.minimum.at(evade_start, new.threat[hit], brk)
             world = replace(world, evade_start_s=evade_start)
             log.add(
                 "launch", new.t_launch_s, n=new.n, threat_id=new.threat,
