@@ -18,7 +18,13 @@ the track's time to the intercept) and white-noise acceleration of density
 `q^2` (Bar-Shalom, Li & Kirubarajan, *Estimation with Applications to Tracking
 and Navigation*, 2001, sec. 6.2.2), the position block of `F P F' + Q(T)` is
 
-    C(T) = P_pp + T (P_pv + P_vp) + T^2 P_vv + q^2 T^3 / 3 I.
+    C(T) = P_pp + T (P_pv + P_vp) + T^2 P_vv + q^2 T_q^3 / 3 I,
+
+with the process noise acting over `T_q = min(T, noise_horizon_s)` only: the
+engine passes the doctrine's `max_track_age_s`, because midcourse updates
+follow the target's later manoeuvres until the last update before handover,
+and `q` is a filter tuning for one revisit (over a 250 s flight `q^2 T^3 / 3`
+would predict velocity changes of `q sqrt(T)`, ~300 m/s at q = 20 m/s^2).
 
 The gate's sigma is `sqrt(lambda_max(C))`, the standard deviation along the
 worst direction: a sphere of radius `k sigma` holds at least the chi-square(3)
