@@ -127,7 +127,7 @@ def measure(scenario: str, flyout: str, seed: int) -> dict[str, Any]:
         return p.threats.state_at(np.full(ids.size, t_s), ids)[1]
 
     rec = _Recorder(GnnTracker(p.tracker), velocity_of)
-    r = simulate(p, seed=seed, record_every_s=period, tracker=rec)  # type: ignore[arg-type]
+    r = simulate(p, seed=seed, record_every_s=period, tracker=rec)
     ts = r.track_samples
     conf = ts["confirmed"].astype(bool)
     tid = ts["threat_id"][conf].astype(np.int64)

@@ -2,9 +2,10 @@
 
 One scan reads as the process (Stone Soup's `MultiTargetTracker` with a
 `MultiMeasurementInitiator` in the same order):
-predict -> associate confirmed tracks -> associate tentative tracks with the
-detections left -> update -> count looks, score, confirm, delete -> initiate
-from the detections still unused.
+predict -> associate confirmed tracks -> associate tentative tracks with a
+velocity (two plots or more) with the detections left -> pair one-plot tracks
+with second plots (velocity gate, birth prior) -> update -> count looks, score,
+confirm, delete -> initiate from the detections still unused.
 
 Confirmed tracks are associated first, so a burst of tentative tracks (clutter,
 new targets) never steals a detection from an established track and never
@@ -70,12 +71,15 @@ def predict_mean_cv(state: TrackState, t_s: float, rows: NDArray[np.int64]) -> F
 
 @dataclass(frozen=True)
 class GnnTracker:
-    """Global-nearest-neighbour tracker with single-point initiation.
+    """Global-nearest-neighbour tracker with two-point, velocity-gated initiation.
 
     New tracks start at the detection with zero velocity and velocity standard
-    deviation `init_velocity_sigma_mps`; they are confirmed after `confirm_m`
-    hits within their first `confirm_n` opportunities (scans whose coverage
-    holds the predicted position), and dropped after `delete_misses`
+    deviation `init_velocity_sigma_mps`; their second plot is velocity-gated by
+    `max_speed_mps` and chosen with a birth prior from the radar's coverage
+    (`_pair_initiators`); they are confirmed after `confirm_m` hits within
+    their first `confirm_n` opportunities (scans whose coverage holds the
+    predicted position) and, if `confirm_llr` is finite, once their score
+    reaches it, and dropped after `delete_misses`
     consecutive misses, `max_coast_s` without an update, or when their position
     uncertainty exceeds `max_position_sigma_m`; tentative tracks faster than
     `max_speed_mps` (beyond three sigma) are dropped.
@@ -204,7 +208,7 @@ def _pair_initiators(
     - the implied speed is possible: |z - p1| <= v_max tau + 3 sigma, sigma the
       standard deviation of the two plots' difference along z - p1; the velocity gate of two-point
       initiation (Blackman & Popoli, *Design and Analysis of Modern Tracking
-      Systems*, 1999, sec. 3.3; Bar-Shalom, Willett & Tian, *Tracking and Data
+      Systems*, 1999, ch. 6; Bar-Shalom, Willett & Tian, *Tracking and Data
       Fusion*, 2011, sec. 3.5).
 
     Among the pairs left, global nearest neighbour chooses with the cost

@@ -7,7 +7,7 @@ Pure functions of the per-track counters, one call per scan for all tracks:
   predicted position) and, when `confirm_llr` is finite, its score has reached
   `confirm_llr` (the upper threshold ln((1 - beta) / alpha) of Wald's
   sequential probability ratio test: a track of false alarms reaches it with
-  probability at most about alpha; Blackman & Popoli, sec. 6.2.4); a tentative
+  probability at most about alpha; Wald, *Sequential Analysis*, 1947); a tentative
   track whose window closes unconfirmed is dropped (Blackman & Popoli,
   *Design and Analysis of Modern Tracking Systems*, sec. 6.3.1);
 - **deletion**: `delete_misses` consecutive missed looks, `max_coast_s` without

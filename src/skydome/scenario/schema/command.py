@@ -92,7 +92,8 @@ class TrackerSettings(_Model):
     """Multi-target tracker settings: motion model, gating, track management.
 
     Kalman filters batched over all tracks; chi-square gating behind a k-d tree;
-    global-nearest-neighbour assignment per cluster; M-of-N confirmation. See
+    global-nearest-neighbour assignment per cluster; two-point, velocity-gated
+    initiation; M-of-N confirmation (and optionally a track-score threshold). See
     the Tracking section of docs/models.md.
     """
 
