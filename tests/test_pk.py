@@ -247,3 +247,27 @@ def test_per_class_values_are_bounded(
     d["missiles"]["m1"][field] = {"aircraft": value}
     with pytest.raises(ScenarioError, match=bound):
         parse_scenario(dump(d))
+
+
+def test_the_homing_miss_sigma_is_given_or_half_the_lethal_radius_or_5_m(
+    small_dict: dict[str, Any],
+) -> None:
+    from dataclasses import fields
+
+    from skydome.engagement.params import DEFAULT_HOMING_SIGMA_M, MissileParams
+
+    p = compile_scenario(load_scenario("default")).missiles
+    assert p.physics is not None
+    assert np.array_equal(p.homing_sigma_m, p.physics.lethal_m / 2.0)
+    assert compile_scenario(parse_scenario(dump(small_dict))).missiles.homing_sigma_m.tolist() == [
+        DEFAULT_HOMING_SIGMA_M
+    ]
+    small_dict["missiles"]["m1"]["homing_miss_sigma_m"] = 7.5
+    assert compile_scenario(parse_scenario(dump(small_dict))).missiles.homing_sigma_m.tolist() == [
+        7.5
+    ]
+    # A MissileParams built without the field gets the same rule.
+    given = {f.name: getattr(p, f.name) for f in fields(p) if f.name != "homing_sigma_m"}
+    assert np.array_equal(MissileParams(**given).homing_sigma_m, p.physics.lethal_m / 2.0)
+    given["physics"] = None
+    assert MissileParams(**given).homing_sigma_m.tolist() == [DEFAULT_HOMING_SIGMA_M] * 4

@@ -13,7 +13,14 @@ from numpy.typing import NDArray
 
 from skydome.arrays import F64, I64
 
-__all__ = ["AssetParams", "BatteryParams", "DoctrineParams", "MissileParams", "TypePhysics"]
+__all__ = [
+    "DEFAULT_HOMING_SIGMA_M",
+    "AssetParams",
+    "BatteryParams",
+    "DoctrineParams",
+    "MissileParams",
+    "TypePhysics",
+]
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,11 @@ class TypePhysics:
     turnover_rad_s: F64
 
 
+DEFAULT_HOMING_SIGMA_M = 5.0
+"""End-game miss (1 sigma per axis) of a type with neither homing_miss_sigma_m nor physics, m
+(assumed)."""
+
+
 def _no_table() -> F64:
     return np.zeros((0, 0))
 
@@ -92,6 +104,9 @@ class MissileParams:
         max_target_speed_mps: (M,) default fastest engageable target, m/s.
         pk_mt: (M, T) single-shot Pk against each threat type.
         max_target_speed_mt: (M, T) fastest engageable target of each threat type, m/s.
+        homing_sigma_m: (M,) end-game miss of the terminal homing, 1 sigma per
+            axis, m (kinematic flyout; default: half the physics' lethal radius,
+            or `DEFAULT_HOMING_SIGMA_M` without physics).
     """
 
     names: tuple[str, ...]
@@ -108,6 +123,17 @@ class MissileParams:
     physics: TypePhysics | None = None
     pk_mt: F64 = field(default_factory=_no_table)
     max_target_speed_mt: F64 = field(default_factory=_no_table)
+    homing_sigma_m: F64 = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        # A constructor that leaves homing_sigma_m out gets the schema's default rule.
+        if self.homing_sigma_m.size == 0 and self.pk.size > 0:
+            sigma = (
+                np.full(self.pk.shape, DEFAULT_HOMING_SIGMA_M)
+                if self.physics is None
+                else self.physics.lethal_m / 2.0
+            )
+            object.__setattr__(self, "homing_sigma_m", np.asarray(sigma, dtype=np.float64))
 
     def pk_of(self, mtype: I64, threat_type: I64) -> F64:
         """Single-shot Pk of missiles of type `mtype` against threats of type `threat_type`.

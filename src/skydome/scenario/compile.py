@@ -23,6 +23,7 @@ from skydome.constants import (
 )
 from skydome.engagement.guidance import LAWS
 from skydome.engagement.params import (
+    DEFAULT_HOMING_SIGMA_M,
     AssetParams,
     BatteryParams,
     DoctrineParams,
@@ -30,7 +31,7 @@ from skydome.engagement.params import (
     TypePhysics,
 )
 from skydome.scenario.compile_raids import build_threats
-from skydome.scenario.schema import MissilePhysics, Scenario, TrackerSettings
+from skydome.scenario.schema import MissilePhysics, MissileType, Scenario, TrackerSettings
 from skydome.scenario.schema.weapons import BALLISTIC_CLASS, against_problems
 from skydome.sensors.detection import required_snr
 from skydome.sensors.params import RadarParams
@@ -125,6 +126,13 @@ def _against(
     ).reshape(len(per_type), len(type_names))
 
 
+def _homing_sigma(m: MissileType) -> float:
+    """The type's end-game miss sigma: given, else half its lethal radius, else the default."""
+    if m.homing_miss_sigma_m is not None:
+        return m.homing_miss_sigma_m
+    return DEFAULT_HOMING_SIGMA_M if m.physics is None else m.physics.lethal_radius_m / 2.0
+
+
 def _law(p: MissilePhysics) -> str:
     """The type's guidance law (augmented_pn turns true PN into augmented PN)."""
     return "apn" if p.augmented_pn else p.guidance_law
@@ -198,6 +206,7 @@ def compile_scenario(s: Scenario) -> SimParams:
         cost=_arr([x.cost for x in m]),
         physics=_type_physics([x.physics for x in m]),
         pk_mt=_against([(x.pk_against, x.pk) for x in m], threats.type_names, ballistic),
+        homing_sigma_m=_arr([_homing_sigma(x) for x in m]),
         max_target_speed_mt=_against(
             [(x.max_target_speed_against_mps, x.max_target_speed_mps) for x in m],
             threats.type_names,

@@ -185,6 +185,14 @@ class MissileType(_Model):
         le=100_000.0,
         description="Largest error of the predicted intercept point the terminal homing removes.",
     )
+    homing_miss_sigma_m: float | None = Field(
+        None,
+        gt=0.0,
+        le=1000.0,
+        description="End-game miss of the terminal homing, 1 sigma per axis (the kinematic "
+        "flyout draws a resolved missile's miss distance from it, Rayleigh); none: half the "
+        "physics' lethal_radius_m, or 5 m without physics (assumed).",
+    )
     max_flight_time_s: float | None = Field(
         None, gt=0.0, le=3600.0, description="Longest flight (motor, guidance); none: no limit."
     )
