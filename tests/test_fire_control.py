@@ -304,3 +304,18 @@ def test_held_reasons_are_logged_once_until_engaged_and_explain_leaks(
             continue
         explained = (held | launch) & (ev.threat_id == i)
         assert explained.any(), f"threat {i} leaked with a track but no launch or held event"
+
+
+def test_every_tracked_leaker_of_the_default_scenario_is_explained(
+    default_params: SimParams,
+) -> None:
+    r = simulate(default_params, seed=1)
+    ev = r.events
+    why = (ev.kind == K["held"]) | (ev.kind == K["launch"])
+    explained = np.zeros(default_params.threats.n, dtype=bool)
+    tid = ev.threat_id[why]
+    explained[tid[tid >= 0]] = True
+    leaked = np.isfinite(r.leak_time_s)
+    tracked = r.first_track_s + default_params.doctrine.decision_period_s < r.leak_time_s
+    assert (leaked & tracked).sum() >= 10  # the default raid leaks through a full magazine
+    assert not (leaked & tracked & ~explained).any()
