@@ -25,9 +25,9 @@ from skydome.tracking.params import TrackerParams
 HORIZON_M = 40_000.0
 
 
-def _params(**kw: float | int) -> TrackerParams:
+def _params(**kw: float | int | str) -> TrackerParams:
     """The scenario defaults of issue 13 (3 of 4, two-point gate, birth prior)."""
-    base: dict[str, float | int] = dict(
+    base: dict[str, float | int | str] = dict(
         q_mps2=5.0,
         gate_probability=0.9999,
         confirm_m=3,
@@ -314,3 +314,78 @@ def test_max_speed_is_compiled_from_the_fastest_threat() -> None:
     s2 = s.model_copy(update={"tracker": s.tracker.model_copy(update={"max_speed_mps": 700.0})})
     assert compile_scenario(s2).tracker.max_speed_mps == 700.0
     assert replace(p, max_speed_mps=1.0).max_speed_mps == 1.0
+
+
+# --- the ballistic motion model (motion_model: ballistic) -----------------------------------
+
+G = 9.80665
+
+
+def _track(
+    p: TrackerParams, truth_pos: np.ndarray, times: np.ndarray, seed: int
+) -> tuple[GnnTracker, TrackState]:
+    """Track one target from noisy plots (100 m) at `times`; the tracker and its picture."""
+    rng = np.random.default_rng(seed)
+    tracker = GnnTracker(p)
+    state = TrackState.empty()
+    for t, pos in zip(times, truth_pos, strict=True):
+        z = pos[None, :] + rng.normal(0.0, 100.0, (1, 3))
+        det = Detections(float(t), 0, z, 1e4 * np.eye(3)[None], np.zeros((1, 3)),
+                         np.zeros(1, dtype=np.int64))  # fmt: skip
+        state, _ = tracker.step(state, det, _everywhere)
+    return tracker, state
+
+
+def _arc(t: np.ndarray, vh: float, vz0: float, z0: float = 0.0) -> np.ndarray:
+    """Vacuum arc in the x-z plane (the oracle: closed form)."""
+    return np.column_stack([vh * t, np.zeros_like(t), z0 + vz0 * t - 0.5 * G * t * t])
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    vh=st.floats(500.0, 2000.0),
+    vz0=st.floats(800.0, 2000.0),
+    lead=st.floats(10.0, 40.0),
+    seed=st.integers(0, 2**16),
+)
+def test_ballistic_mode_predicts_the_arc(vh: float, vz0: float, lead: float, seed: int) -> None:
+    """A ballistic threat tracked with the free-fall mode: the planner's prediction `lead`
+    seconds ahead stays on the arc, where constant velocity misses by g lead^2 / 2."""
+    times = np.arange(0.0, 60.0, 5.0)
+    truth = _arc(times, vh, vz0)
+    base = dict(q_mps2=1.0, max_speed_mps=4000.0, init_velocity_sigma_mps=4000.0 / math.sqrt(5))
+    t_end = float(times[-1]) + lead
+    want = _arc(np.array([t_end]), vh, vz0)[0]
+    err = {}
+    for model in ("cv", "ballistic"):
+        tracker, state = _track(_params(motion_model=model, **base), truth, times, seed)
+        row = int(np.argmax(np.where(state.confirmed, state.hits, -1)))  # the main track
+        assert state.confirmed[row]
+        got = tracker.predict(state, t_end, np.array([row]))[0]
+        err[model] = float(np.linalg.norm(got[:3] - want))
+    assert err["cv"] > 0.4 * 0.5 * G * lead * lead
+    assert err["ballistic"] < 0.25 * err["cv"], err
+
+
+def test_ballistic_mode_holds_the_impact_point_and_leaves_level_flight_alone() -> None:
+    """Past impact the prediction holds the arc's impact point (not below ground); an
+    aircraft in level flight is predicted as well as by constant velocity."""
+    vh, vz0 = 1200.0, 1500.0
+    times = np.arange(0.0, 280.0, 5.0)  # impact at 306 s
+    p = _params(
+        motion_model="ballistic", q_mps2=1.0, max_speed_mps=4000.0, init_velocity_sigma_mps=1800.0
+    )
+    tracker, state = _track(p, _arc(times, vh, vz0), times, 3)
+    t_imp = 2.0 * vz0 / G
+    got = tracker.predict(state, t_imp + 100.0, np.array([0]))[0]
+    assert got[2] >= -1e-6
+    assert np.linalg.norm(got[:3] - np.array([vh * t_imp, 0.0, 0.0])) < 1500.0
+
+    level = np.column_stack([250.0 * times, 100.0 * times, np.full(times.size, 9000.0)])
+    err = {}
+    for model in ("cv", "ballistic"):
+        tracker, state = _track(_params(motion_model=model, q_mps2=1.0), level, times, 4)
+        got = tracker.predict(state, float(times[-1]) + 30.0, np.array([0]))[0]
+        want = np.array([250.0, 100.0, 0.0]) * (times[-1] + 30.0) + np.array([0, 0, 9000.0])
+        err[model] = float(np.linalg.norm(got[:3] - want))
+    assert err["ballistic"] < 1.5 * err["cv"] + 100.0, err

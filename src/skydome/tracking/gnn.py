@@ -31,11 +31,18 @@ from skydome.tracking.association import gnn_assign
 from skydome.tracking.base import CoverageFn, Kinematics, MotionFilter, ScanReport, TrackState
 from skydome.tracking.gating import Gated, gate_pairs, gate_threshold
 from skydome.tracking.imm import ImmFilter
-from skydome.tracking.kalman import CaModel, CvModel, KalmanFilter, cv_model
+from skydome.tracking.kalman import (
+    BallisticModel,
+    CaModel,
+    CvModel,
+    KalmanFilter,
+    cv_model,
+    model_drift,
+)
 from skydome.tracking.management import close_scan, manage, score_increment
 from skydome.tracking.params import TrackerParams
 
-__all__ = ["GnnTracker", "motion_filter", "predict_mean_cv"]
+__all__ = ["GnnTracker", "motion_filter", "predict_mean_cv", "predict_mean_modes"]
 
 
 def motion_filter(p: TrackerParams) -> MotionFilter:
@@ -49,7 +56,19 @@ def motion_filter(p: TrackerParams) -> MotionFilter:
             (CvModel(p.q_mps2), CvModel(p.manoeuvre_q_mps2)),
             (p.imm_cruise_s, p.imm_manoeuvre_s),
         )
-    raise ValueError(f"unknown motion model {p.motion_model!r}; expected cv, ca or imm")
+    if p.motion_model == "ballistic":
+        # The IMM's quiet and manoeuvre modes plus a free-fall mode that is a class,
+        # not a manoeuvre: entered or left once an hour (nearly a static multiple
+        # model), so an aircraft's track drops it within a few scans and keeps it
+        # off, and a ballistic threat's keeps it; a new track starts half in it.
+        c, m, rare = 1.0 / p.imm_cruise_s, 1.0 / p.imm_manoeuvre_s, 1.0 / 3600.0
+        return ImmFilter(
+            (CvModel(p.q_mps2), CvModel(p.manoeuvre_q_mps2), BallisticModel(p.q_mps2)),
+            (p.imm_cruise_s, p.imm_manoeuvre_s, 3600.0),
+            initial_prob=(0.4, 0.1, 0.5),
+            rates_per_s=((0.0, c, rare), (m, 0.0, rare), (rare, rare, 0.0)),
+        )
+    raise ValueError(f"unknown motion model {p.motion_model!r}; expected cv, ca, imm or ballistic")
 
 
 def predict_mean_cv(state: TrackState, t_s: float, rows: NDArray[np.int64]) -> F64:
@@ -67,6 +86,46 @@ def predict_mean_cv(state: TrackState, t_s: float, rows: NDArray[np.int64]) -> F
         F, _ = cv_model(dt, 0.0)
         x = x @ F.T
     return x
+
+
+def predict_mean_modes(
+    state: TrackState, t_s: float, rows: NDArray[np.int64], drifts: tuple[F64 | None, ...]
+) -> F64:
+    """(K, 6) means of the track rows `rows` at `t_s`, each IMM mode extrapolated by its model.
+
+    x(t) = sum_j mu_j (F(dt) x_j + d_j(dt)), F the constant-velocity transition
+    and d_j mode j's known drift (gravity for `BallisticModel`, zero otherwise);
+    no mode is extrapolated below the ground (z = 0): past its impact time it
+    holds its impact point and impact velocity (for the free-fall mode, the
+    impact-point prediction of the vacuum arc).
+
+    Args:
+        state: the picture (its mode arrays from an `ImmFilter` of these modes).
+        t_s: time, s.
+        rows: (K,) track rows.
+        drifts: per mode, its drift over dt = t_s - state.time_s (None: none).
+    """
+    dt = t_s - state.time_s
+    if dt <= 0.0 or rows.size == 0 or state.mode_x.shape[1] != len(drifts):
+        return predict_mean_cv(state, t_s, rows)
+    mx = state.mode_x[rows, :, :6]
+    mu = state.mode_prob[rows]
+    out = np.zeros((rows.size, 6))
+    for j, d in enumerate(drifts):  # a handful of modes
+        x = mx[:, j]
+        g = 0.0 if d is None else -2.0 * float(d[2]) / (dt * dt)  # the mode's gravity, m/s^2
+        z, vz = np.maximum(x[:, 2], 0.0), x[:, 5]
+        if g > 0.0:
+            t_ground = (vz + np.sqrt(vz * vz + 2.0 * g * z)) / g
+        else:
+            t_ground = np.where(vz < 0.0, z / np.maximum(-vz, 1e-9), np.inf)
+        tau = np.minimum(dt, t_ground)
+        xj = x.copy()
+        xj[:, :3] += x[:, 3:] * tau[:, None]
+        xj[:, 2] -= 0.5 * g * tau * tau
+        xj[:, 5] -= g * tau
+        out += mu[:, j, None] * xj
+    return out
 
 
 @dataclass(frozen=True)
@@ -99,7 +158,20 @@ class GnnTracker:
             object.__setattr__(self, "motion", motion_filter(self.params))
 
     def predict(self, state: TrackState, t_s: float, rows: NDArray[np.int64]) -> F64:
-        """(K, 6) track rows `rows` extrapolated to `t_s`: `predict_mean_cv`."""
+        """(K, 6) track rows `rows` extrapolated to `t_s`.
+
+        `predict_mean_cv`, or, for a filter with a mode under gravity
+        (`motion_model: ballistic`), `predict_mean_modes`.
+        """
+        models = getattr(self.motion, "models", ())
+        drifts = tuple(model_drift(m, 1.0) for m in models)
+        if any(d is not None for d in drifts):
+            dt = t_s - state.time_s
+            per_dt = tuple(
+                None if d is None else model_drift(m, dt)
+                for m, d in zip(models, drifts, strict=True)
+            )
+            return predict_mean_modes(state, t_s, rows, per_dt)
         return predict_mean_cv(state, t_s, rows)
 
     def step(

@@ -30,15 +30,17 @@ from scipy.special import logsumexp
 from skydome.arrays import F64
 from skydome.tracking.base import Kinematics
 from skydome.tracking.kalman import (
+    BallisticModel,
     CaModel,
     CtModel,
     CvModel,
     gaussian_loglik,
     kf_predict,
     kf_update_joseph,
+    model_drift,
 )
 
-__all__ = ["ImmFilter", "markov_transition"]
+__all__ = ["ImmFilter", "markov_transition", "rates_transition"]
 
 
 _MU_FLOOR = 1e-9
@@ -55,6 +57,30 @@ def _transition_cached(sojourn_s: tuple[float, ...], dt_s: float) -> F64:
     out /= out.sum(axis=1, keepdims=True)
     out.setflags(write=False)
     return out
+
+
+@lru_cache(maxsize=256)
+def _rates_transition_cached(rates: tuple[tuple[float, ...], ...], dt_s: float) -> F64:
+    L = np.asarray(rates, dtype=np.float64).copy()
+    np.fill_diagonal(L, 0.0)
+    np.fill_diagonal(L, -L.sum(axis=1))
+    out: F64 = np.clip(expm(L * dt_s), 0.0, None)
+    out /= out.sum(axis=1, keepdims=True)
+    out.setflags(write=False)
+    return out
+
+
+def rates_transition(rates_per_s: tuple[tuple[float, ...], ...], dt_s: float) -> F64:
+    """Mode transition matrix expm(L dt) (K, K) of explicit switch rates.
+
+    Args:
+        rates_per_s: (K, K) rate of switching from mode i to mode j, 1/s (the
+            diagonal is ignored: each row's generator sums to zero).
+        dt_s: time step, s.
+    """
+    return _rates_transition_cached(
+        tuple(tuple(float(r) for r in row) for row in rates_per_s), float(dt_s)
+    )
 
 
 def markov_transition(sojourn_s: tuple[float, ...], dt_s: float) -> F64:
@@ -88,11 +114,15 @@ class ImmFilter:
             stationary distribution, proportional to the sojourn times).
         initial_acceleration_sigma_mps2: prior acceleration standard deviation
             of a new track when the models have 9 states.
+        rates_per_s: explicit (K, K) switch rates i -> j, 1/s, instead of the
+            sojourn times' "leave at 1/tau_i, to any other mode alike" (None);
+            e.g. a free-fall mode that other modes (almost) never enter.
     """
 
-    models: tuple[CvModel | CaModel | CtModel, ...]
+    models: tuple[CvModel | CaModel | CtModel | BallisticModel, ...]
     sojourn_s: tuple[float, ...]
     initial_prob: tuple[float, ...] | None = None
+    rates_per_s: tuple[tuple[float, ...], ...] | None = None
     initial_acceleration_sigma_mps2: float = 30.0
 
     def __post_init__(self) -> None:
@@ -149,7 +179,10 @@ class ImmFilter:
         k = self._ensure(k)
         if k.n == 0 or dt_s == 0.0:
             return k
-        Pi = markov_transition(self.sojourn_s, dt_s)
+        if self.rates_per_s is not None:
+            Pi = rates_transition(self.rates_per_s, dt_s)
+        else:
+            Pi = markov_transition(self.sojourn_s, dt_s)
         mu = k.mode_prob
         c = mu @ Pi  # (N, K) predicted mode probabilities
         W = mu[:, :, None] * Pi[None] / c[:, None, :]  # mu_i|j, (N, K_i, K_j)
@@ -163,6 +196,9 @@ class ImmFilter:
         for j, model in enumerate(self.models):  # K models: a handful
             F, Q = model.transition(dt_s)
             xs[:, j], Ps[:, j] = kf_predict(x0[:, j], P0[:, j], F, Q)
+            d = model_drift(model, dt_s)
+            if d is not None:
+                xs[:, j, : d.size] += d
         x, P = _combine(xs, Ps, c)
         return Kinematics(x, P, xs, Ps, c)
 

@@ -30,6 +30,7 @@ from skydome.tracking.base import Kinematics
 
 __all__ = [
     "H_POS",
+    "BallisticModel",
     "CaModel",
     "CtModel",
     "CvModel",
@@ -42,6 +43,7 @@ __all__ = [
     "kf_predict",
     "kf_update_joseph",
     "mahalanobis_sq",
+    "model_drift",
 ]
 
 
@@ -195,6 +197,46 @@ class CtModel:
         return ct_model(dt_s, self.omega_rps, self.q_mps2)
 
 
+@lru_cache(maxsize=256)
+def _gravity_drift_cached(dt_s: float, g_mps2: float) -> F64:
+    d = np.zeros(6)
+    d[2] = -0.5 * g_mps2 * dt_s * dt_s
+    d[5] = -g_mps2 * dt_s
+    d.setflags(write=False)
+    return d
+
+
+@dataclass(frozen=True)
+class BallisticModel:
+    """Constant velocity under known gravity, plus white acceleration (D = 6).
+
+    x' = F x + d with the CV transition F and the known drift
+    d = [0, 0, -g dt^2/2, 0, 0, -g dt] of a body in free fall in the local flat
+    map frame (z up): the vacuum ballistic arc, exact for skydome's ballistic
+    threats before re-entry (`skydome.threats`); the white acceleration `q_mps2`
+    absorbs what the flat, drag-free arc leaves out. Bar-Shalom, Li &
+    Kirubarajan, sec. 6.2 (a known input to the linear model).
+    """
+
+    q_mps2: float
+    g_mps2: float = 9.80665
+    dim: int = 6
+
+    def transition(self, dt_s: float) -> tuple[F64, F64]:
+        """(F, Q) over `dt_s`, see `cv_model`."""
+        return cv_model(dt_s, self.q_mps2)
+
+    def drift(self, dt_s: float) -> F64:
+        """(6,) known change of the state over `dt_s` beyond F x (gravity)."""
+        return _gravity_drift_cached(float(dt_s), float(self.g_mps2))
+
+
+def model_drift(model: object, dt_s: float) -> F64 | None:
+    """The model's known drift over `dt_s` (a model without `drift`: None)."""
+    fn = getattr(model, "drift", None)
+    return None if fn is None else np.asarray(fn(dt_s), dtype=np.float64)
+
+
 # --- small dense linear algebra, batched ----------------------------------------------------
 
 
@@ -331,7 +373,7 @@ class KalmanFilter:
             a new track (9-state models only).
     """
 
-    model: CvModel | CaModel | CtModel
+    model: CvModel | CaModel | CtModel | BallisticModel
     initial_acceleration_sigma_mps2: float = 30.0
 
     @property
@@ -368,6 +410,9 @@ class KalmanFilter:
         F, Q = self.model.transition(dt_s)
         if self.model.dim == 6:
             x, P = kf_predict(k.x, k.P, F, Q)
+            d = model_drift(self.model, dt_s)
+            if d is not None:
+                x += d
             return Kinematics(x, P, k.mode_x[:, :0], k.mode_P[:, :0], k.mode_prob[:, :0])
         if k.mode_x.shape[1:] != (1, self.model.dim):
             k = self._lift(k)

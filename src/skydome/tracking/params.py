@@ -24,7 +24,8 @@ class TrackerParams:
         delete_misses: consecutive missed looks that drop a track.
         max_coast_s: time without an update that drops a track, s.
         init_velocity_sigma_mps: velocity standard deviation of a new track.
-        motion_model: "cv", "ca" or "imm".
+        motion_model: "cv", "ca", "imm" or "ballistic" (the imm's two modes
+            plus constant velocity under gravity).
         manoeuvre_q_mps2: acceleration noise of the IMM manoeuvre mode, m/s^2.
         jerk_q_mps3: jerk noise density of the CA model, m/s^3.
         imm_cruise_s, imm_manoeuvre_s: mean sojourn times of the IMM modes, s.

@@ -97,10 +97,12 @@ class TrackerSettings(_Model):
     the Tracking section of docs/models.md.
     """
 
-    motion_model: Literal["cv", "ca", "imm"] = Field(
+    motion_model: Literal["cv", "ca", "imm", "ballistic"] = Field(
         "cv",
         description="cv: constant velocity; ca: constant acceleration; imm: interacting "
-        "multiple models (quiet constant velocity + high-noise manoeuvre model).",
+        "multiple models (quiet constant velocity + high-noise manoeuvre model); ballistic: "
+        "the imm plus a free-fall mode (constant velocity under gravity), whose tracks the "
+        "planner extrapolates along their arc to the impact point.",
     )
     process_noise_mps2: float = Field(
         20.0, gt=0.0, le=1000.0, description="White-noise acceleration density sqrt(q), m/s^2."
