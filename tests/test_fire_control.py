@@ -107,6 +107,46 @@ def test_hold_reasons_follow_their_precedence() -> None:
     assert r.tolist() == [*want, fc.HOLD_RESERVE, fc.HOLD_NONE]
 
 
+def _reason_one(
+    mature: bool, reach: np.ndarray, good: np.ndarray, launch: np.ndarray, served: bool,
+    reserve: bool,
+) -> int:  # fmt: skip
+    """One track's reason, written out as the doctrine reads (the oracle)."""
+    if served:
+        return fc.HOLD_NONE
+    if not mature:
+        return fc.HOLD_QUALITY
+    if not reach.any():
+        return fc.HOLD_ENVELOPE
+    if not (reach & good).any():
+        return fc.HOLD_QUALITY
+    if not (reach & good & launch).any():
+        return fc.HOLD_LAUNCHER
+    return fc.HOLD_RESERVE if reserve else fc.HOLD_LAUNCHER
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(1, 12),
+    b=st.integers(1, 3),
+    m=st.integers(1, 4),
+    reserve=st.booleans(),
+)
+def test_hold_reasons_match_a_per_track_oracle(
+    seed: int, n: int, b: int, m: int, reserve: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.2, 0.9, size=5)
+    mature, served = rng.random(n) < p[0], rng.random(n) < 0.2
+    reach, good, launch = (rng.random((n, b, m)) < p[k] for k in (1, 2, 3))
+    got = fc.hold_reason(mature, reach, good, launch, served, reserve)
+    want = [
+        _reason_one(mature[i], reach[i], good[i], launch[i], served[i], reserve) for i in range(n)
+    ]
+    assert got.tolist() == want
+
+
 # -- in the engine -----------------------------------------------------------------------
 
 
