@@ -36,7 +36,8 @@ def _params(d: dict[str, Any]) -> SimParams:
 
 def _spd(rng: np.random.Generator, n: int) -> np.ndarray:
     a = rng.normal(size=(n, 6, 6)) * np.array([300.0] * 3 + [40.0] * 3)[None, :, None]
-    return a @ a.transpose(0, 2, 1) + 1e-3 * np.eye(6)
+    out: np.ndarray = a @ a.transpose(0, 2, 1) + 1e-3 * np.eye(6)
+    return out
 
 
 def _textbook(P: np.ndarray, T: float, q: float, tq: float) -> np.ndarray:  # noqa: N803
@@ -44,7 +45,8 @@ def _textbook(P: np.ndarray, T: float, q: float, tq: float) -> np.ndarray:  # no
     i3 = np.eye(3)
     F = np.block([[i3, T * i3], [0 * i3, i3]])  # noqa: N806
     Q = q * q * np.block([[tq**3 / 3 * i3, tq**2 / 2 * i3], [tq**2 / 2 * i3, tq * i3]])  # noqa: N806
-    return (F @ P @ F.T + Q)[:3, :3]
+    out: np.ndarray = (F @ P @ F.T + Q)[:3, :3]
+    return out
 
 
 @settings(max_examples=30, deadline=None)
@@ -64,7 +66,8 @@ def test_predicted_covariance_is_the_cv_closed_form(
     got = fc.predicted_position_cov(P, T, q, noise_horizon)
     sig = fc.position_sigma_m(P, T, q, noise_horizon)
     for n, b, m in np.ndindex(T.shape):
-        want = _textbook(P[n], T[n, b, m], q, min(T[n, b, m], noise_horizon))
+        tt = float(T[n, b, m])
+        want = _textbook(P[n], tt, q, min(tt, noise_horizon))
         np.testing.assert_allclose(got[n, b, m], want, rtol=1e-9, atol=1e-6)
         # sigma^2: the largest root of the characteristic polynomial
         # l^3 - tr(C) l^2 + (sum of principal 2x2 minors) l - det(C).
