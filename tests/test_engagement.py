@@ -691,10 +691,15 @@ def test_assess_prefers_the_guided_on_threat_inside_the_basket():
     mid = 0.5 * (_aim(1, t) + _aim(0, t))  # the threats are ~100 km apart: widen the basket
     mis = make_missiles(**PERFECT)
     mis = replace(mis, basket_m=np.full(2, 1e6))
-    out = assess(_inflight([0], [t], [mid + 1.0]), th, np.full(3, np.inf), mis,
+    out = assess(_inflight([1], [t], [mid + 1.0]), th, np.full(3, np.inf), mis,
                  np.random.default_rng(0), guided_on=np.array([1]))  # fmt: skip
     assert out.code.tolist() == [KILL] and out.threat.tolist() == [1]
     assert out.switched is not None and not out.switched.any()
+    # Launched at threat 0, its track swapped to threat 1 in midcourse: a target switch.
+    swap = assess(_inflight([0], [t], [mid + 1.0]), th, np.full(3, np.inf), mis,
+                  np.random.default_rng(0), guided_on=np.array([1]))  # fmt: skip
+    assert swap.threat.tolist() == [1]
+    assert swap.switched is not None and swap.switched.tolist() == [True]
 
 
 def test_assess_lost_track_self_destructs():
