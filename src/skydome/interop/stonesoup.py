@@ -446,6 +446,7 @@ class StoneSoupTracker:
             state.confirmed,
             x,
             P,
+            quality,  # the SPRT confirmation threshold, as in the GNN tracker
         )
         nu = np.array(sorted(free), dtype=np.int64)
         k = nu.size
