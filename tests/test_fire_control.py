@@ -293,8 +293,10 @@ def _long_range(**doctrine: Any) -> SimParams:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_no_long_range_launch_on_a_two_scan_old_track(seed: int) -> None:
-    gated = simulate(_long_range(), seed=seed)
     ungated = simulate(_long_range(**NO_GATE), seed=seed)
+    gated = simulate(_long_range(), seed=seed)
+    # A midcourse that removes twice as much error (about 11 deg of heading).
+    lenient = simulate(_long_range(midcourse_share=0.2), seed=seed)
     # The radar scans at the first tick (1 s), then every 10 s from 10 s.
     scans = np.r_[1.0, np.arange(10.0, 600.0, 10.0)]
     third_scan = scans[scans >= gated.first_detect_s[0]][2]  # the earliest third detection
@@ -307,11 +309,15 @@ def test_no_long_range_launch_on_a_two_scan_old_track(seed: int) -> None:
     # Without the gate the missile leaves on the track's confirming second scan ...
     assert first_launch(ungated) < third_scan + reaction
     # ... with it, not before a third update, and then only on a track whose
-    # predicted error at the intercept fits what the missile corrects.
-    assert third_scan + reaction <= first_launch(gated) < np.inf
-    ev = gated.events
-    q = (ev.kind == K["held"]) & (ev.note == QUALITY)
-    assert q.any() and ev.time_s[q].min() < first_launch(gated)
+    # predicted error at the intercept fits what the missile corrects: with
+    # this radar alone (10 s scans, 5 mrad in elevation) not within the run at
+    # the default midcourse share, on a few more scans with a more lenient one.
+    assert first_launch(gated) >= third_scan + reaction
+    assert third_scan + reaction <= first_launch(lenient) < np.inf
+    for r in (gated, lenient):
+        ev = r.events
+        q = (ev.kind == K["held"]) & (ev.note == QUALITY)
+        assert q.any() and ev.time_s[q].min() < first_launch(r)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])

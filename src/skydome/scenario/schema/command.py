@@ -79,12 +79,12 @@ class Doctrine(_Model):
         "homing plus midcourse); 0: no error test.",
     )
     midcourse_share: float = Field(
-        0.2,
+        0.1,
         ge=0.0,
         le=1.0,
         description="Fire-control gate: intercept-point error removed by midcourse updates, "
-        "per metre flown from the battery to the intercept point (assumed; 0.2 is a heading "
-        "correction of about 11 deg).",
+        "per metre flown from the battery to the intercept point (assumed; 0.1 is a heading "
+        "correction of about 6 deg).",
     )
 
 
