@@ -555,7 +555,8 @@ def test_assess_perfect_missiles_always_kill():
         np.random.default_rng(0),
     )  # fmt: skip
     assert out.code.tolist() == [KILL] * 3
-    np.testing.assert_allclose(out.miss_m, 0.0, atol=1e-6)
+    # The end-game miss of the homing model (Rayleigh, 5 m default), not the aim error.
+    assert (np.isfinite(out.miss_m) & (out.miss_m > 0.0) & (out.miss_m < 100.0)).all()
     np.testing.assert_allclose(out.threat_pos_m, np.array(pip), atol=1e-6)
     np.testing.assert_allclose(out.kill_time_s, t)
 
@@ -679,7 +680,7 @@ def test_assess_seeker_switches_to_the_threat_in_its_basket():
     assert out.code.tolist() == [KILL, KILL]
     assert out.threat.tolist() == [2, 1]
     assert out.switched is not None and out.switched.tolist() == [True, True]
-    np.testing.assert_allclose(out.miss_m, [0.0, 500.0], atol=1e-6)
+    assert (out.miss_m < 100.0).all()  # the end-game miss, not the 500 m aim error
     np.testing.assert_allclose(out.kill_time_s, [np.inf, t, t])
 
 
@@ -843,3 +844,44 @@ def test_inflight_take_and_concat():
     assert c.threat.tolist() == [0, 2, 1]
     np.testing.assert_array_equal(c.pip_m[2], a.pip_m[1])
     assert InFlight.empty().n == 0
+
+
+@pytest.mark.parametrize("pk", [0.05, 0.3, 0.7, 0.95])
+@pytest.mark.parametrize("sigma", [0.5, 5.0, 40.0])
+def test_carleton_damage_function_over_a_rayleigh_miss_averages_to_pk(pk, sigma):
+    """E[P(kill | r)] over r ~ Rayleigh(sigma) equals pk (numerical quadrature)."""
+    from scipy import integrate, stats
+
+    from skydome.engagement.assessment import carleton_kill_probability
+
+    def integrand(r: float) -> float:
+        pk_r = carleton_kill_probability(np.array([r]), np.array([sigma]), np.array([pk]))[0]
+        return float(pk_r * stats.rayleigh.pdf(r, scale=sigma))
+
+    val, _ = integrate.quad(integrand, 0.0, 60.0 * sigma, limit=200)
+    assert val == pytest.approx(pk, abs=1e-8)
+
+
+def test_kinematic_miss_distances_follow_the_homing_model():
+    """20,000 acquired engagements at Pk 0.6, homing sigma 8 m: the end-game misses are
+    Rayleigh(8 m) (Kolmogorov-Smirnov), kills miss by less than Pk misses, and the kill
+    rate is Pk within 5 binomial standard deviations."""
+    from scipy import stats
+
+    n_threats, reps, pk, sigma = 100, 200, 0.6, 8.0
+    ang = np.linspace(0.0, 2.0 * np.pi, n_threats, endpoint=False)
+    p0 = np.column_stack([1e5 * np.sin(ang), 1e5 * np.cos(ang), np.full(n_threats, 3e3)])
+    th = straight_threats(p0, np.zeros((n_threats, 3)), 300.0, 0.0)
+    t = np.full(n_threats, 60.0)
+    pip, _ = th.state_at(t)
+    mis = replace(make_missiles(pk=np.array([pk, pk])), homing_sigma_m=np.array([sigma, sigma]))
+    due = _inflight(list(range(n_threats)), t, pip)
+    rng = np.random.default_rng(11)
+    outs = [assess(due, th, np.full(n_threats, np.inf), mis, rng) for _ in range(reps)]
+    code = np.concatenate([o.code for o in outs])
+    miss = np.concatenate([o.miss_m for o in outs])
+    assert set(np.unique(code).tolist()) <= {KILL, MISS_PK}
+    assert stats.kstest(miss, stats.rayleigh(scale=sigma).cdf).pvalue > 1e-3
+    assert miss[code == KILL].mean() < miss[code == MISS_PK].mean()
+    n = code.size
+    assert abs((code == KILL).sum() - n * pk) <= 5.0 * math.sqrt(n * pk * (1 - pk))

@@ -81,7 +81,7 @@ def check_kill_chain(r: RunResult) -> None:
     assert (seen | switched).all(), "a kill of a threat no radar had detected"
     # Every launch was at a confirmed track: a track event for it at or before.
     trk = ev.kind == K["track"]
-    confirmed_at = {}
+    confirmed_at: dict[int, float] = {}
     for tid, t in zip(ev.track_id[trk].tolist(), ev.time_s[trk].tolist(), strict=True):
         confirmed_at.setdefault(tid, t)
     for tid, t in zip(ev.track_id[launch].tolist(), ev.time_s[launch].tolist(), strict=True):

@@ -164,8 +164,11 @@ def test_simulate_takes_an_intercept_model_as_a_keyword(small: SimParams) -> Non
     class NeverFeasible:
         inner: Any
 
-        def grid(self, pos_m: Any, vel_mps: Any, batteries: Any, deadline_rel_s: Any) -> Any:
-            g = self.inner.grid(pos_m, vel_mps, batteries, deadline_rel_s)
+        def grid(
+            self, pos_m: Any, vel_mps: Any, batteries: Any, deadline_rel_s: Any,
+            threat_type: Any = None,
+        ) -> Any:  # fmt: skip
+            g = self.inner.grid(pos_m, vel_mps, batteries, deadline_rel_s, threat_type)
             return replace(g, feasible=np.zeros_like(g.feasible))
 
         def flyout(self, *args: Any) -> Any:

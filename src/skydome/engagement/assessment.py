@@ -20,9 +20,18 @@ intercept time:
    A kill of a threat other than the one the missile was launched at (a seeker
    switch, or a track that swapped threats in midcourse) is noted "target
    switch" on its event.
-4. An acquired threat is killed when a uniform draw falls below the
+4. Kinematic flyout: the terminal homing leaves an end-game miss r drawn from
+   a Rayleigh distribution of the type's `homing_sigma_m` (a circular normal
+   miss in the plane normal to the closing velocity), and the warhead kills
+   with the Carleton damage function P(kill | r) = exp(-r^2 / (2 L^2)), its
+   lethal scale L set by L^2 = sigma^2 Pk / (1 - Pk) so that the kill
+   probability over the miss distribution, L^2 / (L^2 + sigma^2), is the
    single-shot Pk of the missile type against the threat's type
-   (`MissileParams.pk_of`). When several missiles reach one threat, the earliest success
+   (`MissileParams.pk_of`; Driels, *Weaponeering*, 2nd ed., ch. on the
+   Carleton damage function). Kills have smaller misses than Pk misses, and
+   the event's `miss_distance_m` is that end-game miss, not the aim error.
+   (Guided flyout: the physics gives the miss; a miss within the lethal
+   radius kills with probability Pk.) When several missiles reach one threat, the earliest success
    kills it; the others (salvo partners, or a later missile whose target died
    before it arrived) are TARGET DESTROYED. A guided-on threat that leaked or
    is not in the sky is NO_TARGET.
@@ -57,6 +66,7 @@ __all__ = [
     "Outcome",
     "assess",
     "assess_guided",
+    "carleton_kill_probability",
 ]
 
 B = NDArray[np.bool_]
@@ -77,8 +87,9 @@ class Outcome:
         code: (K,) one of `OUTCOME_CODES`.
         threat: (K,) threat acquired, or the threat guided on where none was
             acquired (-1: none).
-        miss_m: (K,) distance from the aim point (guided: closest approach) to
-            that threat (nan: none in the sky).
+        miss_m: (K,) kinematic: the end-game miss drawn from the homing model
+            for a kill or Pk miss, the aim point's distance to the threat for
+            a basket miss; guided: the closest approach (nan: none).
         threat_pos_m: (K, 3) the threat's true position at intercept time.
         kill_time_s: (N,) per threat, time of death (inf while alive).
         switched: (K,) the threat acquired is not the one the missile was
@@ -127,6 +138,9 @@ def assess(
     """
     k = due.n
     u = rng.random(k)
+    # The end-game miss of terminal homing (Rayleigh): drawn for every missile,
+    # so the stream does not depend on which missiles acquire.
+    r_end = missiles.homing_sigma_m[due.mtype] * np.sqrt(-2.0 * np.log1p(-rng.random(k)))
     t = due.t_intercept_s
     n = threats.n
     rows = np.arange(k)
@@ -161,7 +175,8 @@ def assess(
         )
     acquired = held & reach & (on_aim | switch)
     pk = missiles.pk_of(due.mtype, threats.type_index[tid])  # against what was acquired
-    success = acquired & (u < pk)
+    sigma = missiles.homing_sigma_m[due.mtype]
+    success = acquired & (u < carleton_kill_probability(r_end, sigma, pk))
     killer, new_kill = _first_successes(success, tid, t, kill_time_s)
     destroyed = ~killer & ((has_aim & (new_kill[a] <= t)) | (acquired & (new_kill[tid] <= t)))
     code = np.select(
@@ -173,11 +188,29 @@ def assess(
     return Outcome(
         code=code,
         threat=np.where(named, tid, -1).astype(np.int64),
-        miss_m=np.where(seen, dist[rows, tid], np.nan),
+        miss_m=np.where(acquired, r_end, np.where(seen, dist[rows, tid], np.nan)),
         threat_pos_m=np.where(seen[:, None], pos_all[rows, tid], due.pip_m),
         kill_time_s=new_kill,
         switched=acquired & (tid != due.threat),
     )
+
+
+def carleton_kill_probability(miss_m: F64, sigma_m: F64, pk: F64) -> F64:
+    """P(kill | miss r) = exp(-r^2 / (2 L^2)) with L^2 = sigma^2 pk / (1 - pk).
+
+    The Carleton damage function whose lethal scale L makes the kill
+    probability over a Rayleigh(sigma) miss equal `pk`:
+    E[exp(-r^2 / (2 L^2))] = L^2 / (L^2 + sigma^2) = pk. pk 1: always; pk 0: never.
+
+    Args:
+        miss_m: (K,) end-game miss distances, m.
+        sigma_m: (K,) the Rayleigh scale of the miss, m (> 0).
+        pk: (K,) single-shot kill probabilities in [0, 1].
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = miss_m * miss_m * (1.0 - pk) / (2.0 * sigma_m * sigma_m * pk)
+        out: F64 = np.where(pk >= 1.0, 1.0, np.where(pk <= 0.0, 0.0, np.exp(-z)))
+    return out
 
 
 def _first_successes(
