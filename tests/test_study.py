@@ -128,10 +128,16 @@ def one_shot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def few(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three threats, two missiles: leakers, misses and kills all happen."""
+    """Three threats, two missiles: misses and kills both happen.
+
+    The jets fly 5 km apart: 1 km apart, each appearing where the one ahead was a
+    scan earlier, their plots alias (a track pairs one jet's plot with the next
+    one's), and with kills only of the threat a missile is guided on none is killed.
+    """
     return write_scenario(
-        tmp_path_factory.mktemp("scen") / "few.yaml", raids__0__count=3, batteries__0__launchers=2
-    )
+        tmp_path_factory.mktemp("scen") / "few.yaml", raids__0__count=3,
+        batteries__0__launchers=2, raids__0__lateral_spacing_km=5,
+    )  # fmt: skip
 
 
 def where(table: pa.Table, column: str, value: int) -> pa.Table:
