@@ -231,6 +231,9 @@ class DoctrineParams:
             (`skydome.engagement.fire_control`; 0 turns the error test off).
         midcourse_share: fire-control gate: intercept-point error that midcourse
             updates remove per metre flown.
+
+    The gate's defaults here turn it off (parameters built by hand behave as
+    before it existed); the scenario schema's defaults turn it on.
     """
 
     salvo_size: int
