@@ -411,8 +411,11 @@ def advance(
         )
         cpa = new.done & term & ~gone
         # Passing a loft point is not the end of a flight; passing the track
-        # estimate unacquired is.
-        lost = gone | (new.done & ~term & direct)
+        # estimate unacquired, within seeker range of it, is. (The range to an
+        # estimate also opens when it recedes faster than a missile just off its
+        # rail: that flight goes on, and ends spent if it never gets there.)
+        near = np.nan_to_num(new.miss_m, nan=np.inf) <= tp.seeker_m[m[act]]
+        lost = gone | (new.done & ~term & direct & near)
         ended = cpa | lost | spent
         e = act[ended]
         how[e] = np.where(cpa[ended], CPA, np.where(lost[ended], LOST, SPENT))
