@@ -95,25 +95,24 @@ def test_sigma_grows_with_the_velocity_error_times_the_horizon() -> None:
 
 
 def test_hold_reasons_follow_their_precedence() -> None:
-    # Five tracks, one battery, one type:
+    # Six tracks, one battery, one type:
     # 0 too few updates; 1 out of envelope; 2 reachable but error too large;
-    # 3 good but no launcher; 4 good and launchable but not served; 5 engaged.
+    # 3 good but nothing left to fire; 4 good, a salvo left, not served; 5 engaged.
     mature = np.array([False, True, True, True, True, True])
     reach = np.array([True, False, True, True, True, True])[:, None, None]
     good = np.array([True, True, False, True, True, True])[:, None, None]
-    launch = np.array([True, True, True, False, True, True])[:, None, None]
+    left = np.array([True, True, True, False, True, True])[:, None, None]
     served = np.array([False, False, False, False, False, True])
-    r = fc.hold_reason(mature, reach, good, launch, served, reserve=False)
-    want = [fc.HOLD_QUALITY, fc.HOLD_ENVELOPE, fc.HOLD_QUALITY, fc.HOLD_LAUNCHER]
-    assert r.tolist() == [*want, fc.HOLD_LAUNCHER, fc.HOLD_NONE]
-    r = fc.hold_reason(mature, reach, good, launch, served, reserve=True)
-    assert r.tolist() == [*want, fc.HOLD_RESERVE, fc.HOLD_NONE]
+    r = fc.hold_reason(mature, reach, good, left, served)
+    assert r.tolist() == [
+        fc.HOLD_QUALITY, fc.HOLD_ENVELOPE, fc.HOLD_QUALITY, fc.HOLD_LAUNCHER, fc.HOLD_RESERVE,
+        fc.HOLD_NONE,
+    ]  # fmt: skip
 
 
 def _reason_one(
-    mature: bool, reach: np.ndarray, good: np.ndarray, launch: np.ndarray, served: bool,
-    reserve: bool,
-) -> int:  # fmt: skip
+    mature: bool, reach: np.ndarray, good: np.ndarray, left: np.ndarray, served: bool
+) -> int:
     """One track's reason, written out as the doctrine reads (the oracle)."""
     if served:
         return fc.HOLD_NONE
@@ -123,9 +122,9 @@ def _reason_one(
         return fc.HOLD_ENVELOPE
     if not (reach & good).any():
         return fc.HOLD_QUALITY
-    if not (reach & good & launch).any():
+    if not (reach & good & left).any():
         return fc.HOLD_LAUNCHER
-    return fc.HOLD_RESERVE if reserve else fc.HOLD_LAUNCHER
+    return fc.HOLD_RESERVE
 
 
 @settings(max_examples=60, deadline=None)
@@ -134,19 +133,14 @@ def _reason_one(
     n=st.integers(1, 12),
     b=st.integers(1, 3),
     m=st.integers(1, 4),
-    reserve=st.booleans(),
 )
-def test_hold_reasons_match_a_per_track_oracle(
-    seed: int, n: int, b: int, m: int, reserve: bool
-) -> None:
+def test_hold_reasons_match_a_per_track_oracle(seed: int, n: int, b: int, m: int) -> None:
     rng = np.random.default_rng(seed)
     p = rng.uniform(0.2, 0.9, size=5)
     mature, served = rng.random(n) < p[0], rng.random(n) < 0.2
-    reach, good, launch = (rng.random((n, b, m)) < p[k] for k in (1, 2, 3))
-    got = fc.hold_reason(mature, reach, good, launch, served, reserve)
-    want = [
-        _reason_one(mature[i], reach[i], good[i], launch[i], served[i], reserve) for i in range(n)
-    ]
+    reach, good, left = (rng.random((n, b, m)) < p[k] for k in (1, 2, 3))
+    got = fc.hold_reason(mature, reach, good, left, served)
+    want = [_reason_one(mature[i], reach[i], good[i], left[i], served[i]) for i in range(n)]
     assert got.tolist() == want
 
 
@@ -218,6 +212,20 @@ def test_no_stock_is_held_for_no_launcher(small_dict: dict[str, Any]) -> None:
     notes = set(ev.note[_held(r)].tolist())
     assert NOTES.index("held: no launcher") in notes
     assert not (ev.kind == K["launch"]).any()
+
+
+def test_a_planner_that_holds_fire_is_logged_as_reserve(small_dict: dict[str, Any]) -> None:
+    # WTA with missiles costing far more than the asset is worth: nothing is fired
+    # although missiles and channels are free.
+    d = _one_jet(small_dict, planner="wta", missile_cost_weight=1e6)
+    r = simulate(_params(d), seed=1)
+    ev = r.events
+    assert not (ev.kind == K["launch"]).any()
+    assert NOTES.index("held: reserve") in set(ev.note[_held(r)].tolist())
+    # The greedy planner fires at whatever it can: nothing is held in reserve.
+    g = simulate(_params(_one_jet(small_dict)), seed=1)
+    assert (g.events.kind == K["launch"]).any()
+    assert NOTES.index("held: reserve") not in set(g.events.note[_held(g)].tolist())
 
 
 def _long_range(**doctrine: Any) -> SimParams:

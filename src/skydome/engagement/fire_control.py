@@ -149,34 +149,31 @@ def quality_ok(sigma_m: F64, correctable_m: F64, sigmas: float, hits: I64, min_h
     return ok
 
 
-def hold_reason(
-    mature: B, reachable: B, correctable: B, launchable: B, engaged: B, reserve: bool
-) -> I64:
+def hold_reason(mature: B, reachable: B, correctable: B, left: B, engaged: B) -> I64:
     """(N,) why each candidate track is held (`HOLD_*`), in order of precedence.
 
     Args:
         mature: (N,) enough updates and fresh enough.
         reachable: (N, B, M) inside the envelope and the fire-control coverage.
         correctable: (N, B, M) the predicted error fits what the missile corrects.
-        launchable: (N, B, M) a missile and a fire channel are free for the cell.
+        left: (N, B, M) after this decision's launches, a salvo of the type is
+            still on the battery's launchers and it has a target channel and a
+            salvo's missile channels free.
         engaged: (N,) missiles were launched at the track at this decision.
-        reserve: the planner may choose to hold a launchable track (cost-aware
-            doctrine); otherwise an unserved launchable track lacked a launcher.
 
     Returns:
         (N,) `HOLD_QUALITY` (too few updates, or every reachable cell's error too
-        large), `HOLD_ENVELOPE` (no reachable cell), `HOLD_LAUNCHER` (no free
-        missile or channel for a good cell), `HOLD_RESERVE` (the planner held it
-        back), `HOLD_NONE` (engaged).
+        large), `HOLD_ENVELOPE` (no reachable cell), `HOLD_LAUNCHER` (no salvo or
+        channel left for a good cell), `HOLD_RESERVE` (one was left: the planner
+        held the track back), `HOLD_NONE` (engaged).
     """
     any_reach = reachable.any(axis=(1, 2))
     good = reachable & correctable
     any_good = good.any(axis=(1, 2))
-    any_launch = (good & launchable).any(axis=(1, 2))
-    last = HOLD_RESERVE if reserve else HOLD_LAUNCHER
+    any_left = (good & left).any(axis=(1, 2))
     reason: I64 = np.select(
-        [engaged, ~mature, ~any_reach, ~any_good, ~any_launch],
+        [engaged, ~mature, ~any_reach, ~any_good, ~any_left],
         [HOLD_NONE, HOLD_QUALITY, HOLD_ENVELOPE, HOLD_QUALITY, HOLD_LAUNCHER],
-        default=last,
+        default=HOLD_RESERVE,
     ).astype(np.int64)
     return reason

@@ -409,17 +409,14 @@ def _decide(
     engaged_targets = np.bincount(pairs // span, minlength=n_b) if pairs.size else np.zeros(n_b)
     tch = np.maximum(bat.target_channels - engaged_targets, 0)
     mch = np.maximum(bat.missile_channels - guided, 0)
-    launchable = (stock > 0)[None, :, :] & ((tch > 0) & (mch > 0))[None, :, None]
     feasible = reachable & correctable & (stock > 0)[None, :, :]
     plan = pipe.planner.plan(
         PlanRequest(score, order, salvo, feasible, grid.t_intercept_rel_s, stock, tch, mch)
     )
     served = np.zeros(cand.size, dtype=bool)
-    reserve = doc.planner == "wta"  # a cost-aware planner may hold a launchable track
     if plan.rows.size == 0:
-        reason[cand] = fc.hold_reason(
-            mature[cand], reachable, correctable, launchable, served, reserve
-        )
+        left = _left(stock, tch, mch, salvo)
+        reason[cand] = fc.hold_reason(mature[cand], reachable, correctable, left, served)
         return nothing
     n_m = bat.load.shape[1]
     rows = np.repeat(plan.rows, plan.count)
@@ -436,7 +433,13 @@ def _decide(
         & (t_int - t_launch <= mis.max_tof_s[m])
     )
     served[rows[ok]] = True
-    reason[cand] = fc.hold_reason(mature[cand], reachable, correctable, launchable, served, reserve)
+    # What this decision's launches leave: a track not served while a salvo and
+    # channels were left for one of its good cells was held back by the planner.
+    used = np.zeros_like(stock)
+    np.add.at(used, (b[ok], m[ok]), 1)
+    new_targets = np.bincount(np.unique(b[ok] * cand.size + rows[ok]) // cand.size, minlength=n_b)
+    left = _left(stock - used, tch - new_targets, mch - np.bincount(b[ok], minlength=n_b), salvo)
+    reason[cand] = fc.hold_reason(mature[cand], reachable, correctable, left, served)
     # Planned but not launched: no launch slot, else the launch-time flyout left the envelope.
     planned = np.zeros(cand.size, dtype=bool)
     planned[rows] = True
@@ -456,6 +459,22 @@ def _decide(
         pip_m=pip[ok],
     )
     return new, launchers, score[rows[ok]], rank[rows[ok]], reason
+
+
+def _left(stock: I64, tch: I64, mch: I64, salvo: I64) -> NDArray[np.bool_]:
+    """(N, B, M) a salvo of each type and its channels are free at each battery.
+
+    Args:
+        stock: (B, M) missiles on the launchers.
+        tch: (B,) free target channels.
+        mch: (B,) free missile channels.
+        salvo: (N,) missiles each candidate track would receive.
+    """
+    s = salvo[:, None, None]
+    ok: NDArray[np.bool_] = (
+        (stock[None, :, :] >= s) & (tch[None, :, None] >= 1) & (mch[None, :, None] >= s)
+    )
+    return ok
 
 
 def _quality_gate(
