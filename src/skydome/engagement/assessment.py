@@ -207,7 +207,7 @@ def carleton_kill_probability(miss_m: F64, sigma_m: F64, pk: F64) -> F64:
         sigma_m: (K,) the Rayleigh scale of the miss, m (> 0).
         pk: (K,) single-shot kill probabilities in [0, 1].
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         z = miss_m * miss_m * (1.0 - pk) / (2.0 * sigma_m * sigma_m * pk)
         out: F64 = np.where(pk >= 1.0, 1.0, np.where(pk <= 0.0, 0.0, np.exp(-z)))
     return out

@@ -139,9 +139,13 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
 
     # 1. resolve arrivals; the command post learns outcomes after a delay
     if missiles.n:
-        missiles, arrivals = pipe.flyout.advance(
-            missiles, state.t_s, t, world, picture, rngs.seeker
-        )
+        # Midcourse aims at the tracker's own prediction of each track to now
+        # (its motion model: a ballistic track follows its arc), not at a
+        # constant-velocity extrapolation of the last update.
+        aim = picture
+        if picture.n and t > picture.time_s:
+            aim = replace(picture, x=pipe.predict(picture, t, np.arange(picture.n)), time_s=t)
+        missiles, arrivals = pipe.flyout.advance(missiles, state.t_s, t, world, aim, rngs.seeker)
         if arrivals is not None:
             due = arrivals.due
             out = pipe.assessment.assess(arrivals, world, rngs.engagement)
@@ -159,8 +163,14 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
         pending_until = pending_until[~known]
         pending_kill = pending_kill[~known]
 
-    # 2. leaks
-    leaking = np.isinf(world.leak_time_s) & (th.end_s <= t) & (world.kill_time_s > th.end_s)
+    # 2. leaks (a threat that attacks nothing, damage 0, is no leaker: a stand-off
+    # jammer or an escort just ends its route)
+    leaking = (
+        np.isinf(world.leak_time_s)
+        & (th.end_s <= t)
+        & (world.kill_time_s > th.end_s)
+        & (th.damage > 0.0)
+    )
     if leaking.any():
         li = np.flatnonzero(leaking)
         leak_time = world.leak_time_s.copy()
@@ -385,11 +395,14 @@ def _decide(
     x = pipe.predict(tracks, t, cand)
     pos, vel = x[:, :3], x[:, 3:]
     truth = tracks.truth[cand]  # bookkeeping only: which threat a launch is at
-    ta = pipe.evaluation.evaluate(pos, vel, pipe.identification.identify(tracks, cand))
+    ident = pipe.identification.identify(tracks, cand)
+    ta = pipe.evaluation.evaluate(pos, vel, ident)
     score = ta.score
     threatening = ta.cpa_m <= params.assets.radius_m[ta.asset]
     deadline = np.where(threatening & np.isfinite(ta.tgo_s), ta.tgo_s, params.duration_s)
-    grid = pipe.intercept.grid(pos, vel, bat, deadline)
+    # The identified threat type of each track: its speed limit and Pk per missile type.
+    ttype = np.where(ident >= 0, params.threats.type_index[np.maximum(ident, 0)], -1)
+    grid = pipe.intercept.grid(pos, vel, bat, deadline, ttype)
     reachable = grid.feasible & _fire_control_ok(params, grid)
     correctable = _quality_gate(params, tracks, cand, t, grid)
     if doc.engage_order == "time_to_go":
@@ -410,8 +423,9 @@ def _decide(
     tch = np.maximum(bat.target_channels - engaged_targets, 0)
     mch = np.maximum(bat.missile_channels - guided, 0)
     feasible = reachable & correctable & (stock > 0)[None, :, :]
+    pk = mis.pk_of(np.arange(bat.load.shape[1])[None, :], ttype[:, None])  # (N, M)
     plan = pipe.planner.plan(
-        PlanRequest(score, order, salvo, feasible, grid.t_intercept_rel_s, stock, tch, mch)
+        PlanRequest(score, order, salvo, feasible, grid.t_intercept_rel_s, stock, tch, mch, pk)
     )
     served = np.zeros(cand.size, dtype=bool)
     if plan.rows.size == 0:
