@@ -95,6 +95,19 @@ def check_kill_chain(r: RunResult) -> None:
         f"a kill beyond reach: {np.max(ground - reach):.0f} m beyond range + basket"
     )
     assert (ev.z_m[kill] <= mis.max_alt_m[m] + mis.basket_m[m] + 1.0).all(), "a kill too high"
+    # Only threats that attack something leak (a stand-off jammer just ends its route).
+    assert (th.damage[lt] > 0.0).all(), "a threat with damage 0 counted as a leaker"
+    # Every leaker that had a confirmed track before it leaked is explained: a launch
+    # at it, or a held event saying why not.
+    held = ev.kind == K["held"]
+    explained = set(ev.threat_id[launch | held].tolist())
+    tracked_at: dict[int, float] = {}
+    for thr, t in zip(ev.threat_id[trk].tolist(), ev.time_s[trk].tolist(), strict=True):
+        tracked_at.setdefault(thr, t)
+    leak_t = ev.time_s[ev.kind == K["leak"]]
+    for thr, t in zip(lt.tolist(), leak_t.tolist(), strict=True):
+        if tracked_at.get(thr, np.inf) + p.doctrine.decision_period_s < t:
+            assert thr in explained, f"threat {thr} leaked, tracked, never engaged nor held"
     # The summary agrees: killed <= engaged + switches, per type and overall.
     s = summarize(r)
     for row_t in s["threats"]["by_type"]:

@@ -53,7 +53,8 @@ def summarize(r: RunResult) -> dict[str, Any]:
     such kill is a "target switch", counted in `kill_chain`);
     `detected_at_appearance` (first detected within one scan period of
     appearing: for these the detection range is where the route starts, not
-    a radar limit). `kill_chain` counts the causes of misses (event notes)
+    a radar limit). `kill_chain` counts the causes of misses (event notes),
+    the held decisions by reason (first time each reason applied to a track)
     and the kills of threats never engaged.
     """
     p = r.params
@@ -68,6 +69,7 @@ def summarize(r: RunResult) -> dict[str, Any]:
     launch = ev.kind == EVENT_KINDS.index("launch")
     kill = ev.kind == EVENT_KINDS.index("kill")
     miss = ev.kind == EVENT_KINDS.index("miss")
+    held = ev.kind == EVENT_KINDS.index("held")
     engaged_any = np.zeros(th.n, dtype=bool)
     engaged_any[ev.threat_id[launch & (ev.threat_id >= 0)]] = True
     unengaged_kill = killed & ~engaged_any
@@ -140,6 +142,9 @@ def summarize(r: RunResult) -> dict[str, Any]:
                 NOTES[c]: int(n) for c, n in enumerate(np.bincount(ev.note[miss], minlength=1)) if n
             },
             "target_switch_kills": int((ev.note[kill] == NOTES.index("target switch")).sum()),
+            "held": {
+                NOTES[c]: int(n) for c, n in enumerate(np.bincount(ev.note[held], minlength=1)) if n
+            },
             "kills_of_unengaged_threats": int(unengaged_kill.sum()),
         },
         "first_detection_s": _finite_or_none(float(np.min(r.first_detect_s, initial=np.inf))),
