@@ -271,3 +271,64 @@ def test_the_homing_miss_sigma_is_given_or_half_the_lethal_radius_or_5_m(
     assert np.array_equal(MissileParams(**given).homing_sigma_m, p.physics.lethal_m / 2.0)
     given["physics"] = None
     assert MissileParams(**given).homing_sigma_m.tolist() == [DEFAULT_HOMING_SIGMA_M] * 4
+
+
+def _with_ballistic_raid(small_dict: dict[str, Any], m1: dict[str, Any]) -> dict[str, Any]:
+    """The small scenario's jets plus four SRBMs (~1.5 km/s in their descent), one type m1."""
+    d = copy.deepcopy(small_dict)
+    d["run"]["duration_s"] = 500
+    d["missiles"]["m1"].update(
+        max_range_km=60, max_altitude_km=30, average_speed_mps=1500, homing_basket_m=3000, **m1
+    )
+    d["batteries"][0]["load"] = {"m1": 8}
+    d["raids"].append(
+        {
+            "name": "tbm",
+            "type": "srbm",
+            "count": 4,
+            "target": "base",
+            "launch_time_s": 0,
+            "launch_spread_s": 60,
+            "rcs_m2": 0.5,
+            "ballistic": {"launch": {"east_km": -280, "north_km": 0}, "apogee_km": 80},
+        }
+    )
+    return d
+
+
+def _launches_per_threat_type(d: dict[str, Any]) -> list[int]:
+    p = compile_scenario(parse_scenario(dump(d)))
+    ev = simulate(p).events
+    at = ev.threat_id[(ev.kind == K["launch"]) & (ev.threat_id >= 0)]
+    return [int(c) for c in np.bincount(p.threats.type_index[at], minlength=2)]
+
+
+@pytest.mark.parametrize("key", ["srbm", "ballistic"])
+def test_the_planner_holds_fire_at_a_threat_type_faster_than_the_types_limit_against_it(
+    small_dict: dict[str, Any], key: str
+) -> None:
+    """A 1,000 m/s limit against the SRBMs only: the jets are engaged, the SRBMs never."""
+    both = _launches_per_threat_type(_with_ballistic_raid(small_dict, {}))
+    assert both[0] > 0 and both[1] > 0  # the type's default 3,000 m/s: both engaged
+    limited = _with_ballistic_raid(small_dict, {"max_target_speed_against_mps": {key: 1000}})
+    jets, srbms = _launches_per_threat_type(limited)
+    assert jets > 0 and srbms == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "key", "hint"),
+    [
+        ("pk_against", "dron", "did you mean 'drone'?"),
+        ("max_target_speed_against_mps", "submarine", "expected a raid's type ('drone') or"),
+    ],
+)
+def test_an_unknown_threat_type_in_a_file_names_the_file_field_and_line(
+    small_dict: dict[str, Any], field: str, key: str, hint: str
+) -> None:
+    d = _stream(small_dict, 2, pk=0.7)
+    d["missiles"]["m1"][field] = {key: 0.5 if field == "pk_against" else 900}
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario(dump(d), "mine.yaml")
+    msg = str(e.value)
+    assert "mine.yaml" in msg and "line " in msg and f"missiles.m1.{field}.{key}" in msg
+    assert f"no raid has threat type {key!r}" in msg and hint in msg
