@@ -376,3 +376,19 @@ def test_every_tracked_leaker_of_the_default_scenario_is_explained(
     tracked = r.first_track_s + default_params.doctrine.decision_period_s < r.leak_time_s
     assert (leaked & tracked).sum() >= 10  # the default raid leaks through a full magazine
     assert not (leaked & tracked & ~explained).any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), scale=st.floats(1e-3, 1e8), rank=st.integers(0, 3))
+def test_largest_eigenvalue_closed_form_matches_lapack(seed: int, scale: float, rank: int) -> None:
+    """Smith's closed form against np.linalg.eigvalsh on random symmetric PSD matrices of
+    every rank (rank 0: zero; repeated eigenvalues included) and scale."""
+    from skydome.engagement.fire_control import largest_eigenvalue_sym3
+
+    rng = np.random.default_rng(seed)
+    g = rng.normal(size=(50, 3, rank)) * scale
+    a = g @ np.swapaxes(g, -1, -2)
+    a[:5] = np.eye(3) * scale  # all three eigenvalues equal
+    lam = largest_eigenvalue_sym3(a)
+    ref = np.linalg.eigvalsh(a)[..., -1]
+    np.testing.assert_allclose(lam, ref, rtol=1e-7, atol=1e-9 * scale * scale + 1e-300)
