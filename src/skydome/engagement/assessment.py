@@ -167,12 +167,7 @@ def assess(
     switch = ~on_aim & ~aim_dead & (near_d <= basket)
     tid = np.where(on_aim | switch, np.where(on_aim, a, near), np.where(has_aim, a, near))
     seen = np.isfinite(dist[rows, tid])
-    reach = np.ones(k, dtype=bool)
-    if launch_pos_m is not None:
-        ground = np.hypot(*(due.pip_m[:, :2] - launch_pos_m[:, :2]).T)
-        reach = (ground <= missiles.max_range_m[due.mtype] + _REACH_TOL_M) & (
-            due.pip_m[:, 2] <= missiles.max_alt_m[due.mtype] + _REACH_TOL_M
-        )
+    reach = _in_envelope(due.pip_m, launch_pos_m, due.mtype, missiles)
     acquired = held & reach & (on_aim | switch)
     pk = missiles.pk_of(due.mtype, threats.type_index[tid])  # against what was acquired
     sigma = missiles.homing_sigma_m[due.mtype]
@@ -193,6 +188,23 @@ def assess(
         kill_time_s=new_kill,
         switched=acquired & (tid != due.threat),
     )
+
+
+def _in_envelope(
+    pos_m: F64, launch_pos_m: F64 | None, mtype: I64, missiles: MissileParams
+) -> NDArray[np.bool_]:
+    """(K,) points within their type's declared range and ceiling of their launch points.
+
+    Ground range <= `max_range_m` and altitude <= `max_alt_m` (plus `_REACH_TOL_M`);
+    all True without launch points.
+    """
+    if launch_pos_m is None:
+        return np.ones(pos_m.shape[0], dtype=bool)
+    ground = np.hypot(*(pos_m[:, :2] - launch_pos_m[:, :2]).T)
+    out: NDArray[np.bool_] = (ground <= missiles.max_range_m[mtype] + _REACH_TOL_M) & (
+        pos_m[:, 2] <= missiles.max_alt_m[mtype] + _REACH_TOL_M
+    )
+    return out
 
 
 def carleton_kill_probability(miss_m: F64, sigma_m: F64, pk: F64) -> F64:
@@ -286,12 +298,7 @@ def assess_guided(
     has = ended.target >= 0
     alive = has & (t < threats.end_s[tid]) & (t < kill_time_s[tid])
     cpa = alive & (ended.how == CPA)
-    reach = np.ones(k, dtype=bool)
-    if launch_pos_m is not None:
-        ground = np.hypot(*(ended.pos_m[:, :2] - launch_pos_m[:, :2]).T)
-        reach = (ground <= missiles.max_range_m[due.mtype] + _REACH_TOL_M) & (
-            ended.pos_m[:, 2] <= missiles.max_alt_m[due.mtype] + _REACH_TOL_M
-        )
+    reach = _in_envelope(ended.pos_m, launch_pos_m, due.mtype, missiles)
     within = cpa & reach & (ended.miss_m <= missiles.physics.lethal_m[due.mtype])
     success = within & (u < missiles.pk_of(due.mtype, threats.type_index[tid]))
     killer, new_kill = _first_successes(success, tid, t, kill_time_s)

@@ -42,7 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skydome.arrays import F64, I64, concat_rows, take_rows
-from skydome.engagement.flyout import InFlight
+from skydome.engagement.flyout import InFlight, track_status
 from skydome.engagement.guidance import (
     APN,
     G0,
@@ -197,16 +197,6 @@ def _physics(tp: TypePhysics, m: I64, gravity: bool = True) -> MissilePhysics:
     )
 
 
-def _lookup(tracks: TrackState, track_id: I64) -> tuple[B, I64]:
-    """(held, row): whether each track id is in the picture, and its row there."""
-    if tracks.n == 0:
-        return np.zeros(track_id.size, dtype=bool), np.zeros(track_id.size, dtype=np.int64)
-    order = np.argsort(tracks.track_id)
-    pos = np.minimum(np.searchsorted(tracks.track_id, track_id, sorter=order), tracks.n - 1)
-    row = order[pos]
-    return tracks.track_id[row] == track_id, row
-
-
 def launch_guided(
     new: InFlight, tracks: TrackState, launch_pos_m: F64, tp: TypePhysics
 ) -> GuidedFlights:
@@ -218,7 +208,7 @@ def launch_guided(
         launch_pos_m: (K, 3) each missile's launcher.
         tp: the library's physics.
     """
-    held, row = _lookup(tracks, new.track_id)
+    held, row, _ = track_status(new.track_id, tracks)
     aim_pos = np.where(held[:, None], tracks.x[row, :3], new.pip_m)
     aim_vel = np.where(held[:, None], tracks.x[row, 3:6], 0.0)
     aim_t = np.where(held, tracks.time_s, new.t_launch_s)
@@ -302,7 +292,7 @@ def advance(
     if fl.n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return fl, Ended(empty, np.zeros(0), empty, empty, np.zeros(0), np.zeros((0, 3)))
-    held, row = _lookup(tracks, track_id)
+    held, row, _ = track_status(track_id, tracks)
     # An empty picture has no row 0 to gather (np.where evaluates both sides).
     x = tracks.x[row] if tracks.n else np.zeros((fl.n, 6))
     aim_pos = np.where(held[:, None], x[:, :3], fl.aim_pos_m)

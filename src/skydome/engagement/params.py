@@ -164,13 +164,12 @@ class MissileParams:
 
 def _lookup(table: F64, default: F64, mtype: I64, threat_type: I64) -> F64:
     """table[m, t] where 0 <= t < T, else default[m]; broadcasting (...) indices."""
-    m, t = np.broadcast_arrays(np.asarray(mtype, dtype=np.int64), np.asarray(threat_type))
+    m = np.asarray(mtype, dtype=np.int64)
+    t = np.asarray(threat_type)
     n_t = table.shape[1] if table.ndim == 2 else 0
-    known = (t >= 0) & (t < n_t)
-    if n_t == 0:
-        out: F64 = default[m]
-        return out
-    out = np.where(known, table[m, np.where(known, t, 0)], default[m])
+    # One gather from the table with the defaults as its last column (t = n_t).
+    ext = np.concatenate([table.reshape(default.shape[0], n_t), default[:, None]], axis=1)
+    out: F64 = ext[m, np.where((t >= 0) & (t < n_t), t, n_t)]
     return out
 
 

@@ -423,8 +423,7 @@ def _decide(
     tch = np.maximum(bat.target_channels - engaged_targets, 0)
     mch = np.maximum(bat.missile_channels - guided, 0)
     feasible = reachable & correctable & (stock > 0)[None, :, :]
-    # (N, M) Pk per track and type: `pk_of` as one gather (column -1: the type's default).
-    pk = np.concatenate([mis.pk_mt.reshape(mis.pk.size, -1), mis.pk[:, None]], axis=1)[:, ttype].T
+    pk = mis.pk_of(np.arange(mis.pk.size)[None, :], ttype[:, None])  # (N, M)
     plan = pipe.planner.plan(
         PlanRequest(score, order, salvo, feasible, grid.t_intercept_rel_s, stock, tch, mch, pk)
     )
