@@ -56,6 +56,13 @@ def summarize(r: RunResult) -> dict[str, Any]:
     a radar limit). `kill_chain` counts the causes of misses (event notes),
     the held decisions by reason (first time each reason applied to a track)
     and the kills of threats never engaged.
+
+    Cost and damage, for comparing doctrines: each missile type's unit `cost`
+    (the scenario's, in its cost units) and `cost_spent` (fired x cost), and
+    `missiles.cost_spent` over all types; each asset's `value_lost` (value
+    minus value left) and `damage` over all assets: `value` (the total at the
+    start), `value_lost` and `fraction` (value lost / total value; 0 without
+    value).
     """
     p = r.params
     th = p.threats
@@ -99,6 +106,7 @@ def summarize(r: RunResult) -> dict[str, Any]:
     fired = np.bincount(ev.missile_type[launch], minlength=n_types)
     kills = np.bincount(ev.missile_type[kill], minlength=n_types)
     start = p.batteries.inventory.sum(axis=0) + p.batteries.reserve.sum(axis=0)
+    spent = fired * p.missiles.cost  # (M,) cost units spent per missile type
     missiles = [
         {
             "type": name,
@@ -106,18 +114,24 @@ def summarize(r: RunResult) -> dict[str, Any]:
             "kills": int(kills[i]),
             "start": int(start[i]),
             "left": int(r.inventory_end[:, i].sum()),
+            "cost": float(p.missiles.cost[i]),
+            "cost_spent": round(float(spent[i]), 6),
         }
         for i, name in enumerate(p.missiles.names)
     ]
+    lost = p.assets.value - r.asset_value_end  # (A,) value destroyed per asset
     assets = [
         {
             "name": name,
             "value": float(p.assets.value[i]),
             "value_left": round(float(r.asset_value_end[i]), 6),
             "damage_fraction": round(1.0 - float(r.asset_value_end[i] / p.assets.value[i]), 6),
+            "value_lost": round(float(lost[i]), 6),
         }
         for i, name in enumerate(p.assets.names)
     ]
+    total_value = float(p.assets.value.sum())
+    total_lost = float(lost.sum())
     n_fired = int(launch.sum())
     n_killed = int(killed.sum())
     return {
@@ -135,8 +149,14 @@ def summarize(r: RunResult) -> dict[str, Any]:
             "fired": n_fired,
             "per_kill": round(n_fired / n_killed, 6) if n_killed else None,
             "by_type": missiles,
+            "cost_spent": round(float(spent.sum()), 6),
         },
         "assets": assets,
+        "damage": {
+            "value": total_value,
+            "value_lost": round(total_lost, 6),
+            "fraction": round(total_lost / total_value, 6) if total_value > 0 else 0.0,
+        },
         "kill_chain": {
             "miss_causes": {
                 NOTES[c]: int(n) for c, n in enumerate(np.bincount(ev.note[miss], minlength=1)) if n
