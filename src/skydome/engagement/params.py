@@ -230,9 +230,29 @@ class DoctrineParams:
             (`skydome.engagement.fire_control`; 0 turns the error test off).
         midcourse_share: fire-control gate: intercept-point error that midcourse
             updates remove per metre flown.
+        threat_value: (K,) value of one threat of each threat type (K types,
+            `Threats.type_names` order), asset-value units; NaN: its damage
+            times the value of the asset it threatens.
+        type_damage: (K,) mean damage of the threats of each type (what the
+            command post expects a leaker of the type to do).
+        type_weight_by_type: (K,) `type_weight` of each threat type.
+        type_speed_mps: (K,) fastest speed of the threats of each type, m/s.
+        min_threat_value: (M,) least threat value each missile type is fired at.
+        engage_with: (K, M) missile types allowed against each threat type.
+        reserve_share: (M,) share of each battery's starting rounds of the type
+            kept back for threats no other type can engage now.
+        expected_threats: (K,) threats of each type expected over the run (raid
+            intelligence for the lookahead planner; 0: none declared).
+        lookahead_discount: lookahead planner: share of a later kill's value a
+            round kept for it is worth now.
+        lookahead_cost_weight: lookahead planner: value units per unit of missile cost.
+        lookahead_horizon_s: lookahead planner without `expected_threats`: how long
+            threats are expected to keep arriving at the rate tracked so far, s.
 
     The gate's defaults here turn it off (parameters built by hand behave as
-    before it existed); the scenario schema's defaults turn it on.
+    before it existed); the scenario schema's defaults turn it on. Empty
+    per-type arrays (the defaults) mean no rule: every type allowed, no value
+    floor, no reserve, no intelligence.
     """
 
     salvo_size: int
@@ -251,3 +271,14 @@ class DoctrineParams:
     min_track_updates: int = 1
     quality_sigmas: float = 0.0
     midcourse_share: float = 0.0
+    threat_value: F64 = field(default_factory=lambda: np.zeros(0))
+    type_damage: F64 = field(default_factory=lambda: np.zeros(0))
+    type_weight_by_type: F64 = field(default_factory=lambda: np.zeros(0))
+    type_speed_mps: F64 = field(default_factory=lambda: np.zeros(0))
+    min_threat_value: F64 = field(default_factory=lambda: np.zeros(0))
+    engage_with: NDArray[np.bool_] = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    reserve_share: F64 = field(default_factory=lambda: np.zeros(0))
+    expected_threats: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    lookahead_discount: float = 0.8
+    lookahead_cost_weight: float = 0.1
+    lookahead_horizon_s: float = 0.0

@@ -76,6 +76,14 @@ class PlanRequest:
         missile_channels_free: (B,) missiles each battery can still guide.
         pk: (N, M) single-shot Pk of each type against each track's threat type
             (`MissileParams.pk_of` of its identity); None: each type's default `pk`.
+        value: (N,) each track's threat value (`DoctrineParams.threat_value`),
+            asset-value units; None: not computed (planners that do not use it).
+        later: (N, B, M) battery b can intercept track n with type m later, before
+            its deadline (after a look, or deeper in its approach); None: unknown.
+        future_value: (F,) values of threats expected but not yet tracked.
+        future_pk: (F, M) Pk of each type against each expected threat (0: the
+            type may not or cannot engage it).
+        reloads: (B, M) reload rounds left at each battery (not on launchers).
     """
 
     score: F64
@@ -87,6 +95,11 @@ class PlanRequest:
     target_channels_free: I64
     missile_channels_free: I64
     pk: F64 | None = None
+    value: F64 | None = None
+    later: B | None = None
+    future_value: F64 | None = None
+    future_pk: F64 | None = None
+    reloads: I64 | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ once, in `default_pipeline`, and never again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -25,6 +26,7 @@ from skydome.engagement.flyout_table import (
 )
 from skydome.engagement.geometry import InterceptGrid, intercept_grid
 from skydome.engagement.guided import GuidedFlights, advance, launch_guided
+from skydome.engagement.lookahead import fire_now, lookahead_problem
 from skydome.engagement.params import (
     AssetParams,
     BatteryParams,
@@ -33,7 +35,7 @@ from skydome.engagement.params import (
 )
 from skydome.engagement.wta import WtaProblem, solve
 from skydome.engagement.wta_greedy import greedy_assign
-from skydome.engine.pipeline import Arrivals, Pipeline, Plan, PlanRequest
+from skydome.engine.pipeline import Arrivals, Pipeline, Plan, Planner, PlanRequest
 from skydome.engine.state import Missiles, WorldState
 from skydome.geo import radar_geometry
 from skydome.scenario.compile import SimParams
@@ -51,7 +53,9 @@ __all__ = [
     "GreedyPlanner",
     "GuidedFlyout",
     "KinematicFlyout",
+    "PLANNERS",
     "LethalityAssessment",
+    "LookaheadPlanner",
     "PerfectIdentification",
     "RadarSensor",
     "ValueAtRiskEvaluation",
@@ -188,12 +192,11 @@ class WtaPlanner:
     def plan(self, req: PlanRequest) -> Plan:
         """The engagements of one decision cycle."""
         mis, doc = self.missiles, self.doctrine
-        score, salvo, stock = req.score, req.salvo, req.stock
-        tch, mch = req.target_channels_free, req.missile_channels_free
+        score, salvo = req.score, req.salvo
         n, n_b, n_m = req.feasible.shape
         pk_nm = mis.pk[None, :] if req.pk is None else req.pk  # (N or 1, M)
         pk = np.where(req.feasible, pk_nm[:, None, :], 0.0).reshape(n, n_b * n_m).T
-        counts = np.minimum(stock, mch[:, None]).reshape(-1)
+        counts = np.minimum(req.stock, req.missile_channels_free[:, None]).reshape(-1)
         problem = WtaProblem(
             values=score * doc.tgo_softening_s,
             pk=pk,
@@ -205,20 +208,74 @@ class WtaPlanner:
         opt = np.argmax(x, axis=0)
         count = np.minimum(x[opt, np.arange(n)], salvo)
         rows = np.flatnonzero(count > 0)
-        if rows.size == 0:
-            return Plan(rows, rows, rows)
-        opt, count = opt[rows], count[rows]
-        # Channels: per battery, keep the most valuable engagements while the
-        # cumulative targets, missiles and stock (in value order) still fit.
-        order = np.lexsort((rows, -score[rows]))
-        rows, opt, count = rows[order], opt[order], count[order]
-        bat_of = opt // n_m
-        fits = (
-            (rank_within_groups(bat_of) < tch[bat_of])
-            & (grouped_cumsum(bat_of, count) <= mch[bat_of])
-            & (grouped_cumsum(opt, count) <= stock.reshape(-1)[opt])
-        )
-        return Plan(rows[fits], opt[fits], count[fits])
+        return _fit_channels(req, rows, opt[rows], count[rows], score)
+
+
+def _fit_channels(req: PlanRequest, rows: I64, opt: I64, count: I64, worth: F64) -> Plan:
+    """Keep, per battery, the most valuable engagements that fit its channels and stock.
+
+    Engagements are taken in decreasing `worth` of their track while the
+    battery's cumulative targets, missiles and the option's stock (in that
+    order) still fit.
+
+    Args:
+        req: the decision's request (channels, stock).
+        rows: (E,) candidate rows engaged, one engagement each.
+        opt: (E,) option b * M + m of each.
+        count: (E,) missiles of each.
+        worth: (N,) the order of preference of every candidate row.
+    """
+    if rows.size == 0:
+        return Plan(rows, rows, rows)
+    n_m = req.feasible.shape[2]
+    order = np.lexsort((rows, -worth[rows]))
+    rows, opt, count = rows[order], opt[order], count[order]
+    bat_of = opt // n_m
+    fits = (
+        (rank_within_groups(bat_of) < req.target_channels_free[bat_of])
+        & (grouped_cumsum(bat_of, count) <= req.missile_channels_free[bat_of])
+        & (grouped_cumsum(opt, count) <= req.stock.reshape(-1)[opt])
+    )
+    return Plan(rows[fits], opt[fits], count[fits])
+
+
+@dataclass(frozen=True)
+class LookaheadPlanner:
+    """Engage now or keep the round for later: one extended WTA per decision (`lookahead`).
+
+    Targets are the candidate tracks -- options that can intercept a track
+    only later (after a look, or deeper in its approach) count at the
+    doctrine's `lookahead_discount` of their Pk -- and the threats the raid
+    intelligence still expects; weapons are every option's rounds, on the
+    launchers and in the reloads. Rounds the solution places on a track with an
+    option that can fire now are fired; the rest stay in the magazines. The
+    fired engagements then fit the channels and stock as in `WtaPlanner`.
+
+    Attributes:
+        missiles: the missile library (Pk, cost).
+        doctrine: solver, time limit, `lookahead_cost_weight`, discount, salvo.
+    """
+
+    missiles: MissileParams
+    doctrine: DoctrineParams
+
+    def plan(self, req: PlanRequest) -> Plan:
+        """The engagements of one decision cycle."""
+        mis, doc = self.missiles, self.doctrine
+        n, n_b, n_m = req.feasible.shape
+        value = req.score * doc.tgo_softening_s if req.value is None else req.value
+        pk = np.broadcast_to(mis.pk[None, :] if req.pk is None else req.pk, (n, n_m))
+        later = np.zeros_like(req.feasible) if req.later is None else req.later
+        reloads = np.zeros_like(req.stock) if req.reloads is None else req.reloads
+        fv = np.zeros(0) if req.future_value is None else req.future_value
+        fpk = np.zeros((0, n_m)) if req.future_pk is None else req.future_pk
+        lp = lookahead_problem(
+            value, pk, req.feasible, later, req.salvo, req.stock + reloads,
+            mis.cost * doc.lookahead_cost_weight, fv, fpk, doc.salvo_size, doc.lookahead_discount,
+        )  # fmt: skip
+        x = solve(lp.problem, doc.wta_solver, doc.wta_time_limit_s).x
+        rows, opt, count = fire_now(lp, x)
+        return _fit_channels(req, rows, opt, count, value)
 
 
 @dataclass(frozen=True)
@@ -418,6 +475,18 @@ class LethalityAssessment:
         )  # fmt: skip
 
 
+def _greedy(missiles: MissileParams, doctrine: DoctrineParams) -> GreedyPlanner:
+    return GreedyPlanner(missiles, doctrine.salvo_size)
+
+
+PLANNERS: dict[str, Callable[[MissileParams, DoctrineParams], Planner]] = {
+    "greedy": _greedy,
+    "wta": WtaPlanner,
+    "lookahead": LookaheadPlanner,
+}
+"""The doctrine's planner names and how each is built."""
+
+
 def default_pipeline(params: SimParams, tracker: Tracker | None = None) -> Pipeline:
     """The built-in stages for a compiled scenario: its strings become objects here.
 
@@ -429,8 +498,8 @@ def default_pipeline(params: SimParams, tracker: Tracker | None = None) -> Pipel
     kinematic flyout, the types' own flights (flyout tables) for the guided one.
     """
     doc = params.doctrine
-    if doc.planner not in ("greedy", "wta"):
-        raise ValueError(f"unknown planner {doc.planner!r}; expected greedy or wta")
+    if doc.planner not in PLANNERS:
+        raise ValueError(f"unknown planner {doc.planner!r}; expected one of {', '.join(PLANNERS)}")
     if params.flyout not in ("kinematic", "guided"):
         raise ValueError(f"unknown flyout {params.flyout!r}; expected kinematic or guided")
     guided = params.flyout == "guided"
@@ -440,11 +509,7 @@ def default_pipeline(params: SimParams, tracker: Tracker | None = None) -> Pipel
         tracker=tracker if tracker is not None else GnnTracker(params.tracker),
         identification=PerfectIdentification(),
         evaluation=ValueAtRiskEvaluation(params.assets, doc),
-        planner=(
-            WtaPlanner(params.missiles, doc)
-            if doc.planner == "wta"
-            else GreedyPlanner(params.missiles, doc.salvo_size)
-        ),
+        planner=PLANNERS[doc.planner](params.missiles, doc),
         flyout=GuidedFlyout(params) if guided else KinematicFlyout(),
         assessment=LethalityAssessment(params.threats, params.missiles, params.batteries.pos_m),
         intercept=(

@@ -38,15 +38,16 @@ from skydome.engagement.launchers import (
     commit_launches,
     start_reloads,
 )
-from skydome.engine.pipeline import Pipeline, PlanRequest
+from skydome.engagement.params import DoctrineParams
+from skydome.engine import battle
+from skydome.engine.battle import fire_control_cover
+from skydome.engine.pipeline import Pipeline, Plan, PlanRequest
 from skydome.engine.state import C2State, SimState, Tally
 from skydome.events import NOTES, EventLog
-from skydome.geo import radar_geometry
 from skydome.scenario.compile import SimParams
 from skydome.seeding import stream
 from skydome.sensors.base import Detections
 from skydome.sensors.jamming import Jammers
-from skydome.sensors.radar import coverage_mask
 from skydome.tracking.base import TrackState
 
 __all__ = ["Rngs", "StepEvents", "step"]
@@ -217,8 +218,13 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
         if reloading.size:
             log.add("reload", t, n=reloading.size, battery=launchers.battery[reloading])
         waiting = pending_track[pending_until > t]
+        tracked_by_type: I64 | None = None
+        if doc.planner == "lookahead":
+            tracked_by_type = np.bincount(
+                th.type_index[np.isfinite(first_track)], minlength=doc.expected_threats.size
+            )
         new, launchers, score, rank, reason = _decide(
-            pipe, t, picture, missiles.flight, waiting, launchers, n_launched
+            pipe, t, picture, missiles.flight, waiting, launchers, n_launched, tracked_by_type
         )
         held_track, held_logged = _log_held(log, pipe, t, picture, reason, held_track, held_logged)
         n_launched += new.n
@@ -326,21 +332,6 @@ def _log_outcomes(log: EventLog, due: InFlight, out: Outcome) -> None:
         )
 
 
-def _fire_control_ok(params: SimParams, grid: InterceptGrid) -> NDArray[np.bool_]:
-    """(N, B, M): the battery's fire-control radar (if any) sees the intercept point."""
-    bat, rad = params.batteries, params.radars
-    n, _, m = grid.feasible.shape
-    ok: NDArray[np.bool_] = np.ones(grid.feasible.shape, dtype=bool)
-    for b in np.flatnonzero(bat.fc_radar >= 0):  # batteries: a handful
-        r = int(bat.fc_radar[b])
-        pip = grid.pip_m[:, b].reshape(-1, 3)
-        finite: NDArray[np.bool_] = np.asarray(np.isfinite(pip).all(axis=1), dtype=bool)
-        geom = radar_geometry(rad.pos_m[r : r + 1], np.where(finite[:, None], pip, 0.0))
-        seen = np.asarray(coverage_mask(rad, r, geom) & finite, dtype=bool)
-        ok[:, b] = seen.reshape(n, m)
-    return ok
-
-
 def _decide(
     pipe: Pipeline,
     t: float,
@@ -349,6 +340,7 @@ def _decide(
     waiting: I64,
     launchers: Launchers,
     first_missile_id: int,
+    seen_by_type: I64 | None = None,
 ) -> tuple[InFlight, Launchers, F64, I64, I64]:
     """One decision cycle: identify, evaluate, gate, plan, allocate launch slots. Pure.
 
@@ -360,6 +352,8 @@ def _decide(
         waiting: track ids whose last intercept's outcome is not yet known.
         launchers: launcher magazines and ready times.
         first_missile_id: id of the first missile launched now.
+        seen_by_type: (K,) threats of each type tracked so far (the lookahead
+            planner's count against the raid intelligence); None: not needed.
 
     Returns:
         The missiles launched, the launchers after launching, each missile's
@@ -375,10 +369,10 @@ def _decide(
     n_b = bat.load.shape[0]
     stock = launchers.battery_stock(n_b)
     in_air = _count_per_track(tracks.track_id, inflight.track_id)
-    if doc.policy == "shoot_look_shoot":
-        room = np.where((in_air == 0) & ~np.isin(tracks.track_id, waiting), doc.salvo_size, 0)
-    else:
+    if doc.policy == "shoot_shoot":
         room = np.maximum(doc.max_missiles_per_target - in_air, 0)
+    else:  # shoot_look_shoot, adaptive: wait for the assessment
+        room = np.where((in_air == 0) & ~np.isin(tracks.track_id, waiting), doc.salvo_size, 0)
     salvo = np.minimum(room, doc.salvo_size)
     open_ = tracks.confirmed & (salvo > 0)  # confirmed and not in an engagement
     fresh = t - tracks.last_update_s <= doc.max_track_age_s
@@ -403,7 +397,7 @@ def _decide(
     # The identified threat type of each track: its speed limit and Pk per missile type.
     ttype = np.where(ident >= 0, params.threats.type_index[np.maximum(ident, 0)], -1)
     grid = pipe.intercept.grid(pos, vel, bat, deadline, ttype)
-    reachable = grid.feasible & _fire_control_ok(params, grid)
+    reachable = grid.feasible & fire_control_cover(params, grid)
     correctable = _quality_gate(params, tracks, cand, t, grid)
     if doc.engage_order == "time_to_go":
         order = np.lexsort((-score, ta.tgo_s))
@@ -424,9 +418,46 @@ def _decide(
     mch = np.maximum(bat.missile_channels - guided, 0)
     feasible = reachable & correctable & (stock > 0)[None, :, :]
     pk = mis.pk_of(np.arange(mis.pk.size)[None, :], ttype[:, None])  # (N, M)
-    plan = pipe.planner.plan(
-        PlanRequest(score, order, salvo, feasible, grid.t_intercept_rel_s, stock, tch, mch, pk)
-    )
+    value = later = future_value = future_pk = None
+    reloads = launchers.reserve
+    lookahead = doc.planner == "lookahead"
+    adaptive = doc.policy == "adaptive"
+    if lookahead or adaptive or _has_rules(doc):
+        value = battle.threat_values(params, ta, ttype, ident)
+        allowed = battle.allowed_types(params, value, ttype)
+        feasible = battle.doctrine_rules(params, feasible, allowed, salvo, stock, reloads)
+        # What can only wait needs no plan this cycle (nothing can fire now).
+        if (lookahead or adaptive) and feasible.any():
+            first = np.where(feasible, grid.t_intercept_rel_s, np.inf).min(axis=(1, 2))
+            usable = allowed[:, None, :] & (stock + reloads > 0)[None, :, :]
+            later, look = battle.later_options(pipe, pos, vel, deadline, ttype, first, usable)
+            if adaptive:  # one round when a second after the look still fits
+                salvo = np.where(look, np.minimum(salvo, 1), salvo)
+        if lookahead and feasible.any() and seen_by_type is not None:
+            future_value, future_pk = battle.expected_threats(
+                params, seen_by_type, stock + reloads, t
+            )
+    if lookahead and not feasible.any():
+        plan = Plan(cand[:0], cand[:0], cand[:0])
+    else:
+        plan = pipe.planner.plan(
+            PlanRequest(
+                score,
+                order,
+                salvo,
+                feasible,
+                grid.t_intercept_rel_s,
+                stock,
+                tch,
+                mch,
+                pk,
+                value,
+                later,
+                future_value,
+                future_pk,
+                reloads,
+            )  # fmt: skip
+        )
     served = np.zeros(cand.size, dtype=bool)
     if plan.rows.size == 0:
         left = _left(stock, tch, mch, salvo)
@@ -473,6 +504,15 @@ def _decide(
         pip_m=pip[ok],
     )
     return new, launchers, score[rows[ok]], rank[rows[ok]], reason
+
+
+def _has_rules(doc: DoctrineParams) -> bool:
+    """The doctrine restricts options by type, value or reserve."""
+    return bool(
+        (doc.engage_with.size and not doc.engage_with.all())
+        or doc.min_threat_value.any()
+        or doc.reserve_share.any()
+    )
 
 
 def _left(stock: I64, tch: I64, mch: I64, salvo: I64) -> NDArray[np.bool_]:

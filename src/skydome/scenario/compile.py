@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,13 @@ from skydome.engagement.params import (
     TypePhysics,
 )
 from skydome.scenario.compile_raids import build_threats
-from skydome.scenario.schema import MissilePhysics, MissileType, Scenario, TrackerSettings
+from skydome.scenario.schema import (
+    Doctrine,
+    MissilePhysics,
+    MissileType,
+    Scenario,
+    TrackerSettings,
+)
 from skydome.scenario.schema.weapons import BALLISTIC_CLASS, against_problems
 from skydome.sensors.detection import required_snr
 from skydome.sensors.params import RadarParams
@@ -278,9 +285,43 @@ def compile_scenario(s: Scenario) -> SimParams:
             min_track_updates=d.min_track_updates,
             quality_sigmas=d.quality_sigmas,
             midcourse_share=d.midcourse_share,
+            **_battle_management(d, threats, mnames),
         ),
         tracker=tracker_params(t, fastest_threat_mps(threats)),
     )
+
+
+def _battle_management(d: Doctrine, threats: Threats, mnames: tuple[str, ...]) -> dict[str, Any]:
+    """The doctrine's per-type battle-management rules as arrays (`DoctrineParams`).
+
+    Threat types (K) in `threats.type_names` order, missile types (M) in `mnames` order.
+    """
+    k = len(threats.type_names)
+    engage_with = np.ones((k, len(mnames)), dtype=bool)
+    for i, label in enumerate(threats.type_names):
+        if label in d.engage_with:
+            engage_with[i] = [m in d.engage_with[label] for m in mnames]
+    damage = np.zeros(k)
+    np.add.at(damage, threats.type_index, threats.damage)
+    per_type = np.bincount(threats.type_index, minlength=k)
+    speed = np.zeros(k)
+    if threats.n:
+        np.maximum.at(speed, threats.type_index, threat_speeds_mps(threats))
+    return {
+        "threat_value": _arr([d.threat_values.get(x, np.nan) for x in threats.type_names]),
+        "type_damage": damage / np.maximum(per_type, 1),
+        "type_weight_by_type": _arr([d.type_weights.get(x, 1.0) for x in threats.type_names]),
+        "type_speed_mps": speed,
+        "min_threat_value": _arr([d.min_threat_value.get(m, 0.0) for m in mnames]),
+        "engage_with": engage_with,
+        "reserve_share": _arr([d.reserve_share.get(m, 0.0) for m in mnames]),
+        "expected_threats": np.array(
+            [d.expected_threats.get(x, 0) for x in threats.type_names], dtype=np.int64
+        ),
+        "lookahead_discount": d.lookahead_discount,
+        "lookahead_cost_weight": d.lookahead_cost_weight,
+        "lookahead_horizon_s": d.lookahead_horizon_s,
+    }
 
 
 MAX_SPEED_MARGIN = 1.25
@@ -290,16 +331,22 @@ FALLBACK_MAX_SPEED_MPS = 5_000.0
 """The maximum target speed when neither the settings nor any threat give one, m/s."""
 
 
-def fastest_threat_mps(threats: Threats, samples: int = 64) -> float | None:
-    """The fastest speed any threat reaches (sampled over its flight), m/s; None: no threats."""
-    if threats.n == 0:
-        return None
+def threat_speeds_mps(threats: Threats, samples: int = 64) -> F64:
+    """(N,) the fastest speed each threat reaches (sampled over its flight), m/s."""
     frac = np.linspace(0.0, 1.0, samples)
     span = np.where(np.isfinite(threats.end_s), threats.end_s - threats.launch_s, 0.0)
     t = threats.launch_s[:, None] + frac[None, :] * span[:, None]  # (N, samples)
     idx = np.repeat(np.arange(threats.n, dtype=np.int64), samples)
     _, vel = threats.state_at(t.reshape(-1), idx)
-    return float(np.sqrt(np.einsum("ni,ni->n", vel, vel)).max())
+    speed: F64 = np.sqrt(np.einsum("ni,ni->n", vel, vel)).reshape(threats.n, samples).max(axis=1)
+    return speed
+
+
+def fastest_threat_mps(threats: Threats, samples: int = 64) -> float | None:
+    """The fastest speed any threat reaches (sampled over its flight), m/s; None: no threats."""
+    if threats.n == 0:
+        return None
+    return float(threat_speeds_mps(threats, samples).max())
 
 
 def tracker_params(t: TrackerSettings, fastest_mps: float | None = None) -> TrackerParams:

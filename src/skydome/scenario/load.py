@@ -492,12 +492,38 @@ def _cross_reference_problems(s: Scenario, root: yaml.Node | None) -> list[Probl
             )
     for loc, msg in against_problems(s.missiles, types):
         add(loc, msg)
-    for label in s.doctrine.type_weights:
-        if label not in types:
-            add(
-                ("doctrine", "type_weights", label),
-                f"no raid has type {label!r} (types: {', '.join(sorted(types))})",
-            )
+    doc = s.doctrine
+    for section, keys in (
+        ("type_weights", doc.type_weights),
+        ("threat_values", doc.threat_values),
+        ("engage_with", doc.engage_with),
+        ("expected_threats", doc.expected_threats),
+    ):
+        for label in keys:
+            if label not in types:
+                add(
+                    ("doctrine", section, label),
+                    f"no raid has type {label!r} (types: {', '.join(sorted(types))})",
+                )
+    for section, keys in (
+        ("min_threat_value", doc.min_threat_value),
+        ("reserve_share", doc.reserve_share),
+    ):
+        for mtype in keys:
+            if mtype not in s.missiles:
+                add(
+                    ("doctrine", section, mtype),
+                    f"missile type {mtype!r} is not in the missiles library "
+                    f"(library has: {', '.join(library)})",
+                )
+    for label, allowed in doc.engage_with.items():
+        for k, mtype in enumerate(allowed):
+            if mtype not in s.missiles:
+                add(
+                    ("doctrine", "engage_with", label, k),
+                    f"missile type {mtype!r} is not in the missiles library "
+                    f"(library has: {', '.join(library)})",
+                )
     for i, r in enumerate(s.raids):
         if r.target not in assets:
             add(

@@ -16,11 +16,13 @@ class Doctrine(_Model):
     """How the command post evaluates threats and engages them."""
 
     salvo_size: int = Field(2, ge=1, le=16, description="Missiles fired per engagement.")
-    policy: Literal["shoot_look_shoot", "shoot_shoot"] = Field(
+    policy: Literal["shoot_look_shoot", "shoot_shoot", "adaptive"] = Field(
         "shoot_look_shoot",
         description="shoot_look_shoot: engage a track again only after its missiles are "
         "assessed (a miss); shoot_shoot: fire again while missiles are still in the air, "
-        "up to max_missiles_per_target.",
+        "up to max_missiles_per_target; adaptive: as shoot_look_shoot, but each track gets "
+        "one missile when a second shot after the assessment still fits before the threat "
+        "reaches its target, and a full salvo when it does not.",
     )
     max_missiles_per_target: int | None = Field(
         None, ge=1, le=64, description="Missiles in the air at one track at most (default: salvo)."
@@ -40,14 +42,17 @@ class Doctrine(_Model):
     decision_period_s: float = Field(
         2.0, gt=0.0, le=600.0, description="Time between engagement decisions."
     )
-    planner: Literal["greedy", "wta"] = Field(
+    planner: Literal["greedy", "wta", "lookahead"] = Field(
         "greedy",
         description="greedy: a salvo for each threat in priority order, cheapest adequate "
         "missile; wta: solve the weapon-target assignment (value at risk vs missile cost) "
-        "each decision cycle.",
+        "each decision cycle; lookahead: the assignment also values rounds kept for "
+        "threats that can be engaged later (tracked, or expected from expected_threats).",
     )
-    wta_solver: Literal["auto", "exact", "heuristic"] = Field(
-        "heuristic", description="Solver for planner 'wta'."
+    wta_solver: Literal["auto", "exact", "heuristic", "lns"] = Field(
+        "heuristic",
+        description="Solver for planners 'wta' and 'lookahead'. Only 'heuristic' gives the "
+        "same run on any host; the others stop on wall time.",
     )
     wta_time_limit_s: float = Field(
         0.2, gt=0.0, le=600.0, description="Wall-time budget per decision (planner 'wta')."
@@ -85,6 +90,57 @@ class Doctrine(_Model):
         description="Fire-control gate: intercept-point error removed by midcourse updates, "
         "per metre flown from the battery to the intercept point (assumed; 0.1 is a heading "
         "correction of about 6 deg).",
+    )
+    threat_values: dict[Name, Annotated[float, Field(ge=0.0, le=1e9)]] = Field(
+        default_factory=dict,
+        description="Value of one threat of each type (threat type label -> value, 0 to 1e9), "
+        "in asset-value units; a type not listed is worth its damage times the value of "
+        "the asset it threatens. Used by min_threat_value and the lookahead planner.",
+    )
+    min_threat_value: dict[Name, Annotated[float, Field(ge=0.0, le=1e9)]] = Field(
+        default_factory=dict,
+        description="Per missile type, the least threat value it is fired at (missile type "
+        "-> value; default 0: any). All planners.",
+    )
+    engage_with: dict[Name, Annotated[list[Name], Field(min_length=1, max_length=64)]] = Field(
+        default_factory=dict,
+        description="Per threat type, the only missile types fired at it (e.g. drones only "
+        "with short-range rounds); a type not listed may be engaged with any. All planners.",
+    )
+    reserve_share: dict[Name, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=dict,
+        description="Per missile type, the share (0 to 1) of each battery's starting rounds "
+        "of that type kept back for threats no other type can engage now. All planners.",
+    )
+    expected_threats: dict[Name, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
+        default_factory=dict,
+        description="Raid intelligence for the lookahead planner: threats of each type "
+        "expected over the whole run (threat type label -> count); those not yet tracked "
+        "are valued as future targets. Without it the planner estimates arrivals from the "
+        "picture (lookahead_horizon_s).",
+    )
+    lookahead_horizon_s: float = Field(
+        600.0,
+        ge=0.0,
+        le=86_400.0,
+        description="Lookahead planner without expected_threats: threats of each type are "
+        "expected to keep arriving at the rate tracked so far for this long (0: only the "
+        "picture's tracks count as later targets).",
+    )
+    lookahead_cost_weight: float = Field(
+        0.1,
+        ge=0.0,
+        le=1e9,
+        description="Lookahead planner: asset-value units per unit of missile cost (its "
+        "threat values are damage x asset value; 0.1 makes a round of cost 1 worth a tenth "
+        "of a percent of an asset of value 100).",
+    )
+    lookahead_discount: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="Lookahead planner: a round kept for a later engagement counts this share "
+        "of the kill it would make then (the chance that engagement happens).",
     )
 
 
