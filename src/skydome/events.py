@@ -130,7 +130,10 @@ class EventLog:
             return
 
         def col(v: object, dtype: type) -> NDArray[np.generic]:
-            return np.broadcast_to(np.asarray(v, dtype=dtype), (n,)).copy()
+            a: NDArray[np.generic] = np.asarray(v, dtype=dtype)
+            if a.ndim == 0:  # a scalar: np.full is cheaper than broadcast_to + copy
+                return np.full(n, a, dtype=dtype)
+            return np.broadcast_to(a, (n,)).copy()
 
         p = np.full((n, 3), np.nan) if pos_m is None else pos_m
         self._parts.append(

@@ -130,11 +130,20 @@ def detection_probability(snr: ArrayLike, pfa: ArrayLike, swerling: ArrayLike) -
     Raises:
         ValueError: for a Swerling case that is not implemented.
     """
-    s, p, m = np.broadcast_arrays(
-        np.asarray(snr, dtype=np.float64),
-        np.asarray(pfa, dtype=np.float64),
-        np.asarray(swerling, dtype=np.int64),
-    )
+    model = np.asarray(swerling, dtype=np.int64)
+    snr_a = np.asarray(snr, dtype=np.float64)
+    one = _PD.get(int(model.flat[0])) if model.size else None
+    if (
+        one is not None
+        and snr_a.ndim == 1
+        and model.shape in ((), snr_a.shape)
+        and np.shape(pfa) in ((), snr_a.shape)
+        and (model.ndim == 0 or bool((model == model[0]).all()))
+    ):
+        # One model for every target (the common case): one call on contiguous
+        # arrays, as the masked path below would make them, without the masks.
+        return one(np.ascontiguousarray(snr_a), np.full(snr_a.shape, pfa, dtype=np.float64))
+    s, p, m = np.broadcast_arrays(snr_a, np.asarray(pfa, dtype=np.float64), model)
     out = np.empty(s.shape)
     done = np.zeros(s.shape, dtype=bool)
     for case, fn in _PD.items():  # three models, not a loop over targets

@@ -49,14 +49,16 @@ def coverage_mask(radars: RadarParams, r: int, geom: RadarGeometry) -> NDArray[n
     """
     slant = geom.slant_m[0]
     el = geom.elevation_rad[0]
-    off = np.angle(np.exp(1j * (geom.azimuth_rad[0] - radars.az_center_rad[r])))
     mask: NDArray[np.bool_] = (
         geom.visible[0]
         & (slant <= radars.max_range_m[r])
         & (el >= radars.min_el_rad[r])
         & (el <= radars.max_el_rad[r])
-        & (np.abs(off) <= radars.az_half_width_rad[r])
     )
+    half = radars.az_half_width_rad[r]
+    if half < np.pi:  # a sector; a wrapped angle is always within pi of the centre
+        off = np.angle(np.exp(1j * (geom.azimuth_rad[0] - radars.az_center_rad[r])))
+        mask &= np.abs(off) <= half
     return mask
 
 
@@ -203,7 +205,7 @@ def detect(
         seen = seen & present
     channels = int(radars.track_channels[r]) if radars.esa[r] else 0
     seen = dwell_mask(radars, r, slant, seen)
-    hit = np.flatnonzero(seen & (u < pd))
+    hit = (seen & (u < pd)).nonzero()[0]
     m = hit.shape[0]
     sig = measurement_sigma(radars, r, snr[hit])
     noise = unit_noise[hit] * sig

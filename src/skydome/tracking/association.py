@@ -184,6 +184,15 @@ def gnn_assign(g: Gated, n_tracks: int, n_dets: int) -> Gated:
     # any redistribution of costs among k <= min(n, m) pairs.
     big = (hi - lo + 1.0) * min(n_tracks, n_dets)
     w = cost - hi - 1.0 - big
+    # The common scan: no track gates two detections and no detection two tracks
+    # (g is sorted by track). Every pair is then its own cluster and is taken
+    # when its weight is negative: all of g, as the matching would return it.
+    if (
+        (w < 0.0).all()
+        and (g.track[1:] != g.track[:-1]).all()
+        and int(np.bincount(g.det).max()) <= 1
+    ):
+        return g
     rows, cols = min_weight_matching(g.track, g.det, w, n_tracks, n_dets)
     # Map back to the pair index (g is sorted by track, then detection).
     key = g.track * n_dets + g.det

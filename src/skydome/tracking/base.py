@@ -90,8 +90,9 @@ class Kinematics:
             (part.x, part.P, part.mode_x, part.mode_P, part.mode_prob),
             strict=True,
         ):
-            a = a.copy()
-            a[idx] = b
+            if a.size:  # an empty mode array (a single-model filter) stays as it is
+                a = a.copy()
+                a[idx] = b
             out.append(a)
         return Kinematics(*out)
 

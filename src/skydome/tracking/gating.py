@@ -117,9 +117,12 @@ def gate_pairs(pred_pos: F64, pred_cov: F64, z: F64, R: F64, gamma: float, k0: i
     n, m = pred_pos.shape[0], z.shape[0]
     if n == 0 or m == 0:
         return Gated.none()
-    trP = np.trace(pred_cov, axis1=1, axis2=2)
-    trR = np.trace(R, axis1=1, axis2=2)
-    if n * m <= DENSE_PAIRS:
+    # Traces written out: np.trace's wrapper costs more than the sum at these sizes
+    # (same order of additions, so the same bits).
+    trP = pred_cov[:, 0, 0] + pred_cov[:, 1, 1] + pred_cov[:, 2, 2]
+    trR = R[:, 0, 0] + R[:, 1, 1] + R[:, 2, 2]
+    dense = n * m <= DENSE_PAIRS
+    if dense:
         ti, dj = _coarse_dense(pred_pos, z, gamma * trP, gamma * trR)
     else:
         radius = np.sqrt(gamma * (trP + trR.max()))
@@ -133,5 +136,7 @@ def gate_pairs(pred_pos: F64, pred_cov: F64, z: F64, R: F64, gamma: float, k0: i
     d2, logdet = mahalanobis_sq(nu, pred_cov[ti] + R[dj])
     ok = d2 <= gamma
     ti, dj, d2, logdet = ti[ok], dj[ok], d2[ok], logdet[ok]
+    if dense:  # np.nonzero of the (n, m) test is already in (track, detection) order
+        return Gated(ti, dj, d2, logdet)
     order = np.lexsort((dj, ti))
     return Gated(ti[order], dj[order], d2[order], logdet[order])

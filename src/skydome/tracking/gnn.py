@@ -190,33 +190,40 @@ class GnnTracker:
 
         # Confirmed tracks first, then tentative tracks with a velocity (two plots
         # or more), then one-plot tracks (initiators) on the detections left.
+        # (`x.nonzero()[0]` rather than np.flatnonzero: the same indices without
+        # the wrapper, which costs more than the work on a few dozen tracks.)
         tentative = ~state.confirmed
         free = np.ones(det.n, dtype=bool)
         parts: list[Gated] = []
         for rows in (state.confirmed, tentative & (state.hits >= 2)):
-            a = _associate(kin, np.flatnonzero(rows), det, np.flatnonzero(free), gamma)
+            if not rows.any():  # no tracks of this class: nothing to associate
+                continue
+            a = _associate(kin, rows.nonzero()[0], det, free.nonzero()[0], gamma)
             free[a.det] = False
             parts.append(a)
-        single = np.flatnonzero(tentative & (state.hits < 2))
-        parts.append(
-            _pair_initiators(
-                kin, single, t - state.last_update_s[single], det, np.flatnonzero(free),
-                gamma, p, coverage,
-            )
-        )  # fmt: skip
-        ti = np.concatenate([a.track for a in parts])
-        dj = np.concatenate([a.det for a in parts])
-
-        if ti.size:
-            kin = kin.put(ti, self.motion.update(kin.take(ti), det.pos_m[dj], det.cov_m2[dj]))
+        single = (tentative & (state.hits < 2)).nonzero()[0]
+        if single.size:
+            parts.append(
+                _pair_initiators(
+                    kin, single, t - state.last_update_s[single], det, free.nonzero()[0],
+                    gamma, p, coverage,
+                )
+            )  # fmt: skip
+        parts = [a for a in parts if a.n]
         n = state.n
         hit = np.zeros(n, dtype=bool)
-        hit[ti] = True
-        expected = coverage(kin.x[:, :3]) | hit if n else hit
         d2 = np.zeros(n)
         logdet = np.zeros(n)
-        d2[ti] = np.concatenate([a.d2 for a in parts])
-        logdet[ti] = np.concatenate([a.logdet for a in parts])
+        if parts:
+            ti = np.concatenate([a.track for a in parts]) if len(parts) > 1 else parts[0].track
+            dj = np.concatenate([a.det for a in parts]) if len(parts) > 1 else parts[0].det
+            kin = kin.put(ti, self.motion.update(kin.take(ti), det.pos_m[dj], det.cov_m2[dj]))
+            hit[ti] = True
+            d2[ti] = np.concatenate([a.d2 for a in parts])
+            logdet[ti] = np.concatenate([a.logdet for a in parts])
+        else:
+            ti = dj = np.zeros(0, dtype=np.int64)
+        expected = coverage(kin.x[:, :3]) | hit if n else hit
         quality = state.quality + score_increment(
             hit, expected, d2, logdet, p.detection_probability, p.false_alarm_density_m3
         )
@@ -238,9 +245,12 @@ class GnnTracker:
         )
         unused = np.ones(det.n, dtype=bool)
         unused[dj] = False
-        nu = np.flatnonzero(unused)
-        born = self.motion.initiate(det.pos_m[nu], det.cov_m2[nu], p.init_velocity_sigma_mps)
-        kin = Kinematics.concat(kin.take(m.keep), born)
+        nu = unused.nonzero()[0]
+        if nu.size or not m.keep.any():
+            born = self.motion.initiate(det.pos_m[nu], det.cov_m2[nu], p.init_velocity_sigma_mps)
+            kin = Kinematics.concat(kin.take(m.keep), born)
+        elif not m.keep.all():  # no new track (most scans): the kept rows as they are
+            kin = kin.take(m.keep)
         out, report = close_scan(
             state, m, t, p.confirm_m, truth, quality, kin.x, kin.P, det.truth[nu],
             (kin.mode_x, kin.mode_P, kin.mode_prob),

@@ -250,6 +250,13 @@ def det3(A: F64) -> F64:
     return out
 
 
+_P1 = np.array([4, 2, 1, 5, 0, 2, 3, 1, 0])
+_P2 = np.array([8, 7, 5, 6, 8, 3, 7, 6, 4])
+_Q1 = np.array([5, 1, 2, 3, 2, 0, 4, 0, 1])
+_Q2 = np.array([7, 8, 4, 8, 6, 5, 6, 7, 3])
+"""`inv3`'s adjugate entries as products of flattened 3 x 3 entries."""
+
+
 def inv3(A: F64) -> tuple[F64, F64]:
     """Inverses and determinants of a stack of 3 x 3 matrices, by cofactors.
 
@@ -259,21 +266,17 @@ def inv3(A: F64) -> tuple[F64, F64]:
     Returns:
         (A^-1 (..., 3, 3), det A (...)).
     """
-    a, b, c = A[..., 0, 0], A[..., 0, 1], A[..., 0, 2]
-    d, e, f = A[..., 1, 0], A[..., 1, 1], A[..., 1, 2]
-    g, h, i = A[..., 2, 0], A[..., 2, 1], A[..., 2, 2]
-    c00, c01, c02 = e * i - f * h, f * g - d * i, d * h - e * g
-    det = a * c00 + b * c01 + c * c02
+    # With A = [[a, b, c], [d, e, f], [g, h, i]] flattened row-major, entry k of
+    # the adjugate is A[_P1[k]] A[_P2[k]] - A[_Q1[k]] A[_Q2[k]] (e i - f h, c h - b i,
+    # ...): four gathers instead of eighteen products of single entries (the same
+    # products and differences, so the same bits).
+    flat = A.reshape(-1, 9)
+    adj = flat.take(_P1, axis=1) * flat.take(_P2, axis=1)
+    adj -= flat.take(_Q1, axis=1) * flat.take(_Q2, axis=1)
+    det = flat[:, 0] * adj[:, 0] + flat[:, 1] * adj[:, 3] + flat[:, 2] * adj[:, 6]
     r = 1.0 / det
-    out = np.empty(A.shape)
-    out[..., 0, 0], out[..., 1, 0], out[..., 2, 0] = c00 * r, c01 * r, c02 * r
-    out[..., 0, 1] = (c * h - b * i) * r
-    out[..., 1, 1] = (a * i - c * g) * r
-    out[..., 2, 1] = (b * g - a * h) * r
-    out[..., 0, 2] = (b * f - c * e) * r
-    out[..., 1, 2] = (c * d - a * f) * r
-    out[..., 2, 2] = (a * e - b * d) * r
-    return out, det
+    adj *= r[:, None]
+    return adj.reshape(A.shape), det.reshape(A.shape[:-2])
 
 
 def mahalanobis_sq(nu: F64, S: F64) -> tuple[F64, F64]:
@@ -423,7 +426,7 @@ class KalmanFilter:
         """Update track i of `k` with measurement i (Joseph form)."""
         if self.model.dim == 6:
             x, P, _, _ = kf_update_joseph(k.x, k.P, z, R)
-            return replace(k, x=x, P=P)
+            return Kinematics(x, P, k.mode_x, k.mode_P, k.mode_prob)
         if k.mode_x.shape[1:] != (1, self.model.dim):
             k = self._lift(k)
         mx, mP, _, _ = kf_update_joseph(k.mode_x[:, 0], k.mode_P[:, 0], z, R)
