@@ -68,9 +68,12 @@ def evaluate_threats(
     r = pos_m[:, None, :2] - assets.pos_m[None, :, :2]  # (N, A, 2)
     v = vel_mps[:, None, :2]
     vv = np.maximum(np.sum(v * v, axis=2), 1e-9)
-    t_cpa = np.maximum(-np.sum(r * v, axis=2) / vv, 0.0)
-    cpa = np.linalg.norm(r + v * t_cpa[..., None], axis=2)
-    closing = np.sum(r * v, axis=2) < 0.0
+    rv = np.sum(r * v, axis=2)
+    t_cpa = np.maximum(-rv / vv, 0.0)
+    # |w| as np.linalg.norm computes it (sqrt of the sum of squares), without its wrapper.
+    w = r + v * t_cpa[..., None]
+    cpa = np.sqrt(np.sum(w * w, axis=2))
+    closing = rv < 0.0
     tgo = np.where(closing, t_cpa, np.inf)
     weight = np.minimum(1.0, assets.radius_m[None, :] / np.maximum(cpa, 1.0))
     s = assets.value[None, :] * weight / (np.where(closing, t_cpa, 3600.0) + tgo_softening_s)
@@ -81,5 +84,5 @@ def evaluate_threats(
         asset=best.astype(np.int64),
         tgo_s=tgo[rows, best],
         cpa_m=cpa[rows, best],
-        range_m=np.linalg.norm(r[rows, best], axis=1),
+        range_m=np.sqrt(np.sum(r[rows, best] ** 2, axis=1)),
     )

@@ -64,6 +64,10 @@ HOLD_NONE, HOLD_QUALITY, HOLD_ENVELOPE, HOLD_LAUNCHER, HOLD_RESERVE = 0, 1, 2, 3
 an engagement), in order of precedence."""
 
 
+_EYE3 = np.eye(3)
+_EYE3.setflags(write=False)
+
+
 def predicted_position_cov(
     P: F64,  # noqa: N803
     horizon_s: F64,
@@ -90,7 +94,7 @@ def predicted_position_cov(
     vv = P[:, 3:, 3:].reshape(shape)
     t = horizon_s[..., None, None]
     tq = np.minimum(t, noise_horizon_s)
-    cov: F64 = pp + t * pv + t * t * vv + (q_mps2 * q_mps2 / 3.0) * tq**3 * np.eye(3)
+    cov: F64 = pp + t * pv + t * t * vv + (q_mps2 * q_mps2 / 3.0) * tq**3 * _EYE3
     return cov
 
 
@@ -205,9 +209,12 @@ def hold_reason(mature: B, reachable: B, correctable: B, left: B, engaged: B) ->
     good = reachable & correctable
     any_good = good.any(axis=(1, 2))
     any_left = (good & left).any(axis=(1, 2))
-    reason: I64 = np.select(
-        [engaged, ~mature, ~any_reach, ~any_good, ~any_left],
-        [HOLD_NONE, HOLD_QUALITY, HOLD_ENVELOPE, HOLD_QUALITY, HOLD_LAUNCHER],
-        default=HOLD_RESERVE,
-    ).astype(np.int64)
+    # The first reason that applies, in order of precedence: written from the
+    # last to the first, so that an earlier one overwrites (np.select's result).
+    reason: I64 = np.full(mature.shape[0], HOLD_RESERVE, dtype=np.int64)
+    reason[~any_left] = HOLD_LAUNCHER
+    reason[~any_good] = HOLD_QUALITY
+    reason[~any_reach] = HOLD_ENVELOPE
+    reason[~mature] = HOLD_QUALITY
+    reason[engaged] = HOLD_NONE
     return reason

@@ -167,7 +167,8 @@ def envelope_grid(
     t_rel = tau + tof_s
     finite = np.isfinite(tof_s)
     pip = x + v * np.where(finite, t_rel, 0.0)[..., None]
-    ground = np.linalg.norm(pip[..., :2] - batteries.pos_m[None, :, None, :2], axis=3)
+    dg = pip[..., :2] - batteries.pos_m[None, :, None, :2]
+    ground = np.sqrt(np.sum(dg * dg, axis=3))  # np.linalg.norm's arithmetic, without its wrapper
     alt = pip[..., 2]
     speed = np.sqrt(vv)
     max_range = missiles.max_range_m[None, None, :]

@@ -134,6 +134,8 @@ def start_reloads(ln: Launchers, bat: BatteryParams, t_s: float) -> tuple[Launch
         launchers that started one.
     """
     empty = (ln.stock.sum(axis=1) == 0) & (ln.ready_s <= t_s)
+    if not empty.any():  # most decisions: no launcher to refill
+        return ln, np.zeros(0, dtype=np.int64)
     want = np.where(empty[:, None], bat.load[ln.battery], 0)
     if not (want.sum(axis=0) > 0).any() or not ln.reserve.any():
         return ln, np.zeros(0, dtype=np.int64)

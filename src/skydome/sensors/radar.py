@@ -288,11 +288,15 @@ def polar_covariance(slant_m: F64, az_rad: F64, el_rad: F64, sigma: F64) -> F64:
     """
     sa, ca = np.sin(az_rad), np.cos(az_rad)
     se, ce = np.sin(el_rad), np.cos(el_rad)
+    # R cos(el) and R sin(el) once; -(a b) c equals (-a) b c bit for bit.
+    rc, rs = slant_m * ce, slant_m * se
     J = np.empty((slant_m.shape[0], 3, 3))
     J[:, 0, 0], J[:, 1, 0], J[:, 2, 0] = ce * sa, ce * ca, se
-    J[:, 0, 1], J[:, 1, 1], J[:, 2, 1] = slant_m * ce * ca, -slant_m * ce * sa, 0.0
-    J[:, 0, 2], J[:, 1, 2], J[:, 2, 2] = -slant_m * se * sa, -slant_m * se * ca, slant_m * ce
-    var = np.broadcast_to(np.asarray(sigma, dtype=np.float64) ** 2, (slant_m.shape[0], 3))
+    J[:, 0, 1], J[:, 1, 1], J[:, 2, 1] = rc * ca, -(rc * sa), 0.0
+    J[:, 0, 2], J[:, 1, 2], J[:, 2, 2] = -(rs * sa), -(rs * ca), rc
+    var = np.asarray(sigma, dtype=np.float64) ** 2
+    if var.shape != (slant_m.shape[0], 3):
+        var = np.broadcast_to(var, (slant_m.shape[0], 3))
     Js = J * var[:, None, :]
     out: F64 = Js @ J.transpose(0, 2, 1)
     return out
