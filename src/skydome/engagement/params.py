@@ -280,5 +280,5 @@ class DoctrineParams:
     reserve_share: F64 = field(default_factory=lambda: np.zeros(0))
     expected_threats: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     lookahead_discount: float = 0.8
-    lookahead_cost_weight: float = 0.1
+    lookahead_cost_weight: float = 0.5
     lookahead_horizon_s: float = 0.0

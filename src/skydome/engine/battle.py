@@ -189,9 +189,10 @@ def expected_threats(
 
     With the doctrine's `expected_threats` declared, type k has
     max(expected_k - seen_k, 0) still to come. Without, the planner estimates
-    from the picture: type k has arrived at the mean rate seen_k / t so far and
-    is expected to go on for `lookahead_horizon_s` (or to the end of the run):
-    round(seen_k min(H, T - t) / t) more. Type k contributes that many targets, at most as many as
+    from the picture: type k has arrived at the mean rate seen_k / max(t, H)
+    so far (H = `lookahead_horizon_s`: no rate is read from the first seconds
+    of a raid) and is expected to go on for H or to the end of the run:
+    round(seen_k min(H, T - t) / max(t, H)) more. Type k contributes that many targets, at most as many as
     rounds exist that could engage it (each needs one to matter), so the
     problem grows with the magazines, not with the numbers declared. Each is
     worth the type's value against the most valuable asset (`threat_values`
@@ -215,7 +216,8 @@ def expected_threats(
         unseen = np.maximum(doc.expected_threats - seen, 0)
     else:
         ahead = min(doc.lookahead_horizon_s, params.duration_s - t_s)
-        unseen = np.floor(seen * max(ahead, 0.0) / max(t_s, 1.0) + 0.5).astype(np.int64)
+        rate_span = max(t_s, doc.lookahead_horizon_s, 1.0)  # no rates from a few seconds
+        unseen = np.floor(seen * max(ahead, 0.0) / rate_span + 0.5).astype(np.int64)
     if not unseen.any():
         return np.zeros(0), np.zeros((0, n_m))
     k = np.arange(k_types)

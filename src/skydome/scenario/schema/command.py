@@ -128,12 +128,12 @@ class Doctrine(_Model):
         "picture's tracks count as later targets).",
     )
     lookahead_cost_weight: float = Field(
-        0.1,
+        0.5,
         ge=0.0,
         le=1e9,
         description="Lookahead planner: asset-value units per unit of missile cost (its "
-        "threat values are damage x asset value; 0.1 makes a round of cost 1 worth a tenth "
-        "of a percent of an asset of value 100).",
+        "threat values are damage x asset value; 0.5 makes a round of cost 1 worth half a "
+        "percent of an asset of value 100).",
     )
     lookahead_discount: float = Field(
         0.8,
