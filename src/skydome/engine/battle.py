@@ -192,8 +192,9 @@ def expected_threats(
     from the picture: type k has arrived at the mean rate seen_k / max(t, H)
     so far (H = `lookahead_horizon_s`: no rate is read from the first seconds
     of a raid) and is expected to go on for H or to the end of the run:
-    round(seen_k min(H, T - t) / max(t, H)) more. Type k contributes that many targets, at most as many as
-    rounds exist that could engage it (each needs one to matter), so the
+    round(seen_k min(H, T - t) / max(t, H)) more. Type k contributes that many
+    targets, at most as many as rounds exist that could engage it (each needs
+    one to matter), so the
     problem grows with the magazines, not with the numbers declared. Each is
     worth the type's value against the most valuable asset (`threat_values`
     without proximity) and has Pk `pk_of(m, k)` for every type allowed against
