@@ -385,6 +385,13 @@ def _decide(
     if not stock.any():
         reason[cand] = fc.HOLD_LAUNCHER
         return nothing
+    n_c = cand.size
+    lookahead = doc.planner == "lookahead"
+    if lookahead:
+        # The lookahead planner also sees the tracks it cannot fire at yet (too
+        # few updates, or stale between surveillance scans): later targets, after
+        # the candidates (rows n_c: never feasible now).
+        cand = np.r_[cand, np.flatnonzero(open_ & ~(fresh & mature))]
     salvo = salvo[cand]
     x = pipe.predict(tracks, t, cand)
     pos, vel = x[:, :3], x[:, 3:]
@@ -417,10 +424,10 @@ def _decide(
     tch = np.maximum(bat.target_channels - engaged_targets, 0)
     mch = np.maximum(bat.missile_channels - guided, 0)
     feasible = reachable & correctable & (stock > 0)[None, :, :]
+    feasible[n_c:] = False
     pk = mis.pk_of(np.arange(mis.pk.size)[None, :], ttype[:, None])  # (N, M)
     value = later = future_value = future_pk = None
     reloads = launchers.reserve
-    lookahead = doc.planner == "lookahead"
     adaptive = doc.policy == "adaptive"
     if lookahead or adaptive or _has_rules(doc):
         value = battle.threat_values(params, ta, ttype, ident)
@@ -461,7 +468,9 @@ def _decide(
     served = np.zeros(cand.size, dtype=bool)
     if plan.rows.size == 0:
         left = _left(stock, tch, mch, salvo)
-        reason[cand] = fc.hold_reason(mature[cand], reachable, correctable, left, served)
+        reason[cand[:n_c]] = fc.hold_reason(
+            mature[cand[:n_c]], reachable[:n_c], correctable[:n_c], left[:n_c], served[:n_c]
+        )
         return nothing
     n_m = bat.load.shape[1]
     rows = np.repeat(plan.rows, plan.count)
@@ -484,7 +493,9 @@ def _decide(
     np.add.at(used, (b[ok], m[ok]), 1)
     new_targets = np.bincount(np.unique(b[ok] * cand.size + rows[ok]) // cand.size, minlength=n_b)
     left = _left(stock - used, tch - new_targets, mch - np.bincount(b[ok], minlength=n_b), salvo)
-    reason[cand] = fc.hold_reason(mature[cand], reachable, correctable, left, served)
+    reason[cand[:n_c]] = fc.hold_reason(
+        mature[cand[:n_c]], reachable[:n_c], correctable[:n_c], left[:n_c], served[:n_c]
+    )
     # Planned but not launched: no launch slot, else the launch-time flyout left the envelope.
     planned = np.zeros(cand.size, dtype=bool)
     planned[rows] = True
