@@ -192,6 +192,9 @@ def table_paired(cells: list[Cell]) -> str:
         "|---|---|---|---|",
     ]
     for c in cells[1:]:
+        if c.n != ref.n:
+            lines.append(f"| {c.variant} | - | - | - |")
+            continue
         lines.append(
             f"| {c.variant} | {_ci(mean_estimate(c.value_lost - ref.value_lost))} "
             f"| {_ci(mean_estimate(c.leaked - ref.leaked))} "
@@ -213,7 +216,72 @@ def _cell_json(c: Cell) -> dict[str, Any]:
         "leaked_by_type": {t: float(np.mean(v)) for t, v in c.leaked_by_type.items()},
         "wall_s_per_run": float(np.mean(c.wall_s)),
         "elapsed_s": c.elapsed_s,
+        # Per replication, in replication order, so saved cells can be tabled (and
+        # paired) again with --from-json.
+        "replications": {
+            "leaked": c.leaked.tolist(),
+            "value_lost": c.value_lost.tolist(),
+            "cost": c.cost.tolist(),
+            "fired": c.fired.tolist(),
+            "killed": c.killed.tolist(),
+            "wall_s": c.wall_s.tolist(),
+            "leaked_by_type": {t: v.tolist() for t, v in c.leaked_by_type.items()},
+        },
     }
+
+
+def _cell_from_json(d: dict[str, Any]) -> Cell:
+    reps = d["replications"]
+
+    def arr(x: list[float]) -> np.ndarray[Any, Any]:
+        return np.asarray(x, dtype=np.float64)
+
+    return Cell(
+        scenario=d["scenario"],
+        variant=d["variant"],
+        n=int(d["n"]),
+        leaked=arr(reps["leaked"]),
+        value_lost=arr(reps["value_lost"]),
+        value_total=float(d["value_total"]),
+        cost=arr(reps["cost"]),
+        fired=arr(reps["fired"]),
+        killed=arr(reps["killed"]),
+        leaked_by_type={t: arr(v) for t, v in reps["leaked_by_type"].items()},
+        wall_s=arr(reps["wall_s"]),
+        elapsed_s=float(d["elapsed_s"]),
+    )
+
+
+def print_scenario(name: str, seed: int | None, cells: list[Cell], skipped: list[str]) -> None:
+    """The markdown tables of one scenario."""
+    print(f"## {name}" + (f" (study seed {seed})" if seed is not None else "") + "\n")
+    for s in skipped:
+        print(f"- skipped: {s}")
+    if not cells:
+        print()
+        return
+    if skipped:
+        print()
+    print(table_main(cells) + "\n")
+    print("Leakers by threat type (means):\n")
+    print(table_types(cells) + "\n")
+    if len(cells) > 1:
+        print("Paired differences (common random numbers), 95 % intervals:\n")
+        print(table_paired(cells) + "\n")
+
+
+def table_saved(paths: list[Path], variants: str | None) -> int:
+    """Print the tables of cells saved with --json (several files merge; variant order kept)."""
+    saved = [_cell_from_json(d) for p in paths for d in json.loads(p.read_text("utf-8"))]
+    order = _names(variants, tuple(dict.fromkeys(c.variant for c in saved)))
+    print(
+        "# Planner comparison (saved cells): 95 % intervals (t; delta method for rounds per "
+        "kill); paired differences assume the runs used the same study seed\n"
+    )
+    for name in dict.fromkeys(c.scenario for c in saved):
+        cells = [c for v in order for c in saved if c.scenario == name and c.variant == v]
+        print_scenario(name, None, cells, [])
+    return 0
 
 
 def _names(text: str | None, default: tuple[str, ...]) -> list[str]:
@@ -239,8 +307,22 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help=f"{QUICK_REPS} reps on {' and '.join(QUICK_SCENARIOS)} (a few minutes at most)",
     )
-    ap.add_argument("--json", type=Path, default=None, help="also write the estimates here")
+    ap.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="also write the estimates and per-replication values here (after every cell)",
+    )
+    ap.add_argument(
+        "--from-json",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="run nothing: table the cells saved by earlier --json runs (same seeds pair up)",
+    )
     args = ap.parse_args(argv)
+    if args.from_json is not None:
+        return table_saved(args.from_json, args.variants)
     reps = args.reps if args.reps is not None else (QUICK_REPS if args.quick else 30)
     scenarios = _names(args.scenarios, QUICK_SCENARIOS if args.quick else DEFAULT_SCENARIOS)
     variants = _names(args.variants, DEFAULT_VARIANTS)
@@ -270,20 +352,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{name}: {v}, {reps} reps ...]", file=sys.stderr, flush=True)
             cells.append(run_cell(name, v, sc, reps, args.jobs, seed))
             print(f"[... {cells[-1].elapsed_s:.0f} s]", file=sys.stderr, flush=True)
-        print(f"## {name} (study seed {seed})\n")
-        for s in skipped:
-            print(f"- skipped: {s}")
-        if not cells:
-            print()
-            continue
-        if skipped:
-            print()
-        print(table_main(cells) + "\n")
-        print("Leakers by threat type (means):\n")
-        print(table_types(cells) + "\n")
-        if len(cells) > 1:
-            print("Paired differences (common random numbers), 95 % intervals:\n")
-            print(table_paired(cells) + "\n")
+            if args.json is not None:  # after every cell: an interrupted study keeps its cells
+                done = out + [_cell_json(c) for c in cells]
+                args.json.write_text(json.dumps(done, indent=2) + "\n", encoding="utf-8")
+        print_scenario(name, seed, cells, skipped)
         out += [_cell_json(c) for c in cells]
     print(f"total wall time {time.perf_counter() - t_all:.0f} s")
     if args.json is not None:
