@@ -29,6 +29,7 @@ from skydome.engagement.wta import (
     solve_brute_force,
     solve_exact,
     solve_heuristic,
+    solve_lns,
     useful_counts,
 )
 from tests import cli
@@ -315,3 +316,65 @@ def test_typed_instances_exact_is_brute_force_heuristic_beats_greedy(p: WtaProbl
     assert ex.status in STATUSES and h.status in STATUSES
     for r in (ex, h):
         assert _feasible(p, r.x) and objective(p, r.x) == pytest.approx(r.objective)
+
+
+# ----------------------------------------------------------------------------- per-target caps
+
+array_capped = st.builds(
+    lambda seed, w, t, cost: _array_capped(seed, w, t, cost),
+    seed=st.integers(0, 2**31),
+    w=st.integers(1, 3),
+    t=st.integers(1, 4),
+    cost=st.booleans(),
+)
+
+
+def _array_capped(seed: int, w: int, t: int, cost: bool) -> WtaProblem:
+    """Types of 1-3 units with a cap per target in 0..2 (0: the target is not engaged)."""
+    rng = np.random.default_rng(seed)
+    return WtaProblem(
+        values=rng.uniform(0, 100, t),
+        pk=rng.uniform(0.0, 1.0, (w, t)) * (rng.random((w, t)) < 0.8),
+        counts=rng.integers(1, 3, w),
+        cost=rng.uniform(0, 30, w) if cost else np.zeros(0),
+        max_per_target=rng.integers(0, 3, t),
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(p=array_capped)
+def test_array_caps_are_honoured_by_every_solver(p: WtaProblem) -> None:
+    bf = solve_brute_force(p)
+    assert _feasible(p, bf.x)
+    ex = solve_exact(p, 20.0)
+    assert ex.optimal and ex.objective == pytest.approx(bf.objective, rel=1e-6, abs=1e-9)
+    g, _ = WH._mmr_greedy(p)
+    lay, _ = WH._layered_assignment(p)
+    ls, _ = WH._local_search(p, lay, np.inf)
+    lns = solve_lns(p, 30.0, seed=0, max_iter=20)
+    au = solve(p, "auto", 5.0)
+    for x in (g, lay, ls, ex.x, lns.x, au.x, solve_heuristic(p).x):
+        assert _feasible(p, x)
+        assert objective(p, x) >= bf.objective - 1e-9 * max(1.0, bf.objective)
+    # Useful counts never cut the optimum: the capped instance has the same one.
+    capped = WtaProblem(p.values, p.pk, useful_counts(p), p.cost, p.max_per_target)
+    assert solve_brute_force(capped).objective == pytest.approx(bf.objective, rel=1e-9, abs=1e-12)
+
+
+def test_scalar_cap_and_its_array_give_the_same_plans() -> None:
+    for seed in range(5):
+        p = duplicated(12, 20, 2, seed)
+        k = 2
+        a = WtaProblem(p.values, p.pk, p.counts, p.cost, k)
+        b = WtaProblem(p.values, p.pk, p.counts, p.cost, np.full(20, k, dtype=np.int64))
+        assert np.array_equal(solve_heuristic(a).x, solve_heuristic(b).x)
+        assert np.array_equal(useful_counts(a), useful_counts(b))
+        la, lb = solve_lns(a, 60.0, seed=1, max_iter=15), solve_lns(b, 60.0, seed=1, max_iter=15)
+        assert np.array_equal(la.x, lb.x)
+
+
+def test_array_cap_of_the_wrong_shape_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_per_target"):
+        WtaProblem(np.ones(3), np.full((2, 3), 0.5), max_per_target=np.ones(2, dtype=np.int64))
+    with pytest.raises(ValueError, match=">= 0"):
+        WtaProblem(np.ones(2), np.full((2, 2), 0.5), max_per_target=np.array([1, -1]))

@@ -18,13 +18,17 @@ Solvers (each in its module; this one is the entry point):
   each improved by local search over single-weapon moves and pairwise swaps of
   (weapon type, target) cells; the best of the four is returned, so it is never
   worse than the greedy.
-* `solve` -- ``auto`` picks by size and time budget.
+* `solve_lns` (`wta_lns`) -- large-neighbourhood search (after Ahuja, Kumar, Jha &
+  Orlin 2007's very-large-scale neighbourhoods): from the heuristic's plan it
+  repeatedly frees the weapons on a few targets, or of a few weapon types,
+  re-solves that part, and keeps the best plan found until the deadline.
+* `solve` -- ``auto`` spends its budget: the heuristic, then the exact solver
+  and the search, returning the best plan and the best bound known.
 
-Every result carries its objective, a lower bound where one is known and a
-`status` saying why the solver stopped (`STATUSES`). Weapon counts are first
-capped at the shots that can be of use (`useful_counts`), so time and memory
-follow the instance's real size, not the numbers written in it; every loop
-checks the deadline.
+``heuristic`` is deterministic and stops at its local optimum (the engine's
+default: same seed, same run on any host). ``lns``, ``auto`` and ``exact``
+use the wall-time budget, so their plans can depend on the host's speed.
+
 """
 
 from __future__ import annotations
@@ -32,14 +36,16 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from skydome.engagement.wta_exact import EXACT_MARGIN_S, solve_exact
+from skydome.engagement.wta_exact import EXACT_MARGIN_S, lagrangian_bound, solve_exact
 from skydome.engagement.wta_heuristic import solve_heuristic
+from skydome.engagement.wta_lns import solve_lns
 from skydome.engagement.wta_problem import (
     STATUSES,
     WtaProblem,
     WtaResult,
     objective,
     solve_brute_force,
+    target_caps,
     unit_assignment,
     useful_counts,
 )
@@ -53,31 +59,71 @@ __all__ = [
     "solve_brute_force",
     "solve_exact",
     "solve_heuristic",
+    "solve_lns",
+    "target_caps",
     "unit_assignment",
     "useful_counts",
 ]
 
+SOLVERS = ("auto", "exact", "heuristic", "lns")
+"""Solver names accepted by `solve`."""
+
 _EXACT_MAX_PAIRS = 80 * 80
+"""Up to this many weapon-target pairs `auto` runs the exact solver (its MILPs stay small)."""
+
+_AUTO_BOUND_SHARE = 0.1
+"""`auto`, large instances: at most this share of the budget for the Lagrangian bound."""
 
 
-def solve(p: WtaProblem, solver: str = "auto", time_limit_s: float = 10.0) -> WtaResult:
-    """Solve with `exact`, `heuristic`, or `auto` within `time_limit_s` in all.
+def solve(
+    p: WtaProblem, solver: str = "auto", time_limit_s: float = 10.0, seed: int = 0
+) -> WtaResult:
+    """Solve with `exact`, `heuristic`, `lns` or `auto` within `time_limit_s` in all.
 
-    `exact` warm-starts from the heuristic inside the same budget. `auto` runs
-    the heuristic (at most 0.5 s), then, for instances up to 80 x 80
-    weapon-target pairs, the exact solver seeded with the heuristic's solution
-    for the rest of the budget; the result is never worse than the heuristic's.
+    * ``heuristic``: construct and improve to a local optimum; deterministic, not
+      driven by the clock (the budget only cuts it short on huge instances).
+    * ``exact``: warm-starts from the heuristic inside the same budget.
+    * ``lns``: the heuristic, then large-neighbourhood search for the rest of
+      the budget (random stream from `seed`).
+    * ``auto``: the heuristic (at most 0.5 s); then, up to 80 x 80
+      weapon-target pairs, the exact solver seeded with it on 30 % of what is
+      left -- enough to prove most small instances -- and if not proven, the
+      search on 40 % of the rest and the exact solver again, seeded with the
+      search's plan, to the end; above that size, the search for the budget and
+      a Lagrangian lower bound (`lagrangian_bound`; weak, but valid). Returns the
+      best plan found and the best bound known; never worse than the heuristic.
+
+    ``lns``, ``exact`` and ``auto`` run until a proof or the deadline: their
+    plans can depend on the wall time, hence on the host.
     """
     t0 = time.perf_counter()
+    deadline = t0 + time_limit_s
     if solver == "exact":
         return solve_exact(p, time_limit_s)
+    if solver == "lns":
+        return solve_lns(p, time_limit_s, seed=seed)
     if solver not in ("auto", "heuristic"):
-        raise ValueError(f"unknown solver {solver!r}")
+        raise ValueError(f"unknown solver {solver!r}; expected one of {', '.join(SOLVERS)}")
     heur = solve_heuristic(p, min(time_limit_s, 0.5) if solver == "auto" else time_limit_s)
-    if solver == "heuristic" or p.n_weapons * p.n_targets > _EXACT_MAX_PAIRS:
+    if solver == "heuristic":
         return heur
-    left = time_limit_s - (time.perf_counter() - t0)
+    left = deadline - time.perf_counter()
     if left <= EXACT_MARGIN_S:
         return replace(heur, status="time_limit", seconds=time.perf_counter() - t0)
-    ex = solve_exact(p, left, incumbent=heur.x)
-    return replace(ex, solver="auto(exact)", seconds=time.perf_counter() - t0)
+    if p.n_weapons * p.n_targets <= _EXACT_MAX_PAIRS:
+        # Measured on 50 x 100 instances with 2-3 units per type: the MILP's
+        # own search beats the LNS there, and splitting its time (restarts)
+        # loses more than a better start gains.
+        ex = solve_exact(p, left, incumbent=heur.x)
+        # The exact solver never returns worse than its incumbent.
+        left = deadline - time.perf_counter()
+        if not ex.optimal and left > EXACT_MARGIN_S:
+            # The MILP gave up early (solver error, tolerance): search the rest.
+            ln = solve_lns(p, left, seed=seed, incumbent=ex.x)
+            if ln.objective < ex.objective:
+                ex = replace(ln, lower_bound=ex.lower_bound)
+        return replace(ex, solver="auto(exact)", seconds=time.perf_counter() - t0)
+    bound_s = _AUTO_BOUND_SHARE * left
+    ln = solve_lns(p, left - bound_s, seed=seed, incumbent=heur.x)
+    lb = lagrangian_bound(p, ln.x, deadline)
+    return replace(ln, lower_bound=lb, solver="auto(lns)", seconds=time.perf_counter() - t0)

@@ -32,9 +32,10 @@ from skydome.engagement.wta_problem import (
     _capped,
     _check_feasible,
     objective,
+    target_caps,
 )
 
-__all__ = ["EXACT_MARGIN_S", "solve_exact"]
+__all__ = ["EXACT_MARGIN_S", "lagrangian_bound", "solve_exact"]
 
 EXACT_MARGIN_S = 0.05
 """Held back from the MILP's time limit for building the model and reading the result."""
@@ -160,14 +161,15 @@ def solve_exact(
     c = np.r_[q.cost[pi], np.ones(t)]
     integrality = np.r_[np.ones(nx, dtype=np.int64), np.zeros(t, dtype=np.int64)]
     ub = np.r_[q.counts[pi].astype(np.float64), q.values.astype(np.float64)]
-    if q.max_per_target is not None:
-        ub[:nx] = np.minimum(ub[:nx], q.max_per_target)
+    caps = target_caps(q)
+    if caps is not None:
+        ub[:nx] = np.minimum(ub[:nx], caps[pj])
     bounds = Bounds(np.zeros(nv), ub)
     rows_w = coo_array((np.ones(nx), (pi, np.arange(nx))), shape=(w, nv)).tocsr()
     cons = [LinearConstraint(rows_w, -np.inf, q.counts.astype(np.float64))]
-    if q.max_per_target is not None:
+    if caps is not None:
         rows_t = coo_array((np.ones(nx), (pj, np.arange(nx))), shape=(t, nv)).tocsr()
-        cons.append(LinearConstraint(rows_t, -np.inf, float(q.max_per_target)))
+        cons.append(LinearConstraint(rows_t, -np.inf, caps.astype(np.float64)))
 
     cut_rows: list[csr_array] = []
     cut_lb: list[F64] = []
@@ -264,3 +266,81 @@ def solve_exact(
         time.perf_counter() - t0,
         status,
     )
+
+
+def lagrangian_bound(p: WtaProblem, x: I64, deadline: float, max_iter: int = 300) -> float | None:
+    """A valid lower bound for any size: the Lagrangian dual of the continuous relaxation.
+
+    Relax integrality and the per-target caps (a target capped at 0 keeps its
+    value), and price each row's magazine constraint with lambda_i >= 0:
+
+        L(lambda) = -sum_i lambda_i n_i
+                    + sum_j min_{x >= 0} [V_j e^{-s_j} + sum_i (c_i + lambda_i) x_ij]
+
+    with s_j = sum_i a_ij x_ij, a_ij = -ln(1 - p_ij) (infinite at p = 1). The
+    inner minimum fires only the row of least price per unit of s,
+    r_j = min_i (c_i + lambda_i) / a_ij, and is V_j if r_j >= V_j, else
+    r_j (1 + ln(V_j / r_j)). Every L(lambda) is below the relaxation's optimum,
+    hence below the integer optimum. lambda follows projected subgradient steps
+    with Polyak's step length towards `upper` (the incumbent's objective);
+    each step costs O(W T), and the deadline is checked before each.
+
+    Returns:
+        The best L(lambda) found, or None if not one was evaluated in time.
+    """
+    w, t = p.n_weapons, p.n_targets
+    if w == 0 or t == 0:
+        return float(p.values.sum()) if t else 0.0
+    upper = objective(p, x)
+    with np.errstate(divide="ignore"):
+        a = -np.log1p(-np.minimum(p.pk, 1.0))  # inf at p = 1
+    caps = target_caps(p)
+    shut = np.zeros(t, dtype=bool) if caps is None else caps <= 0
+    live = (a > 0.0) & ~shut[None, :]
+    n = p.counts.astype(np.float64)
+    v = p.values.astype(np.float64)
+    # Start from the plan's own prices: what each row's least useful weapon in
+    # `x` saves (the value of one more weapon of the row, on its best target, if idle).
+    with np.errstate(divide="ignore"):
+        logs = (x * np.log(np.maximum(1.0 - p.pk, 1e-300))).sum(axis=0)
+    vs = v * np.exp(logs)  # V_j S_j
+    save = np.where(x > 0, vs[None, :] * (1.0 / np.maximum(1.0 - p.pk, 1e-12) - 1.0), np.inf)
+    add = (p.pk * vs[None, :]).max(axis=1)
+    lam = np.where(x.sum(axis=1) > 0, save.min(axis=1), add) - p.cost
+    lam = np.maximum(np.where(np.isfinite(lam), lam, 0.0), 0.0)
+    best: float | None = None
+    theta = 1.0
+    for _ in range(max_iter):
+        if time.perf_counter() >= deadline:
+            break
+        price = p.cost + lam
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(live, price[:, None] / np.where(live, a, 1.0), np.inf)
+        ratio = np.where(np.isnan(ratio), 0.0, ratio)  # 0 / inf: a free certain kill
+        i_best = np.argmin(ratio, axis=0)
+        r = ratio[i_best, np.arange(t)]
+        fire = r < v
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inner = np.where(
+                fire, r * (1.0 + np.log(np.where(fire, v, 1.0) / np.where(r > 0, r, 1.0))), v
+            )
+        inner = np.where(fire & (r <= 0.0), 0.0, inner)
+        val = float(inner.sum() - lam @ n)
+        if best is None or val > best:
+            best = val
+        # Units fired in the inner minimum: s_j / a at the best row.
+        a_b = a[i_best, np.arange(t)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.where(
+                fire & (r > 0.0), np.log(np.where(fire, v, 1.0) / np.where(r > 0, r, 1.0)), 0.0
+            )
+            units = np.where(np.isfinite(a_b) & (a_b > 0), s / np.where(a_b > 0, a_b, 1.0), 0.0)
+        used = np.bincount(i_best, weights=units, minlength=w)
+        g = used - n  # supergradient of L
+        g = np.where((lam <= 0.0) & (g < 0.0), 0.0, g)
+        gg = float(g @ g)
+        if gg <= 1e-18:
+            break
+        lam = np.maximum(lam + theta * max(upper - val, 1e-9 * max(abs(upper), 1.0)) / gg * g, 0.0)
+        theta = max(theta * 0.98, 0.05)
+    return None if best is None else min(best, upper)

@@ -22,6 +22,7 @@ from skydome.engagement.wta_problem import (
     _capped,
     _check_feasible,
     objective,
+    target_caps,
 )
 
 __all__ = ["solve_heuristic"]
@@ -57,7 +58,8 @@ def _mmr_greedy(p: WtaProblem, deadline: float = np.inf) -> tuple[I64, bool]:
     if w == 0 or t == 0:
         return x, True
     left = p.counts.astype(np.int64).copy()
-    cap = np.full(t, np.iinfo(np.int64).max if p.max_per_target is None else p.max_per_target)
+    caps = target_caps(p)
+    cap = np.full(t, np.iinfo(np.int64).max) if caps is None else caps
     wv = p.values.astype(np.float64).copy()  # V_j S_j
     gain = p.pk * wv[None, :] - p.cost[:, None]
     gain[:, cap <= 0] = -np.inf
@@ -131,7 +133,8 @@ def _layered_assignment(p: WtaProblem, deadline: float = np.inf) -> tuple[I64, b
     x = np.zeros((w, t), dtype=np.int64)
     left = p.counts.astype(np.int64).copy()
     wv = p.values.astype(np.float64).copy()
-    cap = np.full(t, np.iinfo(np.int64).max if p.max_per_target is None else p.max_per_target)
+    caps = target_caps(p)
+    cap = np.full(t, np.iinfo(np.int64).max) if caps is None else caps
     block = t if t <= _LSA_FULL else _LSA_BLOCK
     step_s = 0.0  # duration of the last assignment: do not start one that cannot finish
     while True:
@@ -206,7 +209,7 @@ def _local_search(p: WtaProblem, x0: I64, deadline: float) -> tuple[I64, bool]:
     real = np.r_[np.ones(t), 0.0]  # 1 for a real target, 0 for the virtual one
     cost_real = p.cost[:, None] * real[None, :]
     d_base = q - 1.0
-    cap = np.inf if p.max_per_target is None else float(p.max_per_target)
+    caps = target_caps(p)
     eps = 1e-12 * max(float(vals.sum()), 1.0)
     step_s = 0.0  # duration of the last iteration: do not start one that cannot finish
     while True:
@@ -243,9 +246,9 @@ def _local_search(p: WtaProblem, x0: I64, deadline: float) -> tuple[I64, bool]:
         l2[two] = lu[second[two]]
         # Add one weapon of row i at b: F changes by D_ib.
         D = a[None, :] * d_base + cost_real
-        if np.isfinite(cap):
+        if caps is not None:
             load = np.bincount(ca, weights=n_c * real[ca], minlength=t + 1)
-            D[:, np.r_[load[:t] >= cap, False]] = np.inf
+            D[:, np.r_[load[:t] >= caps, False]] = np.inf
         b1, d1, b2, d2 = _two_smallest(D)
         same = a1 == b1
         alt = l1 + d2 <= l2 + d1

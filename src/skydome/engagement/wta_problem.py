@@ -30,6 +30,7 @@ __all__ = [
     "WtaResult",
     "objective",
     "solve_brute_force",
+    "target_caps",
     "unit_assignment",
     "useful_counts",
 ]
@@ -65,14 +66,16 @@ class WtaProblem:
         pk: (W, T) kill probabilities p_ij in [0, 1].
         counts: (W,) weapons of each row (1 for individual weapons).
         cost: (W,) cost of firing one weapon of each row (0: textbook WTA).
-        max_per_target: at most this many weapons on one target (None: no cap).
+        max_per_target: at most this many weapons on one target: an int for every
+            target, a (T,) integer array per target (0: do not engage), or None
+            (no cap).
     """
 
     values: F64
     pk: F64
     counts: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     cost: F64 = field(default_factory=lambda: np.zeros(0))
-    max_per_target: int | None = None
+    max_per_target: int | I64 | None = None
 
     def __post_init__(self) -> None:
         w = self.pk.shape[0]
@@ -80,6 +83,17 @@ class WtaProblem:
             object.__setattr__(self, "counts", np.ones(w, dtype=np.int64))
         if self.cost.size == 0:
             object.__setattr__(self, "cost", np.zeros(w))
+        cap = self.max_per_target
+        if cap is not None and not isinstance(cap, (int, np.integer)):
+            arr = np.asarray(cap)
+            if arr.shape != (self.pk.shape[1],) or not np.issubdtype(arr.dtype, np.integer):
+                raise ValueError(
+                    f"max_per_target: expected an int or a ({self.pk.shape[1]},) integer "
+                    f"array, got {arr.dtype} {arr.shape}"
+                )
+            if (arr < 0).any():
+                raise ValueError("max_per_target: caps must be >= 0")
+            object.__setattr__(self, "max_per_target", arr.astype(np.int64))
 
     @property
     def n_weapons(self) -> int:
@@ -153,6 +167,13 @@ def _a(p: WtaProblem) -> F64:
     return a
 
 
+def target_caps(p: WtaProblem) -> I64 | None:
+    """(T,) weapons allowed per target (`max_per_target` broadcast), or None without a cap."""
+    if p.max_per_target is None:
+        return None
+    return np.broadcast_to(np.asarray(p.max_per_target, dtype=np.int64), (p.n_targets,)).copy()
+
+
 def _check_feasible(p: WtaProblem, x: I64) -> None:
     assert (x >= 0).all() and (x.sum(axis=1) <= p.counts).all()
     if p.max_per_target is not None:
@@ -192,8 +213,9 @@ def useful_counts(p: WtaProblem) -> I64:
         k_cost = np.floor(ratio / np.log1p(-np.where(live, pk, 0.0)) * (1.0 + 1e-9) + 1e-9) + 1.0
     k = np.where(c > 0.0, np.minimum(k_cost, k_res), k_res)
     k = np.where(live & np.isfinite(k), k, np.where(live, k_res, 0.0))
-    if p.max_per_target is not None:
-        k = np.minimum(k, float(p.max_per_target))
+    caps = target_caps(p)
+    if caps is not None:
+        k = np.minimum(k, caps.astype(np.float64)[None, :])
     n = p.counts.astype(np.float64)
     per_row = np.minimum(k, n[:, None]).sum(axis=1) if p.n_targets else np.zeros(p.n_weapons)
     return np.minimum(per_row, n).astype(np.int64)
