@@ -98,18 +98,22 @@ def radar_geometry(
         `RadarGeometry` with fields of shape (R, N).
     """
     d = target_m[None, :, :2] - radar_m[:, None, :2]
-    ground = np.hypot(d[..., 0], d[..., 1])
-    az = np.arctan2(d[..., 0], d[..., 1])
+    dx, dy = d[..., 0], d[..., 1]
+    ground = np.hypot(dx, dy)
+    az = np.arctan2(dx, dy)
     h1 = radar_m[:, None, 2]
     h2 = target_m[None, :, 2]
     r1 = ae_m + h1
     r2 = ae_m + h2
     theta = ground / ae_m
+    # (h2 - h1) and sin^2(theta / 2) serve both formulas below: computed once.
+    dh = h2 - h1
+    s2 = np.sin(0.5 * theta) ** 2
     # R^2 = r1^2 + r2^2 - 2 r1 r2 cos(theta), in a form that does not cancel
     # (r1^2 ~ 1e14 m^2): (r2 - r1)^2 + 4 r1 r2 sin^2(theta / 2).
-    slant = np.sqrt((h2 - h1) ** 2 + 4.0 * r1 * r2 * np.sin(0.5 * theta) ** 2)
+    slant = np.sqrt(dh**2 + 4.0 * r1 * r2 * s2)
     # r2 cos(theta) - r1 without cancellation: (h2 - h1) - 2 r2 sin^2(theta / 2).
-    el = np.arctan2((h2 - h1) - 2.0 * r2 * np.sin(0.5 * theta) ** 2, r2 * np.sin(theta))
+    el = np.arctan2(dh - 2.0 * r2 * s2, r2 * np.sin(theta))
     visible = ground <= horizon_range_m(h1, h2, ae_m)
     return RadarGeometry(ground, slant, az, el, visible)
 
@@ -126,7 +130,8 @@ def polar_to_map(
     r2^2 = r1^2 + R^2 + 2 r1 R sin(el); theta = atan2(R cos(el), r1 + R sin(el)).
 
     Args:
-        radar_m: (M, 3) position of the measuring radar for each measurement.
+        radar_m: (M, 3) position of the measuring radar for each measurement, or
+            (1, 3) one radar for all.
         slant_m: (M,) slant range, metres.
         azimuth_rad: (M,) bearing clockwise from north.
         elevation_rad: (M,) elevation.

@@ -22,6 +22,7 @@ references are in docs/models.md (Threats).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,6 +55,45 @@ def _empty() -> F64:
 
 def _empty_i() -> I64:
     return np.zeros(0, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _RouteRows:
+    """Static arrays of some route threats (K rows), gathered for `Threats.state_at`.
+
+    `idx` (K,) are the threats; the rest are `Threats` fields at `idx`, plus
+    `last` = n_wp - 1, `last_seg` = n_wp - 2, `total` = the time of the last vertex and `span_s` =
+    end_s - launch_s; `sweep`, `center` are None when no route has arcs.
+    """
+
+    idx: I64
+    launch_s: F64
+    wp: F64
+    wt: F64
+    last: I64
+    last_seg: I64
+    total: F64
+    sweep: F64 | None
+    center: F64 | None
+    weave_amp: F64
+    weave_omega: F64
+    weave_t0: F64
+    weave_t1: F64
+    evade_amp: F64
+    evade_dur: F64
+    span_s: F64
+
+
+@dataclass(frozen=True)
+class _BallisticRows:
+    """Static arrays of some ballistic threats (K rows), gathered for `Threats.state_at`."""
+
+    idx: I64
+    tof_s: F64
+    b0: F64
+    b1: F64
+    vz0: F64
+    reentry_tau_s: F64
 
 
 @dataclass(frozen=True)
@@ -198,47 +238,100 @@ class Threats:
         Returns:
             (pos_m, vel_mps), each (n, 3), map frame.
         """
+        route: _RouteRows | None
+        bal_rows: _BallisticRows | None
         if idx is None:
-            idx = np.arange(self.n)
-        n = idx.shape[0]
-        tau = np.asarray(t_s, dtype=np.float64) - self.launch_s[idx]
-        tau = np.broadcast_to(tau, (n,))
-        pos = np.empty((n, 3))
-        vel = np.empty((n, 3))
-        bal = self.ballistic[idx]
-        r = np.flatnonzero(~bal)
-        if r.size:
-            ir = idx[r]
-            ev = None if evade_start_s is None else evade_start_s[ir] - self.launch_s[ir]
-            pos[r], vel[r] = self._route_state(ir, tau[r], ev)
-        b = np.flatnonzero(bal)
-        if b.size:
-            pos[b], vel[b] = self._ballistic_state(idx[b], tau[b])
+            # Every threat (each radar scan): the route and ballistic rows'
+            # static arrays are gathered once per `Threats` (`_all_rows`).
+            route, bal_rows = self._all_rows
+            n = self.n
+            tau = np.asarray(t_s, dtype=np.float64) - self.launch_s
+            tau = np.broadcast_to(tau, (n,))
+            pos = np.empty((n, 3))
+            vel = np.empty((n, 3))
+            r, b = route.idx, bal_rows.idx
+        else:
+            n = idx.shape[0]
+            tau = np.asarray(t_s, dtype=np.float64) - self.launch_s[idx]
+            tau = np.broadcast_to(tau, (n,))
+            pos = np.empty((n, 3))
+            vel = np.empty((n, 3))
+            bal = self.ballistic[idx]
+            r = np.flatnonzero(~bal)
+            b = np.flatnonzero(bal)
+            route = self._route_rows(idx[r]) if r.size else None
+            bal_rows = self._ballistic_rows(idx[b]) if b.size else None
+        if r.size and route is not None:
+            ev = None if evade_start_s is None else evade_start_s[route.idx] - route.launch_s
+            pos[r], vel[r] = self._route_state(route, tau[r], ev)
+        if b.size and bal_rows is not None:
+            pos[b], vel[b] = self._ballistic_state(bal_rows, tau[b])
         return pos, vel
+
+    # --- rows of one motion family, gathered ---------------------------------------------
+
+    @cached_property
+    def _all_rows(self) -> tuple[_RouteRows, _BallisticRows]:
+        """Every route threat's and every ballistic threat's rows (the arrays are static)."""
+        return (
+            self._route_rows(np.flatnonzero(~self.ballistic)),
+            self._ballistic_rows(np.flatnonzero(self.ballistic)),
+        )
+
+    def _route_rows(self, idx: I64) -> _RouteRows:
+        wt = self.wp_t_s[idx]
+        last = self.n_wp[idx] - 1
+        arcs = self.arc_sweep_rad.size > 0
+        return _RouteRows(
+            idx=idx,
+            launch_s=self.launch_s[idx],
+            wp=self.wp_m[idx],
+            wt=wt,
+            last=last,
+            last_seg=last - 1,
+            total=wt[np.arange(idx.shape[0]), last],
+            sweep=self.arc_sweep_rad[idx] if arcs else None,
+            center=self.arc_center_m[idx] if arcs else None,
+            weave_amp=self.weave_amp_m[idx],
+            weave_omega=self.weave_omega_rps[idx],
+            weave_t0=self.weave_t0_s[idx],
+            weave_t1=self.weave_t1_s[idx],
+            evade_amp=self.evade_amp_m[idx],
+            evade_dur=self.evade_dur_s[idx],
+            span_s=self.end_s[idx] - self.launch_s[idx],
+        )
+
+    def _ballistic_rows(self, idx: I64) -> _BallisticRows:
+        return _BallisticRows(
+            idx=idx,
+            tof_s=self.tof_s[idx],
+            b0=self.b0_m[idx],
+            b1=self.b1_m[idx],
+            vz0=self.vz0_mps[idx],
+            reentry_tau_s=self.reentry_tau_s[idx],
+        )
 
     # --- routes ---------------------------------------------------------------------------
 
-    def _route_state(self, idx: I64, tau: F64, evade_tau_s: F64 | None) -> tuple[F64, F64]:
-        wp = self.wp_m[idx]
-        wt = self.wp_t_s[idx]
-        rows = np.arange(idx.shape[0])
-        last = self.n_wp[idx] - 1
-        total = wt[rows, last]
+    def _route_state(self, g: _RouteRows, tau: F64, evade_tau_s: F64 | None) -> tuple[F64, F64]:
+        wp, wt = g.wp, g.wt
+        rows = np.arange(g.idx.shape[0])
+        total = g.total
         moving = (tau > 0.0) & (tau < total)
         tau = np.clip(tau, 0.0, total)
-        seg = np.minimum(np.sum(wt[:, 1:] <= tau[:, None], axis=1), last - 1)
+        seg = np.minimum(np.sum(wt[:, 1:] <= tau[:, None], axis=1), g.last_seg)
         a, b = wp[rows, seg], wp[rows, seg + 1]
         ta, tb = wt[rows, seg], wt[rows, seg + 1]
         dur = np.maximum(tb - ta, 1e-12)
         f = (tau - ta) / dur
         pos = a + (b - a) * f[:, None]
         vel = (b - a) / dur[:, None]
-        turn_rate = np.zeros(idx.shape[0])
-        if self.arc_sweep_rad.size:
-            sweep = self.arc_sweep_rad[idx, seg]
+        turn_rate = np.zeros(g.idx.shape[0])
+        if g.sweep is not None and g.center is not None:
+            sweep = g.sweep[rows, seg]
             k = np.flatnonzero(sweep != 0.0)
             if k.size:
-                c = self.arc_center_m[idx[k], seg[k]]
+                c = g.center[k, seg[k]]
                 rel = a[k, :2] - c
                 radius = np.hypot(rel[:, 0], rel[:, 1])
                 th = np.arctan2(rel[:, 1], rel[:, 0]) + sweep[k] * f[k]
@@ -252,9 +345,9 @@ class Threats:
         vel *= moving[:, None]
         turn_rate *= moving
         # Lateral offsets y(tau) along the left normal of the ground track.
-        y, dy = self._weave(idx, tau)
+        y, dy = self._weave(g, tau)
         if evade_tau_s is not None:
-            ye, dye = self._evasion(idx, tau, evade_tau_s)
+            ye, dye = self._evasion(g, tau, evade_tau_s)
             y, dy = y + ye, dy + dye
         off = np.flatnonzero(y != 0.0)
         if off.size:
@@ -268,30 +361,32 @@ class Threats:
             vel[off, :2] += dy[off, None] * normal - (y[off] * turn_rate[off])[:, None] * u
         return pos, vel
 
-    def _weave(self, idx: I64, tau: F64) -> tuple[F64, F64]:
+    def _weave(self, g: _RouteRows, tau: F64) -> tuple[F64, F64]:
         """Weave offset A (1 - cos(omega s)) and its rate, s = tau - t0 in the window."""
-        amp = self.weave_amp_m[idx]
+        amp = g.weave_amp
         if not amp.any():
-            return np.zeros(idx.shape[0]), np.zeros(idx.shape[0])
-        w = self.weave_omega_rps[idx]
-        s = tau - self.weave_t0_s[idx]
-        on = (amp > 0.0) & (s > 0.0) & (tau < self.weave_t1_s[idx])
+            return np.zeros(g.idx.shape[0]), np.zeros(g.idx.shape[0])
+        w = g.weave_omega
+        s = tau - g.weave_t0
+        on = (amp > 0.0) & (s > 0.0) & (tau < g.weave_t1)
         phase = w * s
         y = np.where(on, amp * (1.0 - np.cos(phase)), 0.0)
         dy = np.where(on, amp * w * np.sin(phase), 0.0)
         return y, dy
 
-    def _evasion(self, idx: I64, tau: F64, start: F64) -> tuple[F64, F64]:
+    def _evasion(self, g: _RouteRows, tau: F64, start: F64) -> tuple[F64, F64]:
         """Break offset A (1 - cos(2 pi s / T)), s = tau - start, while 0 < s < T."""
-        amp = self.evade_amp_m[idx]
+        amp = g.evade_amp
         if not amp.any():
-            return np.zeros(idx.shape[0]), np.zeros(idx.shape[0])
-        dur = self.evade_dur_s[idx]
+            return np.zeros(g.idx.shape[0]), np.zeros(g.idx.shape[0])
+        dur = g.evade_dur
         s = tau - start
         # A break that would not end before the leak is not started: leak times
         # and leak points are those of the route.
-        fits = start + dur <= self.end_s[idx] - self.launch_s[idx]
+        fits = start + dur <= g.span_s
         on = (amp > 0.0) & fits & (s > 0.0) & (s < dur)
+        if not on.any():  # no break under way (most of the time): zero offsets
+            return np.zeros(g.idx.shape[0]), np.zeros(g.idx.shape[0])
         w = 2.0 * np.pi / dur
         with np.errstate(invalid="ignore"):
             phase = w * s
@@ -301,11 +396,12 @@ class Threats:
 
     # --- ballistic arcs ----------------------------------------------------------------
 
-    def _ballistic_state(self, idx: I64, tau: F64) -> tuple[F64, F64]:
-        T = self.tof_s[idx]
+    def _ballistic_state(self, g: _BallisticRows, tau: F64) -> tuple[F64, F64]:
+        idx = g.idx
+        T = g.tof_s
         moving = (tau > 0.0) & (tau < T)
         tau_c = np.clip(tau, 0.0, T)
-        p0, p1, vz0 = self.b0_m[idx], self.b1_m[idx], self.vz0_mps[idx]
+        p0, p1, vz0 = g.b0, g.b1, g.vz0
         vh = (p1[:, :2] - p0[:, :2]) / T[:, None]
         pos = np.empty((idx.shape[0], 3))
         pos[:, :2] = p0[:, :2] + vh * tau_c[:, None]
@@ -314,7 +410,7 @@ class Threats:
         vel[:, :2] = vh
         vel[:, 2] = vz0 - GRAVITY_MPS2 * tau_c
         vel *= moving[:, None]
-        k = np.flatnonzero(tau >= self.reentry_tau_s[idx])
+        k = np.flatnonzero(tau >= g.reentry_tau_s)
         if k.size:
             pos[k], vel[k] = self._reentry_state(idx[k], tau[k] - self.reentry_tau_s[idx[k]])
         return pos, vel

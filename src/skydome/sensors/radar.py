@@ -229,13 +229,15 @@ def detect(
         decl = measurement_sigma(radars, r, np.full(fa_r.size, radars.ref_snr[r]))
         sig = np.concatenate([sig, decl])
         m = rng_m.shape[0]
-    pos = polar_to_map(np.repeat(radar_pos, m, axis=0), rng_m, az, el)
+    pos = polar_to_map(radar_pos, rng_m, az, el)  # the one radar broadcasts
+    polar = np.empty((m, 3))
+    polar[:, 0], polar[:, 1], polar[:, 2] = rng_m, az, el
     return Detections(
         time_s=t_s,
         radar=r,
         pos_m=pos,
         cov_m2=polar_covariance(rng_m, az, el, sig),
-        polar=np.stack([rng_m, az, el], axis=1),
+        polar=polar,
         truth=truth,
     )
 

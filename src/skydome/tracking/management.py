@@ -135,9 +135,9 @@ def manage(
         | implausible
     )
     return ManagementDecision(
-        hits=hits.astype(np.int64),
-        opportunities=opps.astype(np.int64),
-        misses=misses.astype(np.int64),
+        hits=np.asarray(hits, dtype=np.int64),
+        opportunities=np.asarray(opps, dtype=np.int64),
+        misses=np.asarray(misses, dtype=np.int64),
         last_update_s=last,
         confirmed=conf,
         newly_confirmed=newly,
