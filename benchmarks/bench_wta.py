@@ -30,6 +30,7 @@ on duplicated-unit instances 100 x 200 .. 500 x 1000 the heuristic never loses
 to the marginal-return greedy and exact never to the heuristic.
 
     python benchmarks/bench_wta.py [--quick] [--seeds 3] [--limit 10] [--exact-limit 60]
+        [--sizes 50x100 500x1000] [--families uniform duplicated] [--units 1 2 3]
     python benchmarks/bench_wta.py --legacy [--seeds 3] [--exact-limit 10] [--heur-limit 2]
 """
 
@@ -149,7 +150,10 @@ def gap(f: float, ref: float) -> float:
 
 def families(args: argparse.Namespace) -> None:
     """The multi-unit table: heuristic, lns and auto against the optimum or a bound."""
-    sizes = QUICK_SIZES if args.quick else SIZES
+    sizes: tuple[tuple[int, int], ...] = QUICK_SIZES if args.quick else SIZES
+    if args.sizes:
+        pairs = (z.lower().split("x") for z in args.sizes)
+        sizes = tuple((int(a), int(b)) for a, b in pairs)
     print(
         "| family | size | units | reference | opt | heuristic gap % | lns gap % (max) "
         "| auto gap % (max) | heuristic s | lns s | auto s | over s |"
@@ -208,6 +212,7 @@ def main() -> None:
     ap.add_argument("--heur-limit", type=float, default=2.0)
     ap.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     ap.add_argument("--units", nargs="+", type=int, default=[1, 2, 3])
+    ap.add_argument("--sizes", nargs="+", default=None, help="WxT, e.g. 50x100 (default: all)")
     args = ap.parse_args()
     if args.legacy:
         args.exact_limit = 10.0 if args.exact_limit is None else args.exact_limit

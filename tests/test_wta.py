@@ -178,6 +178,38 @@ def test_wta_command_weapon_types(tmp_path: Path) -> None:
     assert sum(r["allocation"][0]) == 3
 
 
+def test_wta_command_lns_with_a_cap_per_target(tmp_path: Path) -> None:
+    inst = tmp_path / "i.json"
+    inst.write_text(
+        json.dumps(
+            {
+                "values": [10, 20, 30],
+                "pk": [[0.5, 0.6, 0.7], [0.8, 0.4, 0.3]],
+                "weapon_counts": [3, 2],
+                "max_per_target": [0, 2, 1],
+            }
+        )
+    )
+    out = tmp_path / "r.json"
+    assert (
+        sky(
+            "wta", str(inst), "--out", str(out), "--solver", "lns", "--time-limit", "0.3"
+        ).returncode
+        == 0
+    )
+    r = json.loads(out.read_text())
+    load = np.asarray(r["allocation"]).sum(axis=0)
+    assert (load <= [0, 2, 1]).all() and r["solver"] == "lns"
+    # Brute force: target 0 is closed, so the best is 2 on target 1 and 1 on target 2.
+    p = WtaProblem(
+        np.array([10.0, 20, 30]),
+        np.array([[0.5, 0.6, 0.7], [0.8, 0.4, 0.3]]),
+        np.array([3, 2]),
+        max_per_target=np.array([0, 2, 1]),
+    )
+    assert r["objective"] == pytest.approx(solve_brute_force(p).objective)
+
+
 @pytest.mark.parametrize(
     ("content", "needle"),
     [
@@ -189,8 +221,23 @@ def test_wta_command_weapon_types(tmp_path: Path) -> None:
         ('{"values": [1], "pk": [[0.5]], "extra": 1}', "unknown field"),
         ('{"values": [1], "pk": [[0.5]]', "invalid JSON"),
         ("[1, 2]", "expected an object"),
+        ('{"values": [1, 2], "pk": [[0.5, 0.5]], "max_per_target": [1]}', "one per target"),
+        ('{"values": [1, 2], "pk": [[0.5, 0.5]], "max_per_target": [1, -1]}', "entry 1"),
+        ('{"values": [1], "pk": [[0.5]], "max_per_target": 0}', ">= 1"),
     ],
-    ids=["ragged", "p>1", "negative", "empty", "counts", "extra", "json", "array"],
+    ids=[
+        "ragged",
+        "p>1",
+        "negative",
+        "empty",
+        "counts",
+        "extra",
+        "json",
+        "array",
+        "caps-length",
+        "caps-negative",
+        "cap-zero",
+    ],
 )
 def test_wta_bad_instance_exit_2(tmp_path: Path, content: str, needle: str) -> None:
     inst = tmp_path / "bad.json"

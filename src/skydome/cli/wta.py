@@ -2,7 +2,8 @@
 
 INSTANCE.json: ``{"values": [V_j ...], "pk": [[p_ij ...] per weapon]}``, optionally
 ``"weapon_counts": [n_i ...]`` when rows are weapon types, ``"costs": [c_i ...]``
-(cost of firing one weapon of row i, in value units) and ``"max_per_target"``;
+(cost of firing one weapon of row i, in value units) and ``"max_per_target"`` (one
+number, or one per target);
 read by `skydome.cli.wta_instance`. The result's fields are documented in docs/wta.md.
 numpy, scipy and pydantic are imported inside the command, so `skydome --help`
 does not pay for them.
@@ -42,14 +43,21 @@ def wta(
     instance: Annotated[Path, typer.Argument(help="Instance JSON: values, pk[, weapon_counts].")],
     out_file: Annotated[Path, typer.Option("--out", help="Result JSON to write.")],
     solver: Annotated[
-        Literal["auto", "exact", "heuristic"], typer.Option(help="Which solver.")
+        Literal["auto", "exact", "heuristic", "lns"],
+        typer.Option(
+            help="Which solver: heuristic (deterministic local optimum), lns (anytime "
+            "search for the whole budget), exact (MILP, proven optimum), auto (best of them)."
+        ),
     ] = "auto",
     time_limit: Annotated[
         float,
         typer.Option("--time-limit", help="Wall-time budget, seconds.", min=0.01, max=86400.0),
     ] = 10.0,
+    seed: Annotated[
+        int, typer.Option(help="Random stream of lns and auto.", min=0, max=2**63 - 1)
+    ] = 0,
 ) -> None:
-    """Solve a static weapon-target assignment instance (exact, heuristic or auto)."""
+    """Solve a static weapon-target assignment instance (exact, heuristic, lns or auto)."""
     from skydome.cli.wta_instance import load_instance
     from skydome.engagement.wta import solve
     from skydome.io import write_atomic_file
@@ -57,7 +65,7 @@ def wta(
     p = load_instance(instance).problem()
     if not out_file.parent.is_dir():
         raise UserError(f"{out_file}: directory {out_file.parent} does not exist")
-    r = solve(p, solver, time_limit)
+    r = solve(p, solver, time_limit, seed=seed)
     x = r.x
     fired = x.sum(axis=1)
     cost = float(p.cost @ fired)

@@ -2,7 +2,8 @@
 
 INSTANCE.json: ``{"values": [V_j ...], "pk": [[p_ij ...] per weapon]}``, optionally
 ``"weapon_counts": [n_i ...]`` when rows are weapon types, ``"costs": [c_i ...]``
-(cost of firing one weapon of row i, in value units) and ``"max_per_target"``.
+(cost of firing one weapon of row i, in value units) and ``"max_per_target"`` (one
+number for every target, or a list of one per target; 0 holds fire on that target).
 The file format and the result's fields are documented in docs/wta.md.
 """
 
@@ -55,6 +56,27 @@ def _whole(v: Any) -> Any:
     return v
 
 
+def _caps(v: Any) -> Any:
+    """`max_per_target`: a whole number >= 1, or a list of whole numbers >= 0 (one per target)."""
+    if v is None:
+        return v
+    if isinstance(v, list):
+        out = []
+        for k, c in enumerate(v):
+            try:
+                c = _whole(c)
+            except ValueError as e:
+                raise ValueError(f"entry {k}: {e}") from None
+            if not isinstance(c, int) or c < 0:
+                raise ValueError(f"entry {k}: must be a whole number >= 0")
+            out.append(c)
+        return out
+    c = _whole(v)
+    if not isinstance(c, int) or c < 1:
+        raise ValueError(f"must be a whole number >= 1, or a list of one per target")
+    return c
+
+
 Count = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=MAX_COUNT)]
 Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 Amount = Annotated[float, Field(ge=0.0, le=_MAX_VALUE, allow_inf_nan=False)]
@@ -71,8 +93,8 @@ class WtaInstance(BaseModel):
         None, description="Weapons of each row when rows are weapon types."
     )
     costs: list[Amount] | None = Field(None, description="Cost of firing one weapon of each row.")
-    max_per_target: Annotated[int | None, BeforeValidator(_whole), Field(ge=1, le=MAX_COUNT)] = (
-        Field(None, description="Weapons per target at most.")
+    max_per_target: Annotated[int | list[int] | None, BeforeValidator(_caps)] = Field(
+        None, description="Weapons per target at most: one number, or one per target."
     )
 
     @model_validator(mode="after")
@@ -83,6 +105,12 @@ class WtaInstance(BaseModel):
                 raise ValueError(
                     f"pk[{i}] has {len(row)} entries; expected one per target ({t} values)"
                 )
+        caps = self.max_per_target
+        if isinstance(caps, list) and len(caps) != t:
+            raise ValueError(
+                f"max_per_target has {len(caps)} entries; expected one number, "
+                f"or one per target ({t} values)"
+            )
         for name in ("weapon_counts", "costs"):
             v = getattr(self, name)
             if v is not None and len(v) != len(self.pk):
@@ -98,7 +126,11 @@ class WtaInstance(BaseModel):
             pk=np.asarray(self.pk, dtype=np.float64),
             counts=np.asarray(self.weapon_counts or [], dtype=np.int64),
             cost=np.asarray(self.costs or [], dtype=np.float64),
-            max_per_target=self.max_per_target,
+            max_per_target=(
+                np.asarray(self.max_per_target, dtype=np.int64)
+                if isinstance(self.max_per_target, list)
+                else self.max_per_target
+            ),
         )
 
 
