@@ -86,6 +86,7 @@ class Cell:
         leaked_by_type: threat type -> (n,) leakers of that type.
         wall_s: (n,) wall time of each replication on its worker, s.
         elapsed_s: wall time of the whole cell (all replications, on `jobs` workers), s.
+        seed: the study seed (replication i ran with `replication_seed(seed, i)`).
     """
 
     scenario: str
@@ -100,6 +101,7 @@ class Cell:
     leaked_by_type: dict[str, np.ndarray[Any, Any]]
     wall_s: np.ndarray[Any, Any]
     elapsed_s: float
+    seed: int | None = None
 
 
 def variant_scenario(base: Scenario, change: dict[str, Any]) -> Scenario:
@@ -142,6 +144,7 @@ def run_cell(name: str, variant: str, sc: Scenario, reps: int, jobs: int, seed: 
         leaked_by_type={t: _col(r, f"leaked.{t}") for t in params.threats.type_names},
         wall_s=_col(r, "wall_s"),
         elapsed_s=elapsed,
+        seed=seed,
     )
 
 
@@ -208,6 +211,7 @@ def _cell_json(c: Cell) -> dict[str, Any]:
         "scenario": c.scenario,
         "variant": c.variant,
         "n": c.n,
+        "seed": c.seed,
         "leaked": mean_estimate(c.leaked).to_dict(),
         "value_lost": mean_estimate(c.value_lost).to_dict(),
         "value_total": c.value_total,
@@ -249,6 +253,7 @@ def _cell_from_json(d: dict[str, Any]) -> Cell:
         leaked_by_type={t: arr(v) for t, v in reps["leaked_by_type"].items()},
         wall_s=arr(reps["wall_s"]),
         elapsed_s=float(d["elapsed_s"]),
+        seed=d.get("seed"),
     )
 
 
@@ -265,7 +270,7 @@ def print_scenario(name: str, seed: int | None, cells: list[Cell], skipped: list
     print(table_main(cells) + "\n")
     print("Leakers by threat type (means):\n")
     print(table_types(cells) + "\n")
-    if len(cells) > 1:
+    if len(cells) > 1 and len({c.seed for c in cells}) == 1:
         print("Paired differences (common random numbers), 95 % intervals:\n")
         print(table_paired(cells) + "\n")
 
@@ -276,11 +281,11 @@ def table_saved(paths: list[Path], variants: str | None) -> int:
     order = _names(variants, tuple(dict.fromkeys(c.variant for c in saved)))
     print(
         "# Planner comparison (saved cells): 95 % intervals (t; delta method for rounds per "
-        "kill); paired differences assume the runs used the same study seed\n"
+        "kill); paired differences where every cell used the same study seed\n"
     )
     for name in dict.fromkeys(c.scenario for c in saved):
         cells = [c for v in order for c in saved if c.scenario == name and c.variant == v]
-        print_scenario(name, None, cells, [])
+        print_scenario(name, cells[0].seed if cells else None, cells, [])
     return 0
 
 
