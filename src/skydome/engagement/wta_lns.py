@@ -6,14 +6,20 @@ type such plans are often a few per cent above the optimum: the improving
 changes are chains and cycles of moves over many cells -- the very-large-scale
 neighbourhoods of Ahuja, Kumar, Jha & Orlin ("Exact and heuristic algorithms
 for the weapon-target assignment problem", *Operations Research* 55(6), 2007).
-`solve_lns` searches them by destroy and repair (Shaw 1998's large-neighbourhood
-search): it frees every weapon on a subset of targets, or every weapon of a
-subset of weapon types, re-solves that part alone with the heuristic's own
-constructions and local search, and keeps the result if the objective does not
-get worse -- or, with a probability that falls with the loss (a simulated
-annealing rule), even if it does; it returns to the incumbent when it has
-wandered too long without improving. Each iteration works on the freed part
-only (rows x freed targets, or freed rows x targets), not the whole instance.
+`solve_lns` searches them two ways. Most iterations are one *multi-exchange*
+(`_exchange`): one weapon is freed on each of many targets and all are re-placed
+by one optimal assignment -- with at most one weapon changing per target the
+gains add up exactly, so one `linear_sum_assignment` finds the best of
+exponentially many chains and cycles of moves (Ahuja et al.'s neighbourhood).
+The others *destroy and repair* (Shaw 1998's large-neighbourhood search): free
+the weapons on a subset of targets, or of a subset of weapon types, re-solve that
+part alone (by enumeration if tiny, else the heuristic's own constructions and
+local search) and keep the result if no worse -- or, with a probability that
+falls with the loss (a simulated-annealing rule), even if worse. When nothing
+improves for a while, noisy multi-exchanges kick the plan, and restarts go back
+to the incumbent or to a shaken starting plan. Each iteration works on the freed
+part only (freed weapons x targets, rows x freed targets, or freed rows x
+targets), not the whole instance.
 
 It uses the whole budget and returns the best plan found when the deadline
 falls, so its result depends on the wall time (and the host's speed); given
@@ -218,10 +224,11 @@ def _exchange(
 ) -> float:
     """Multi-exchange by one assignment (Ahuja et al. 2007's very large neighbourhood).
 
-    On up to `k` random targets, one weapon of each loaded target (drawn in
-    proportion to the rows' weapons there) is freed, as is every weapon not
-    fired; the freed weapons are then re-placed by one optimal assignment,
-    at most one on each of those targets. As each target changes by at most
+    On up to `k` random targets, one weapon of most loaded targets (drawn in
+    proportion to the rows' weapons there) is freed, with unfired weapons (two
+    of a type at most, as many as the targets at most); the freed weapons are
+    then re-placed by one optimal assignment, at most one on each of those
+    targets. As each target changes by at most
     one weapon, the assignment's gains add up exactly: the best of
     exponentially many chains and cycles of moves, in one
     `linear_sum_assignment`. Never worse (keeping every weapon in place is
@@ -244,7 +251,11 @@ def _exchange(
     cum = np.cumsum(xc[:, hit], axis=0)
     draw = rng.random(hit.size) * load[hit]
     out_row = (cum <= draw[None, :]).sum(axis=0)
-    idle_rows = np.repeat(np.arange(q.n_weapons), np.minimum(s.left, cols.size))
+    # Unfired weapons: two of each type at most, and no more than the targets,
+    # so the assignment stays (2 x targets) x targets whatever the magazines.
+    idle_rows = np.repeat(np.arange(q.n_weapons), np.minimum(s.left, 2))
+    if idle_rows.size > cols.size:
+        idle_rows = np.sort(rng.permutation(idle_rows)[: cols.size])
     rows = np.r_[out_row, idle_rows].astype(np.int64)
     if rows.size == 0:
         return 0.0
@@ -298,13 +309,16 @@ def solve_lns(
 ) -> WtaResult:
     """Large-neighbourhood search from the heuristic's plan, for the whole budget.
 
-    Each iteration frees the weapons on 4-30 targets (a seed target and targets
-    sharing its weapon types; two iterations in three) or of 2-12 weapon rows
-    (one in three), re-solves the freed part (`_repair`), and accepts the new
-    part when it is no worse, or with probability exp(-loss / temperature)
-    (temperature 2e-4 of the objective, falling linearly to 0 over the budget);
-    after `_STALL_ITERS` iterations without a new best it restarts from the
-    incumbent. Neighbourhood sizes adapt: larger while nothing improves.
+    Each iteration is a multi-exchange (`_EXCHANGE_SHARE` of them; after
+    `_KICK_AFTER` iterations without a new best, one in ten of these is a noisy
+    kick) or a destroy-and-repair: the weapons on 8-40 targets (a seed target
+    and targets sharing its weapon types) or of 2-12 weapon rows
+    (`_ROW_SHARE` of these), thinned at random, re-solved (`_repair`) and
+    accepted when no worse, or with probability exp(-loss / temperature)
+    (temperature 1 % of the objective, falling linearly to 0 over the budget).
+    After `_STALL_ITERS` iterations without a new best it restarts, alternately
+    from the incumbent and from the starting plan shaken by noisy
+    multi-exchanges. Neighbourhood sizes grow while nothing improves.
 
     Depends on wall time: the number of iterations is whatever the budget
     allows (the result is never worse than the starting plan). Deterministic
