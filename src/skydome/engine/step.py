@@ -201,8 +201,7 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
             if fresh.size:
                 first_detect[fresh] = t
                 log.add(
-                    "detect", t, n=fresh.size, threat_id=fresh, radar=int(r),
-                    pos_m=th.state_at(t, fresh, evade_start_s=world.evade_start_s)[0],
+                    "detect", t, n=fresh.size, threat_id=fresh, radar=int(r), pos_m=pos[fresh],
                 )  # fmt: skip
             picture, rep = pipe.tracker.step(picture, det, pipe.sensor.coverage(int(r)))
             _log_scan(log, t, rep.confirmed_ids, rep.confirmed_truth, "track")
