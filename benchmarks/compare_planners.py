@@ -22,7 +22,7 @@ Printed per scenario (markdown):
 - the paired differences against the first variant (value lost, leakers, cost).
 
 A variant the scenario schema does not accept (e.g. `lookahead` before the
-planner exists) is skipped with a note.
+planner exists), or whose replications fail, is skipped with a note.
 
     python benchmarks/compare_planners.py [--reps 30] [--jobs 2]
         [--scenarios default,saturation,drone-first] [--variants greedy,wta,lookahead]
@@ -50,7 +50,13 @@ import yaml  # noqa: E402
 from skydome.errors import UserError  # noqa: E402
 from skydome.scenario import Scenario, load_scenario, parse_scenario  # noqa: E402
 from skydome.stats import Estimate, mean_estimate, ratio_estimate  # noqa: E402
-from skydome.study import StudyOptions, StudyResult, plan_study, run_study  # noqa: E402
+from skydome.study import (  # noqa: E402
+    ReplicationError,
+    StudyOptions,
+    StudyResult,
+    plan_study,
+    run_study,
+)
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "greedy": {"planner": "greedy"},
@@ -355,7 +361,12 @@ def main(argv: list[str] | None = None) -> int:
                 skipped.append(f"{v} ({' '.join(s.strip() for s in first[:2])})")
                 continue
             print(f"[{name}: {v}, {reps} reps ...]", file=sys.stderr, flush=True)
-            cells.append(run_cell(name, v, sc, reps, args.jobs, seed))
+            try:
+                cells.append(run_cell(name, v, sc, reps, args.jobs, seed))
+            except ReplicationError as e:  # a defect in one variant: report it, go on
+                skipped.append(f"{v} failed: {str(e).splitlines()[0]}")
+                print(f"[... failed: {e}]", file=sys.stderr, flush=True)
+                continue
             print(f"[... {cells[-1].elapsed_s:.0f} s]", file=sys.stderr, flush=True)
             if args.json is not None:  # after every cell: an interrupted study keeps its cells
                 done = out + [_cell_json(c) for c in cells]
