@@ -40,38 +40,47 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from skydome import compile_scenario, load_scenario, simulate
 p = compile_scenario(load_scenario(sys.argv[1]))
 simulate(p)  # warm-up: imports, caches
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 simulate(p, seed=int(sys.argv[2]))
-print(json.dumps({"wall": time.perf_counter() - t0, "sim": p.duration_s}))
+print(json.dumps({"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
+                  "sim": p.duration_s}))
 """
 
 
-def _child(tree: Path, name: str, seed: int) -> tuple[float, float]:
+def _child(tree: Path, name: str, seed: int) -> tuple[float, float, float]:
+    """(wall s, CPU s, simulated s) of one `simulate` of `name` in a fresh process on `tree`."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     out = subprocess.run(
         [sys.executable, "-c", CHILD, name, str(seed)],
         env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     row = json.loads(out.stdout.strip().splitlines()[-1])
-    return float(row["wall"]), float(row["sim"])
+    return float(row["wall"]), float(row["cpu"]), float(row["sim"])
 
 
 def compare(other: Path, scenarios: list[str], repeats: int) -> None:
-    """Median wall time of this tree and `other`, alternating, one run per subprocess."""
+    """Median wall time of this tree and `other`, alternating, one run per subprocess.
+
+    The CPU-time ratio is printed too: on a shared host the wall time of a
+    process that waits for a core is noise, its CPU time much less so.
+    """
     print(f"{'scenario':<12} {'other s':>9} {'this s':>9} {'this/other':>11} "
-          f"{'other x rt':>11} {'this x rt':>10}")  # fmt: skip
+          f"{'other x rt':>11} {'this x rt':>10} {'cpu this/other':>15}")  # fmt: skip
     for name in scenarios:
         walls: dict[str, list[float]] = {"other": [], "this": []}
+        cpus: dict[str, list[float]] = {"other": [], "this": []}
         sim = 0.0
         for i in range(repeats):
             order = (("other", other), ("this", SRC)) if i % 2 == 0 else (
                 ("this", SRC), ("other", other))  # fmt: skip
             for label, tree in order:
-                w, sim = _child(tree, name, i)
+                w, c, sim = _child(tree, name, i)
                 walls[label].append(w)
+                cpus[label].append(c)
         mo, mt = statistics.median(walls["other"]), statistics.median(walls["this"])
+        co, ct = statistics.median(cpus["other"]), statistics.median(cpus["this"])
         print(f"{name:<12} {mo:>9.3f} {mt:>9.3f} {mt / mo:>11.3f} "
-              f"{sim / mo:>11,.0f} {sim / mt:>10,.0f}")  # fmt: skip
+              f"{sim / mo:>11,.0f} {sim / mt:>10,.0f} {ct / co:>15.3f}")  # fmt: skip
 
 
 def main() -> None:

@@ -3,8 +3,8 @@
 `min_weight_matching` solves min sum w_ij over one-to-one matchings of a sparse
 bipartite graph (unmatched rows and columns cost nothing, so only pairs with
 w_ij < 0 are ever worth taking). The graph falls apart into independent
-clusters (connected components, `scipy.sparse.csgraph.connected_components`),
-and each is solved on its own, in bulk:
+clusters (connected components by min-label propagation, `_components`), and
+each is solved on its own, in bulk:
 
 - an isolated pair, or a cluster with one row or one column: its cheapest
   edge (a vectorised group-minimum over all such clusters at once);
@@ -26,8 +26,6 @@ from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from skydome.arrays import F64, I64, rank_within_groups
 from skydome.tracking.gating import Gated, gate_pairs, gate_threshold
@@ -50,7 +48,7 @@ def _first_per_group(groups: I64, key: F64) -> I64:
     """Index of the smallest `key` within each group (ties: first index)."""
     order = np.lexsort((np.arange(groups.size), key, groups))
     g = groups[order]
-    head = np.r_[True, g[1:] != g[:-1]]
+    head = np.concatenate(([True], g[1:] != g[:-1]))
     out: I64 = order[head]
     return out
 
@@ -95,14 +93,45 @@ def min_weight_matching(
     return rows[order], cols[order]
 
 
+def _components(r_loc: I64, c_loc: I64, nr: int, nc: int) -> tuple[int, I64, I64]:
+    """Connected components of a bipartite graph whose every node has an edge.
+
+    Min-label propagation with pointer jumping: each row's label falls to the
+    smallest row index it reaches (rows -> columns -> rows), each round also
+    taking its label's label, until nothing changes (a few rounds on clusters
+    of a few nodes). Components are numbered by their smallest row, which is
+    the order `scipy.sparse.csgraph.connected_components` gives with rows
+    numbered first -- without the sparse matrices, whose construction costs
+    more than the search at these sizes.
+
+    Args:
+        r_loc: (E,) row of each edge, in 0..nr-1.
+        c_loc: (E,) column of each edge, in 0..nc-1.
+        nr: number of rows.
+        nc: number of columns.
+
+    Returns:
+        (number of components, (nr,) row labels, (nc,) column labels).
+    """
+    row = np.arange(nr)
+    while True:
+        col = np.full(nc, nr)
+        np.minimum.at(col, c_loc, row[r_loc])
+        new = row.copy()
+        np.minimum.at(new, r_loc, col[c_loc])
+        new = new[new]
+        if np.array_equal(new, row):
+            break
+        row = new
+    roots, row_lab = np.unique(row, return_inverse=True)
+    col_lab = np.searchsorted(roots, col)
+    return int(roots.size), row_lab.astype(np.int64), col_lab.astype(np.int64)
+
+
 def _solve_clusters(ri: I64, cj: I64, w: F64, max_enum: int) -> tuple[I64, I64]:
     ur, r_loc = np.unique(ri, return_inverse=True)
     uc, c_loc = np.unique(cj, return_inverse=True)
-    nr, nc = ur.size, uc.size
-    graph = csr_matrix((np.ones(ri.size), (r_loc, nr + c_loc)), shape=(nr + nc, nr + nc))
-    n_comp, lab32 = connected_components(graph, directed=False)
-    lab: I64 = np.asarray(lab32, dtype=np.int64)
-    row_lab, col_lab = lab[:nr], lab[nr:]
+    n_comp, row_lab, col_lab = _components(r_loc, c_loc, ur.size, uc.size)
     n_r = np.bincount(row_lab, minlength=n_comp)
     n_c = np.bincount(col_lab, minlength=n_comp)
     comp = row_lab[r_loc]  # component of each edge
