@@ -63,6 +63,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "wta": {"planner": "wta"},
     "lookahead": {"planner": "lookahead"},
     # Further variants, on request with --variants:
+    "lookahead-adaptive": {"planner": "lookahead", "policy": "adaptive"},
     "wta-auto": {"planner": "wta", "wta_solver": "auto"},
     "greedy-sls1": {"planner": "greedy", "salvo_size": 1},
     "wta-sls1": {"planner": "wta", "salvo_size": 1},
