@@ -179,7 +179,8 @@ class WtaPlanner:
     `tgo_softening_s` -- the value at risk of an imminent threat -- so far
     threats weigh less and can wait for a cheaper shot. Target channels and
     battery-wide missile channels are then enforced by keeping each battery's
-    most valuable engagements. One option per track: the one given most missiles.
+    most valuable engagements. One option per track: the one given most missiles;
+    each track's own salvo caps its missiles (one under an adaptive look).
 
     Attributes:
         missiles: the missile library (Pk, cost).
@@ -202,7 +203,7 @@ class WtaPlanner:
             pk=pk,
             counts=counts.astype(np.int64),
             cost=np.tile(mis.cost, n_b) * doc.missile_cost_weight,
-            max_per_target=int(salvo.max()),
+            max_per_target=salvo.astype(np.int64),
         )
         x = solve(problem, doc.wta_solver, doc.wta_time_limit_s).x  # (O, N)
         opt = np.argmax(x, axis=0)
