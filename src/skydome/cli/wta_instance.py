@@ -73,7 +73,7 @@ def _caps(v: Any) -> Any:
         return out
     c = _whole(v)
     if not isinstance(c, int) or c < 1:
-        raise ValueError(f"must be a whole number >= 1, or a list of one per target")
+        raise ValueError("must be a whole number >= 1, or a list of one per target")
     return c
 
 
