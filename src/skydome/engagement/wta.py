@@ -107,9 +107,9 @@ def solve(
       if not proven, the search on `_AUTO_LNS_SHARE` of the rest and the exact
       solver again, seeded with the best plan, to the end (and the search for
       any time the MILP leaves). Above that size, the search for 90 % of the
-      budget and a Lagrangian lower bound (`lagrangian_bound`; weak, valid).
-      Returns the best plan found and the best bound known; never worse than
-      the heuristic.
+      budget (it runs the heuristic itself on half of that) and a Lagrangian
+      lower bound (`lagrangian_bound`; weak, valid). Returns the best plan found
+      and the best bound known; never worse than the heuristic it ran.
 
     ``lns``, ``exact`` and ``auto`` run until a proof or the deadline: their
     plans can depend on the wall time, hence on the host.
@@ -122,46 +122,48 @@ def solve(
         return solve_lns(p, time_limit_s, seed=seed)
     if solver not in ("auto", "heuristic"):
         raise ValueError(f"unknown solver {solver!r}; expected one of {', '.join(SOLVERS)}")
-    heur = solve_heuristic(p, min(time_limit_s, 0.5) if solver == "auto" else time_limit_s)
     if solver == "heuristic":
-        return heur
+        return solve_heuristic(p, time_limit_s)
+    if p.n_weapons * p.n_targets > _EXACT_MAX_PAIRS:
+        # Large: the search runs the heuristic itself on half its budget (on
+        # 500 x 1000 with 3 units the heuristic needs ~9 s to converge; 0.5 s of
+        # it left the search a poor start).
+        ln = solve_lns(p, (1.0 - _AUTO_BOUND_SHARE) * time_limit_s, seed=seed)
+        lb = lagrangian_bound(p, ln.x, deadline)
+        return replace(ln, lower_bound=lb, solver="auto(lns)", seconds=time.perf_counter() - t0)
+    heur = solve_heuristic(p, min(time_limit_s, 0.5))
     left = deadline - time.perf_counter()
     if left <= EXACT_MARGIN_S:
         return replace(heur, status="time_limit", seconds=time.perf_counter() - t0)
-    if p.n_weapons * p.n_targets <= _EXACT_MAX_PAIRS:
-        # Short budgets (the engine's 0.2 s) give the probe half: it proves
-        # engine-sized instances, which then return as soon as proven.
-        probe = min(max(_AUTO_PROBE_SHARE * left, min(0.5 * left, 0.5)), _AUTO_PROBE_S)
-        probe = probe if _AUTO_LNS_SHARE > 0 else left
-        ex = solve_exact(p, probe, incumbent=heur.x)
-        bound = ex.lower_bound
+    # Short budgets (the engine's 0.2 s) give the probe half: it proves
+    # engine-sized instances, which then return as soon as proven.
+    probe = min(max(_AUTO_PROBE_SHARE * left, min(0.5 * left, 0.5)), _AUTO_PROBE_S)
+    probe = probe if _AUTO_LNS_SHARE > 0 else left
+    ex = solve_exact(p, probe, incumbent=heur.x)
+    bound = ex.lower_bound
+    left = deadline - time.perf_counter()
+    if not ex.optimal and _AUTO_LNS_SHARE > 0 and left > EXACT_MARGIN_S:
+        ln = solve_lns(p, _AUTO_LNS_SHARE * left, seed=seed, incumbent=ex.x)
         left = deadline - time.perf_counter()
-        if not ex.optimal and _AUTO_LNS_SHARE > 0 and left > EXACT_MARGIN_S:
-            ln = solve_lns(p, _AUTO_LNS_SHARE * left, seed=seed, incumbent=ex.x)
-            left = deadline - time.perf_counter()
-            if left > EXACT_MARGIN_S + _AUTO_EXACT_RESERVE_S:
-                # The exact solver never returns worse than its incumbent. HiGHS
-                # can overrun its limit by a few tenths: hold some back (the
-                # search takes what is left, to the deadline).
-                ex = solve_exact(p, left - _AUTO_EXACT_RESERVE_S, incumbent=ln.x)
-                bounds = [b for b in (bound, ex.lower_bound) if b is not None]
-                bound = max(bounds) if bounds else None
-            elif ln.objective < ex.objective:
-                ex = ln
-        left = deadline - time.perf_counter()
-        if not ex.optimal and left > EXACT_MARGIN_S:
-            # The MILP gave up early (solver error, tolerance): search the rest.
-            ln = solve_lns(p, left, seed=seed, incumbent=ex.x)
-            if ln.objective < ex.objective:
-                ex = ln
-        return replace(
-            ex,
-            lower_bound=bound,
-            optimal=ex.optimal,
-            solver="auto(exact)" if ex.solver == "exact" else "auto(lns)",
-            seconds=time.perf_counter() - t0,
-        )
-    bound_s = _AUTO_BOUND_SHARE * left
-    ln = solve_lns(p, left - bound_s, seed=seed, incumbent=heur.x)
-    lb = lagrangian_bound(p, ln.x, deadline)
-    return replace(ln, lower_bound=lb, solver="auto(lns)", seconds=time.perf_counter() - t0)
+        if left > EXACT_MARGIN_S + _AUTO_EXACT_RESERVE_S:
+            # The exact solver never returns worse than its incumbent. HiGHS
+            # can overrun its limit by a few tenths: hold some back (the
+            # search takes what is left, to the deadline).
+            ex = solve_exact(p, left - _AUTO_EXACT_RESERVE_S, incumbent=ln.x)
+            bounds = [b for b in (bound, ex.lower_bound) if b is not None]
+            bound = max(bounds) if bounds else None
+        elif ln.objective < ex.objective:
+            ex = ln
+    left = deadline - time.perf_counter()
+    if not ex.optimal and left > EXACT_MARGIN_S:
+        # The MILP gave up early (solver error, tolerance): search the rest.
+        ln = solve_lns(p, left, seed=seed, incumbent=ex.x)
+        if ln.objective < ex.objective:
+            ex = ln
+    return replace(
+        ex,
+        lower_bound=bound,
+        optimal=ex.optimal,
+        solver="auto(exact)" if ex.solver == "exact" else "auto(lns)",
+        seconds=time.perf_counter() - t0,
+    )
