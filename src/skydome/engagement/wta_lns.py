@@ -300,6 +300,11 @@ def _exchange(
     return delta
 
 
+def _heuristic_s(time_limit_s: float, deadline: float) -> float:
+    """The starting heuristic's budget: its share, within what is left of the deadline."""
+    return max(min(_HEURISTIC_SHARE * time_limit_s, deadline - time.perf_counter()), 0.0)
+
+
 def solve_lns(
     p: WtaProblem,
     time_limit_s: float = 10.0,
@@ -342,14 +347,14 @@ def solve_lns(
     q = _capped(p)
     w, t = q.n_weapons, q.n_targets
     if incumbent is None:
-        x0 = solve_heuristic(q, _HEURISTIC_SHARE * time_limit_s).x
+        x0 = solve_heuristic(q, _heuristic_s(time_limit_s, deadline), counts_capped=True).x
     else:
         x0 = np.asarray(incumbent, dtype=np.int64)
         _check_feasible(p, x0)
         # The useful-count cap may be below what the incumbent fires: start
         # from the incumbent itself only if it fits the capped rows.
         if (x0.sum(axis=1) > q.counts).any():
-            x0 = solve_heuristic(q, _HEURISTIC_SHARE * time_limit_s).x
+            x0 = solve_heuristic(q, _heuristic_s(time_limit_s, deadline), counts_capped=True).x
     best_x = np.asarray(incumbent if incumbent is not None else x0, dtype=np.int64).copy()
     best = objective(p, best_x)
     if w == 0 or t == 0 or w * t == 1:
