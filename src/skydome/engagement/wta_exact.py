@@ -286,7 +286,8 @@ def lagrangian_bound(p: WtaProblem, x: I64, deadline: float, max_iter: int = 300
     each step costs O(W T), and the deadline is checked before each.
 
     Returns:
-        The best L(lambda) found, or None if not one was evaluated in time.
+        The best L(lambda) found (at least 0, at most the plan's F), or None if
+        not one was evaluated in time.
     """
     w, t = p.n_weapons, p.n_targets
     if w == 0 or t == 0:
@@ -343,4 +344,5 @@ def lagrangian_bound(p: WtaProblem, x: I64, deadline: float, max_iter: int = 300
             break
         lam = np.maximum(lam + theta * max(upper - val, 1e-9 * max(abs(upper), 1.0)) / gg * g, 0.0)
         theta = max(theta * 0.98, 0.05)
-    return None if best is None else min(best, upper)
+    # F >= 0 (values and costs are >= 0): a negative dual value says nothing more.
+    return None if best is None else min(max(best, 0.0), upper)
