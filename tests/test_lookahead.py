@@ -324,3 +324,14 @@ def test_lookahead_runs_keep_every_engagement_invariant(seed: int) -> None:
     # The reserve: half the battalion's 40N6-class rounds (8) are kept for threats
     # nothing else can engage; the value floor and the type rule are unit-tested above.
     assert (ev.missile_type[la] == names.index("40N6-class")).sum() <= 8
+
+
+def test_perfect_intelligence_expects_the_scenarios_own_raid_sizes(
+    small_dict: dict[str, Any],
+) -> None:
+    d = copy.deepcopy(small_dict)
+    d["raids"].append({**d["raids"][0], "name": "more", "type": "drone", "count": 5})
+    d["doctrine"] = {"planner": "lookahead", "perfect_intelligence": True}
+    p = compile_scenario(parse_scenario(dump(d)))
+    counts = dict(zip(p.threats.type_names, p.doctrine.expected_threats.tolist(), strict=True))
+    assert counts == {"aircraft": 3, "drone": 5}

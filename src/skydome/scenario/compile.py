@@ -315,8 +315,12 @@ def _battle_management(d: Doctrine, threats: Threats, mnames: tuple[str, ...]) -
         "min_threat_value": _arr([d.min_threat_value.get(m, 0.0) for m in mnames]),
         "engage_with": engage_with,
         "reserve_share": _arr([d.reserve_share.get(m, 0.0) for m in mnames]),
-        "expected_threats": np.array(
-            [d.expected_threats.get(x, 0) for x in threats.type_names], dtype=np.int64
+        "expected_threats": (
+            per_type.astype(np.int64)
+            if d.perfect_intelligence
+            else np.array(
+                [d.expected_threats.get(x, 0) for x in threats.type_names], dtype=np.int64
+            )
         ),
         "lookahead_discount": d.lookahead_discount,
         "lookahead_cost_weight": d.lookahead_cost_weight,

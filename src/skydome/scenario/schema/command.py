@@ -119,6 +119,12 @@ class Doctrine(_Model):
         "are valued as future targets. Without it the planner estimates arrivals from the "
         "picture (lookahead_horizon_s).",
     )
+    perfect_intelligence: bool = Field(
+        False,
+        description="Lookahead planner: the command post knows the scenario's own raid sizes "
+        "(expected_threats set to every raid type's count; an upper bound on what raid "
+        "intelligence can give).",
+    )
     lookahead_horizon_s: float = Field(
         600.0,
         ge=0.0,
