@@ -367,3 +367,30 @@ def test_auto_within_budget_never_worse_than_heuristic_on_multi_unit() -> None:
     assert time.perf_counter() - t0 < 2.0
     assert r.objective <= solve_heuristic(p).objective * (1 + 1e-12)
     assert r.lower_bound is None or r.lower_bound <= r.objective + 1e-9
+
+
+def test_compiled_greedy_equals_the_numpy_greedy_ties_included() -> None:
+    """The engine's small instances run `wta_kernel`: the same plans, tie rules and all."""
+    from skydome.engagement import wta_heuristic as h
+
+    rng = np.random.default_rng(7)
+    for k in range(300):
+        w, t = int(rng.integers(1, 8)), int(rng.integers(1, 40))
+        pk = np.round(rng.uniform(0, 1, (w, t)), 1)  # many equal gains
+        pk[:, : t // 2] = pk[:, :1]  # identical targets, as the lookahead's expected threats
+        p = WtaProblem(
+            values=np.round(rng.uniform(0, 10, t)),
+            pk=pk,
+            counts=rng.integers(0, 5, w),
+            cost=np.round(rng.uniform(0, 2, w), 1),
+            max_per_target=rng.integers(0, 3, t) if k % 2 else None,
+        )
+        compiled, done = h._mmr_greedy(p)
+        assert done
+        saved = h._KERNEL_MAX_CELLS
+        try:
+            h._KERNEL_MAX_CELLS = 0  # force the numpy form
+            reference, _ = h._mmr_greedy(p)
+        finally:
+            h._KERNEL_MAX_CELLS = saved
+        assert np.array_equal(compiled, reference), k

@@ -44,6 +44,13 @@ _LSA_MAX_CELLS = 2_000_000
 """Rows x columns of one layer assignment at most (unit copies per type are limited to fit)."""
 
 
+_KERNEL_MAX_CELLS = 20_000
+"""Up to this many (row, target) cells the greedy runs compiled (`wta_kernel`)..."""
+
+_KERNEL_MAX_WEAPONS = 2_000
+"""... with at most this many weapons: at most ~4e7 operations, ~40 ms, so no deadline check."""
+
+
 def _mmr_greedy(p: WtaProblem, deadline: float = np.inf) -> tuple[I64, bool]:
     """Maximum marginal return: repeatedly fire the weapon with the largest net gain.
 
@@ -53,6 +60,8 @@ def _mmr_greedy(p: WtaProblem, deadline: float = np.inf) -> tuple[I64, bool]:
     iteration (at most sum of counts, capped by `useful_counts` upstream); the
     deadline is checked every 32 iterations and the plan so far returned -- every
     weapon in it had a positive gain, so it is feasible and better than none.
+    Small instances (the engine's) run the same algorithm compiled
+    (`wta_kernel.mmr_greedy_kernel`, identical plans) to the end.
 
     Returns:
         (x, finished): the plan, and False if the deadline cut it short.
@@ -63,7 +72,13 @@ def _mmr_greedy(p: WtaProblem, deadline: float = np.inf) -> tuple[I64, bool]:
         return x, True
     left = p.counts.astype(np.int64).copy()
     caps = target_caps(p)
-    cap = np.full(t, np.iinfo(np.int64).max) if caps is None else caps
+    cap = np.full(t, np.iinfo(np.int64).max) if caps is None else caps.astype(np.int64)
+    if w * t <= _KERNEL_MAX_CELLS and int(left.sum()) <= _KERNEL_MAX_WEAPONS:
+        from skydome.engagement.wta_kernel import mmr_greedy_kernel  # numba on first use
+
+        pk = np.ascontiguousarray(p.pk, dtype=np.float64)
+        vals = p.values.astype(np.float64)
+        return mmr_greedy_kernel(pk, vals, left, p.cost.astype(np.float64), cap.copy()), True
     wv = p.values.astype(np.float64).copy()  # V_j S_j
     gain = p.pk * wv[None, :] - p.cost[:, None]
     gain[:, cap <= 0] = -np.inf
