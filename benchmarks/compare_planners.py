@@ -26,7 +26,7 @@ planner exists), or whose replications fail, is skipped with a note.
 
     python benchmarks/compare_planners.py [--reps 30] [--jobs 2]
         [--scenarios default,saturation,drone-first] [--variants greedy,wta,lookahead]
-    python benchmarks/compare_planners.py --quick   # default and drone-first, 6 reps
+    python benchmarks/compare_planners.py --quick   # default and drone-first, 4 reps
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 DEFAULT_VARIANTS = ("greedy", "wta", "lookahead")
 DEFAULT_SCENARIOS = ("default", "saturation", "drone-first")
 QUICK_SCENARIOS = ("default", "drone-first")
-QUICK_REPS = 6
+QUICK_REPS = 4
 
 
 @dataclass(frozen=True)
