@@ -394,3 +394,34 @@ def test_compiled_greedy_equals_the_numpy_greedy_ties_included() -> None:
         finally:
             h._KERNEL_MAX_CELLS = saved
         assert np.array_equal(compiled, reference), k
+
+
+def test_compiled_local_search_equals_the_numpy_local_search() -> None:
+    """The same moves in the same order from greedy, layered and empty starts, caps or not."""
+    from skydome.engagement import wta_heuristic as h
+    from skydome.engagement.wta_problem import _capped
+
+    rng = np.random.default_rng(11)
+    for k in range(200):
+        w, t = int(rng.integers(1, 8)), int(rng.integers(1, 40))
+        pk = np.round(rng.uniform(0, 1, (w, t)), 1)
+        pk[:, : t // 2] = pk[:, :1]
+        p = _capped(
+            WtaProblem(
+                values=np.round(rng.uniform(0, 10, t)),
+                pk=pk,
+                counts=rng.integers(0, 5, w),
+                cost=np.round(rng.uniform(0, 2, w), 1),
+                max_per_target=rng.integers(0, 3, t) if k % 2 else None,
+            )
+        )
+        for x0 in (h._mmr_greedy(p)[0], np.zeros((w, t), dtype=np.int64)):
+            compiled, conv = h._local_search(p, x0, np.inf)
+            assert conv
+            saved = h._KERNEL_MAX_CELLS
+            try:
+                h._KERNEL_MAX_CELLS = 0
+                reference, _ = h._local_search(p, x0, np.inf)
+            finally:
+                h._KERNEL_MAX_CELLS = saved
+            assert np.array_equal(compiled, reference), k

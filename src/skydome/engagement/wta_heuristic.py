@@ -50,6 +50,10 @@ _KERNEL_MAX_CELLS = 20_000
 _KERNEL_MAX_WEAPONS = 2_000
 """... with at most this many weapons: at most ~4e7 operations, ~40 ms, so no deadline check."""
 
+_KERNEL_MAX_ITER = 100_000
+"""The compiled local search's bound on moves (each strictly improves; never reached at
+the sizes it runs: ~10 moves from the engine's starts)."""
+
 
 def _mmr_greedy(p: WtaProblem, deadline: float = np.inf) -> tuple[I64, bool]:
     """Maximum marginal return: repeatedly fire the weapon with the largest net gain.
@@ -219,7 +223,8 @@ def _local_search(p: WtaProblem, x0: I64, deadline: float) -> tuple[I64, bool]:
     one C x C matrix (up to `_SWAP_MAX_CELLS`). Each iteration applies the best
     improving move, or else the best improving swap; the loop
     stops at a local optimum, or before an iteration the last one's duration
-    says cannot finish by the deadline.
+    says cannot finish by the deadline. Small instances (the engine's) run the
+    same search compiled (`wta_kernel.local_search_kernel`) to its optimum.
 
     Returns:
         (x, converged): the improved plan, and False if the deadline stopped it.
@@ -229,6 +234,20 @@ def _local_search(p: WtaProblem, x0: I64, deadline: float) -> tuple[I64, bool]:
         return x0, True
     if time.perf_counter() >= deadline:  # no first iteration past the deadline
         return x0, False
+    if w * (t + 1) <= _KERNEL_MAX_CELLS and int(p.counts.sum()) <= _KERNEL_MAX_WEAPONS:
+        from skydome.engagement.wta_kernel import local_search_kernel  # numba on first use
+
+        caps = target_caps(p)
+        return local_search_kernel(
+            np.ascontiguousarray(p.pk, dtype=np.float64),
+            p.values.astype(np.float64),
+            p.counts.astype(np.int64),
+            p.cost.astype(np.float64),
+            np.full(1, -1, dtype=np.int64) if caps is None else caps.astype(np.int64),
+            np.ascontiguousarray(x0, dtype=np.int64),
+            _SWAP_MAX_CELLS,
+            _KERNEL_MAX_ITER,
+        )
     x = np.hstack([x0, (p.counts - x0.sum(axis=1))[:, None]])  # (W, T+1)
     # q floored so a certain kill (p = 1) stays invertible; F(x) is recomputed exactly.
     q = np.hstack([np.maximum(1.0 - p.pk, 1e-12), np.ones((w, 1))])  # (W, T+1)
