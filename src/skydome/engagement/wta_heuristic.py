@@ -10,7 +10,9 @@ worse than the greedy. Every loop checks the deadline.
 from __future__ import annotations
 
 import itertools
+import sys
 import time
+from types import ModuleType
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -25,7 +27,7 @@ from skydome.engagement.wta_problem import (
     target_caps,
 )
 
-__all__ = ["solve_heuristic"]
+__all__ = ["solve_heuristic", "warm_kernels"]
 
 _SWAP_MAX_CELLS = 3000
 """Above this many occupied (row, target) cells the C x C swap neighbourhood is skipped."""
@@ -55,6 +57,36 @@ _KERNEL_MAX_ITER = 100_000
 the sizes it runs: ~10 moves from the engine's starts)."""
 
 
+_KERNEL_LOAD_S = 2.0
+"""Budget left below which cold kernels are not loaded inside a solve (importing numba and
+loading, or on a fresh checkout compiling, the kernels takes 0.3 s to a few seconds)."""
+
+
+def _kernels(deadline: float) -> ModuleType | None:
+    """The compiled kernels (`wta_kernel`) if loaded, or if the deadline leaves time to load."""
+    mod = sys.modules.get("skydome.engagement.wta_kernel")
+    if mod is None and deadline - time.perf_counter() >= _KERNEL_LOAD_S:
+        mod = warm_kernels()
+    return mod
+
+
+def warm_kernels() -> ModuleType:
+    """Import (numba) and load the compiled kernels now: call outside any solve's deadline.
+
+    The engine's planners do so when the pipeline is built, so their solves
+    never pay the load; their plans do not depend on it (the kernels' plans
+    are the numpy forms', `tests/test_wta.py`).
+    """
+    from skydome.engagement import wta_kernel
+
+    one = np.ones((1, 1))
+    x = wta_kernel.mmr_greedy_kernel(one * 0.5, np.ones(1), np.ones(1, np.int64), np.zeros(1),
+                                     np.ones(1, np.int64))  # fmt: skip
+    wta_kernel.local_search_kernel(one * 0.5, np.ones(1), np.ones(1, np.int64), np.zeros(1),
+                                   np.full(1, -1, np.int64), x, 16, 8)  # fmt: skip
+    return wta_kernel
+
+
 def _mmr_greedy(p: WtaProblem, deadline: float = np.inf) -> tuple[I64, bool]:
     """Maximum marginal return: repeatedly fire the weapon with the largest net gain.
 
@@ -77,12 +109,11 @@ def _mmr_greedy(p: WtaProblem, deadline: float = np.inf) -> tuple[I64, bool]:
     left = p.counts.astype(np.int64).copy()
     caps = target_caps(p)
     cap = np.full(t, np.iinfo(np.int64).max) if caps is None else caps.astype(np.int64)
-    if w * t <= _KERNEL_MAX_CELLS and int(left.sum()) <= _KERNEL_MAX_WEAPONS:
-        from skydome.engagement.wta_kernel import mmr_greedy_kernel  # numba on first use
-
+    kern = _kernels(deadline) if w * t <= _KERNEL_MAX_CELLS else None
+    if kern is not None and int(left.sum()) <= _KERNEL_MAX_WEAPONS:
         pk = np.ascontiguousarray(p.pk, dtype=np.float64)
         vals = p.values.astype(np.float64)
-        return mmr_greedy_kernel(pk, vals, left, p.cost.astype(np.float64), cap.copy()), True
+        return kern.mmr_greedy_kernel(pk, vals, left, p.cost.astype(np.float64), cap.copy()), True
     wv = p.values.astype(np.float64).copy()  # V_j S_j
     gain = p.pk * wv[None, :] - p.cost[:, None]
     gain[:, cap <= 0] = -np.inf
@@ -234,11 +265,10 @@ def _local_search(p: WtaProblem, x0: I64, deadline: float) -> tuple[I64, bool]:
         return x0, True
     if time.perf_counter() >= deadline:  # no first iteration past the deadline
         return x0, False
-    if w * (t + 1) <= _KERNEL_MAX_CELLS and int(p.counts.sum()) <= _KERNEL_MAX_WEAPONS:
-        from skydome.engagement.wta_kernel import local_search_kernel  # numba on first use
-
+    kern = _kernels(deadline) if w * (t + 1) <= _KERNEL_MAX_CELLS else None
+    if kern is not None and int(p.counts.sum()) <= _KERNEL_MAX_WEAPONS:
         caps = target_caps(p)
-        return local_search_kernel(
+        out: tuple[I64, bool] = kern.local_search_kernel(
             np.ascontiguousarray(p.pk, dtype=np.float64),
             p.values.astype(np.float64),
             p.counts.astype(np.int64),
@@ -248,6 +278,7 @@ def _local_search(p: WtaProblem, x0: I64, deadline: float) -> tuple[I64, bool]:
             _SWAP_MAX_CELLS,
             _KERNEL_MAX_ITER,
         )
+        return out
     x = np.hstack([x0, (p.counts - x0.sum(axis=1))[:, None]])  # (W, T+1)
     # q floored so a certain kill (p = 1) stays invertible; F(x) is recomputed exactly.
     q = np.hstack([np.maximum(1.0 - p.pk, 1e-12), np.ones((w, 1))])  # (W, T+1)

@@ -35,6 +35,7 @@ from skydome.engagement.params import (
 )
 from skydome.engagement.wta import WtaProblem, solve
 from skydome.engagement.wta_greedy import greedy_assign
+from skydome.engagement.wta_heuristic import warm_kernels
 from skydome.engine.pipeline import Arrivals, Pipeline, Plan, Planner, PlanRequest
 from skydome.engine.state import Missiles, WorldState
 from skydome.geo import radar_geometry
@@ -504,6 +505,8 @@ def default_pipeline(params: SimParams, tracker: Tracker | None = None) -> Pipel
     if params.flyout not in ("kinematic", "guided"):
         raise ValueError(f"unknown flyout {params.flyout!r}; expected kinematic or guided")
     guided = params.flyout == "guided"
+    if doc.planner in ("wta", "lookahead"):
+        warm_kernels()  # the solver's compiled kernels, loaded before any decision's deadline
     return Pipeline(
         params=params,
         sensor=RadarSensor(params.radars, params.threats),
