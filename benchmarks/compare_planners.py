@@ -64,6 +64,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "lookahead": {"planner": "lookahead"},
     # Further variants, on request with --variants:
     "lookahead-adaptive": {"planner": "lookahead", "policy": "adaptive"},
+    # The lookahead planner told the scenario's own raid sizes: what intelligence is worth.
+    "lookahead-intel": {"planner": "lookahead", "policy": "adaptive", "perfect_intelligence": True},
     "wta-auto": {"planner": "wta", "wta_solver": "auto"},
     "greedy-sls1": {"planner": "greedy", "salvo_size": 1},
     "wta-sls1": {"planner": "wta", "salvo_size": 1},
