@@ -273,7 +273,7 @@ WTA_BASE = {
 
 
 @FUZZ
-@given(data=st.data(), solver=st.sampled_from(["auto", "exact", "heuristic"]))
+@given(data=st.data(), solver=st.sampled_from(["auto", "exact", "heuristic", "lns"]))
 def test_wta_survives_mutated_instances(data: st.DataObject, solver: str) -> None:
     doc = mutated(data, WTA_BASE)
     try:
