@@ -212,6 +212,11 @@ class Threats:
         if self.drag_t_s.ndim != 2:
             object.__setattr__(self, "drag_t_s", np.zeros((0, DRAG_GRID)))
 
+    @cached_property
+    def first_leak_s(self) -> float:
+        """Earliest `end_s` of a threat with damage > 0, s (inf: none): no leak before it."""
+        return float(self.end_s[self.damage > 0.0].min(initial=np.inf))
+
     @property
     def n(self) -> int:
         """Number of threats."""

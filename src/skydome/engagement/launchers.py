@@ -133,6 +133,8 @@ def start_reloads(ln: Launchers, bat: BatteryParams, t_s: float) -> tuple[Launch
         The launchers after the reloads started, and the indices of the
         launchers that started one.
     """
+    if not ln.reserve.any():  # late in a raid: nothing left to reload with
+        return ln, np.zeros(0, dtype=np.int64)
     empty = (ln.stock.sum(axis=1) == 0) & (ln.ready_s <= t_s)
     if not empty.any():  # most decisions: no launcher to refill
         return ln, np.zeros(0, dtype=np.int64)

@@ -169,14 +169,14 @@ def later_options(
         first_s + doc.kill_assessment_s + doc.decision_period_s,
         NO_LOOK_SHARE * deadline_s,
     )
-    dt = np.r_[look_dt, LATE_SHARE * deadline_s]  # (2N,)
-    pos = np.tile(pos_m, (2, 1)) + np.tile(vel_mps, (2, 1)) * dt[:, None]
-    left = np.tile(deadline_s, 2) - dt
-    grid = pipe.intercept.grid(
-        pos, np.tile(vel_mps, (2, 1)), params.batteries, left, np.tile(ttype, 2)
-    )
+    dt = np.concatenate([look_dt, LATE_SHARE * deadline_s])  # (2N,); np.r_ parses slowly
+    # Each input twice (np.concatenate: np.tile's wrapper costs more at these sizes).
+    vel2 = np.concatenate([vel_mps, vel_mps])
+    pos = np.concatenate([pos_m, pos_m]) + vel2 * dt[:, None]
+    left = np.concatenate([deadline_s, deadline_s]) - dt
+    grid = pipe.intercept.grid(pos, vel2, params.batteries, left, np.concatenate([ttype, ttype]))
     ok = grid.feasible & fire_control_cover(params, grid) & (left > 0.0)[:, None, None]
-    ok &= np.tile(usable, (2, 1, 1))
+    ok &= np.concatenate([usable, usable])
     look = ok[:n].any(axis=(1, 2)) & np.isfinite(first_s)
     later: B = ok[:n] | ok[n:]
     return later, look

@@ -319,7 +319,14 @@ def _fly(stage: Flyout, params: SimParams, seed: int, horizon_s: float) -> list[
     while ms.n and t < t0 + horizon_s:
         t1 = t + params.step_s
         before = set(ms.flight.missile_id.tolist())
+        reads = getattr(stage, "reads_picture", None)
+        blind = reads is not None and not reads(ms, t1)
         ms, arr = stage.advance(ms, t, t1, world, picture, step_rng)
+        # A step it said it would not read the picture in is one without arrivals
+        # (the engine then hands it the picture unextrapolated).
+        assert not (blind and arr is not None), (
+            f"{who}.reads_picture: False for [{t}, {t1}], but missiles arrived"
+        )
         if ms.physics is not None:
             assert ms.physics.n == ms.n, f"{who}.advance: physics rows {ms.physics.n} != {ms.n}"
         got = np.zeros(0, dtype=np.int64) if arr is None else arr.due.missile_id
@@ -347,7 +354,8 @@ def check_flyout(stage: Flyout, params: SimParams, seed: int = 0, horizon_s: flo
     and those arriving are exactly the ones flying before (none lost, none
     twice), each arrives once, at a time between its launch and the end of the
     step that reports it; a physics sub-struct stays row-aligned; the same
-    random stream gives the same arrivals.
+    random stream gives the same arrivals; a flyout with the optional
+    `reads_picture` reports no arrival in a step it said False for.
     """
     a = _fly(stage, params, seed, horizon_s)
     b = _fly(stage, params, seed, horizon_s)

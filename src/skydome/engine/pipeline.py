@@ -204,6 +204,10 @@ class Flyout(Protocol):
         """Fly every missile over [t0_s, t1_s]: those still flying, and those that arrived."""
         ...
 
+    # Optional: `reads_picture(missiles, t1_s) -> bool`, False when `advance` to
+    # `t1_s` will not read its `picture` argument (the engine then passes the
+    # picture unextrapolated). Without it the picture is always extrapolated.
+
 
 class InterceptModel(Protocol):
     """The planner's model of the flyout: predicted intercept points and times."""

@@ -292,6 +292,14 @@ class KinematicFlyout:
         """`missiles` followed by the ones just launched."""
         return Missiles(missiles.flight.concat(new), missiles.physics)
 
+    def reads_picture(self, missiles: Missiles, t1_s: float) -> bool:
+        """Does `advance` to `t1_s` read the picture? Only when a missile arrives.
+
+        The engine skips extrapolating the picture to the step's time (the
+        midcourse aim) when it does not.
+        """
+        return bool((missiles.flight.t_intercept_s <= t1_s).any())
+
     def advance(
         self,
         missiles: Missiles,

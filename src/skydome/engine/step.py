@@ -143,8 +143,11 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
         # Midcourse aims at the tracker's own prediction of each track to now
         # (its motion model: a ballistic track follows its arc), not at a
         # constant-velocity extrapolation of the last update.
+        # A flyout may say it will not read the picture this step (the kinematic
+        # one reads it only when a missile arrives): no extrapolation then.
+        reads = getattr(pipe.flyout, "reads_picture", None)
         aim = picture
-        if picture.n and t > picture.time_s:
+        if picture.n and t > picture.time_s and (reads is None or reads(missiles, t)):
             aim = replace(picture, x=pipe.predict(picture, t, np.arange(picture.n)), time_s=t)
         missiles, arrivals = pipe.flyout.advance(missiles, state.t_s, t, world, aim, rngs.seeker)
         if arrivals is not None:
@@ -152,9 +155,11 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
             out = pipe.assessment.assess(arrivals, world, rngs.engagement)
             world = replace(world, kill_time_s=out.kill_time_s)
             _log_outcomes(log, due, out)
-            pending_track = np.r_[pending_track, due.track_id]
-            pending_until = np.r_[pending_until, due.t_intercept_s + doc.kill_assessment_s]
-            pending_kill = np.r_[pending_kill, out.code == KILL]
+            pending_track = np.concatenate([pending_track, due.track_id])
+            pending_until = np.concatenate(
+                [pending_until, due.t_intercept_s + doc.kill_assessment_s]
+            )
+            pending_kill = np.concatenate([pending_kill, out.code == KILL])
     if pending_track.size:
         known = pending_until <= t
         killed_tracks = pending_track[known & pending_kill]
@@ -166,21 +171,23 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
 
     # 2. leaks (a threat that attacks nothing, damage 0, is no leaker: a stand-off
     # jammer or an escort just ends its route)
-    leaking = (
-        np.isinf(world.leak_time_s)
-        & (th.end_s <= t)
-        & (world.kill_time_s > th.end_s)
-        & (th.damage > 0.0)
-    )
-    if leaking.any():
-        li = np.flatnonzero(leaking)
-        leak_time = world.leak_time_s.copy()
-        leak_time[li] = th.end_s[li]
-        pos, _ = th.state_at(th.end_s[li], li, evade_start_s=world.evade_start_s)
-        log.add("leak", th.end_s[li], n=li.size, threat_id=li, pos_m=pos)
-        survive = np.ones_like(world.asset_value)
-        np.multiply.at(survive, th.target[li], 1.0 - th.damage[li])
-        world = replace(world, leak_time_s=leak_time, asset_value=world.asset_value * survive)
+    # No threat that does damage ends before `first_leak_s`: nothing to check.
+    if t >= th.first_leak_s:
+        leaking = (
+            np.isinf(world.leak_time_s)
+            & (th.end_s <= t)
+            & (world.kill_time_s > th.end_s)
+            & (th.damage > 0.0)
+        )
+        if leaking.any():
+            li = np.flatnonzero(leaking)
+            leak_time = world.leak_time_s.copy()
+            leak_time[li] = th.end_s[li]
+            pos, _ = th.state_at(th.end_s[li], li, evade_start_s=world.evade_start_s)
+            log.add("leak", th.end_s[li], n=li.size, threat_id=li, pos_m=pos)
+            survive = np.ones_like(world.asset_value)
+            np.multiply.at(survive, th.target[li], 1.0 - th.damage[li])
+            world = replace(world, leak_time_s=leak_time, asset_value=world.asset_value * survive)
 
     # 3-4. sense and track
     due_radars = np.flatnonzero(next_scan <= t + 1e-9)
@@ -371,7 +378,10 @@ def _decide(
     if doc.policy == "shoot_shoot":
         room = np.maximum(doc.max_missiles_per_target - in_air, 0)
     else:  # shoot_look_shoot, adaptive: wait for the assessment
-        room = np.where((in_air == 0) & ~np.isin(tracks.track_id, waiting), doc.salvo_size, 0)
+        free = in_air == 0
+        if waiting.size:  # np.isin costs tens of microseconds even on empty input
+            free &= ~np.isin(tracks.track_id, waiting)
+        room = np.where(free, doc.salvo_size, 0)
     salvo = np.minimum(room, doc.salvo_size)
     open_ = tracks.confirmed & (salvo > 0)  # confirmed and not in an engagement
     fresh = t - tracks.last_update_s <= doc.max_track_age_s
@@ -390,7 +400,7 @@ def _decide(
         # The lookahead planner also sees the tracks it cannot fire at yet (too
         # few updates, or stale between surveillance scans): later targets, after
         # the candidates (rows n_c: never feasible now).
-        cand = np.r_[cand, np.flatnonzero(open_ & ~(fresh & mature))]
+        cand = np.concatenate([cand, np.flatnonzero(open_ & ~(fresh & mature))])
     salvo = salvo[cand]
     x = pipe.predict(tracks, t, cand)
     pos, vel = x[:, :3], x[:, 3:]
@@ -558,7 +568,8 @@ def _quality_gate(
     sigma = fc.position_sigma_m(tracks.P[cand], horizon, params.tracker.q_mps2, doc.max_track_age_s)
     guided = params.flyout == "guided" and mis.physics is not None
     terminal = mis.physics.seeker_m if guided and mis.physics is not None else mis.basket_m
-    flight = np.linalg.norm(grid.pip_m - params.batteries.pos_m[None, :, None, :], axis=-1)
+    d = grid.pip_m - params.batteries.pos_m[None, :, None, :]
+    flight = np.sqrt(np.sum(d * d, axis=-1))  # np.linalg.norm's arithmetic, without its wrapper
     reach = fc.correctable_error_m(terminal, doc.midcourse_share, flight)
     return fc.quality_ok(sigma, reach, doc.quality_sigmas, tracks.hits[cand], 0)
 
