@@ -69,6 +69,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "wta-auto": {"planner": "wta", "wta_solver": "auto"},
     "greedy-sls1": {"planner": "greedy", "salvo_size": 1},
     "wta-sls1": {"planner": "wta", "salvo_size": 1},
+    "lookahead-sls1": {"planner": "lookahead", "salvo_size": 1},
 }
 """Doctrine overrides per variant name (applied to the scenario's own doctrine)."""
 
