@@ -98,7 +98,8 @@ def compare(
     """
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"{'scenario':<12} {'doctrine':<34} {'other s':>9} {'this s':>9} {'this/other':>11} "
-          f"{'other x rt':>11} {'this x rt':>10} {'cpu this/other':>15}")  # fmt: skip
+          f"{'other x rt':>11} {'this x rt':>10} {'other cpu s':>12} {'this cpu s':>11} "
+          f"{'cpu this/other':>15}")  # fmt: skip
     for name, doctrine in [(n, d) for n in scenarios for d in variants]:
         walls: dict[str, list[float]] = {"other": [], "this": []}
         cpus: dict[str, list[float]] = {"other": [], "this": []}
@@ -114,7 +115,8 @@ def compare(
         co, ct = statistics.median(cpus["other"]), statistics.median(cpus["this"])
         label = " ".join(f"{k}={v}" for k, v in doctrine.items()) or "(scenario's)"
         print(f"{name:<12} {label:<34} {mo:>9.3f} {mt:>9.3f} {mt / mo:>11.3f} "
-              f"{sim / mo:>11,.0f} {sim / mt:>10,.0f} {ct / co:>15.3f}")  # fmt: skip
+              f"{sim / mo:>11,.0f} {sim / mt:>10,.0f} {co:>12.3f} {ct:>11.3f} "
+              f"{ct / co:>15.3f}")  # fmt: skip
     print("x rt: simulated s per wall s (median); on a loaded host compare the CPU ratio")
 
 

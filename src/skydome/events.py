@@ -133,6 +133,8 @@ class EventLog:
             a: NDArray[np.generic] = np.asarray(v, dtype=dtype)
             if a.ndim == 0:  # a scalar: np.full is cheaper than broadcast_to + copy
                 return np.full(n, a, dtype=dtype)
+            if a.shape == (n,):  # the usual case: a copy, without broadcast_to's wrapper
+                return a.copy()
             return np.broadcast_to(a, (n,)).copy()
 
         p = np.full((n, 3), np.nan) if pos_m is None else pos_m

@@ -251,14 +251,16 @@ class Threats:
             route, bal_rows = self._all_rows
             n = self.n
             tau = np.asarray(t_s, dtype=np.float64) - self.launch_s
-            tau = np.broadcast_to(tau, (n,))
+            if tau.shape != (n,):  # (n,) already but for odd inputs; broadcast_to costs
+                tau = np.broadcast_to(tau, (n,))
             pos = np.empty((n, 3))
             vel = np.empty((n, 3))
             r, b = route.idx, bal_rows.idx
         else:
             n = idx.shape[0]
             tau = np.asarray(t_s, dtype=np.float64) - self.launch_s[idx]
-            tau = np.broadcast_to(tau, (n,))
+            if tau.shape != (n,):  # (n,) already but for odd inputs; broadcast_to costs
+                tau = np.broadcast_to(tau, (n,))
             pos = np.empty((n, 3))
             vel = np.empty((n, 3))
             bal = self.ballistic[idx]
