@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, Phase, settings
 
 from skydome.scenario import builtin_text, compile_scenario, load_scenario
 from skydome.scenario.compile import SimParams
@@ -55,6 +56,17 @@ raids:
       - {east_km: -120, north_km: 0, altitude_m: 5000}
       - {east_km: 0, north_km: 0, altitude_m: 3000}
 """
+
+
+RUN_SEEDS = settings(
+    max_examples=2,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
+"""Hypothesis over whole runs: two seeds, derandomised, no shrinking (a seed is a seed;
+shrinking would rerun whole scenarios for minutes)."""
 
 
 @pytest.fixture()

@@ -13,12 +13,13 @@ import math
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from skydome import compile_scenario, simulate
 from skydome.results import events_table
 from skydome.scenario import builtin_text, load_scenario
+from tests.conftest import RUN_SEEDS
 
 DRONE = "one-way attack drone"
 
@@ -59,13 +60,7 @@ def test_the_drones_come_first_out_of_short_range_reach_and_arrive_in_the_run() 
     assert rounds >= later * d["doctrine"]["salvo_size"]
 
 
-@settings(
-    max_examples=2,
-    deadline=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@RUN_SEEDS
 @given(seed=st.integers(0, 2**31 - 1))
 def test_greedy_spends_its_long_reaching_rounds_on_the_drones_first(seed: int) -> None:
     d = _data()

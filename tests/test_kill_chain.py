@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from skydome.engine import RunResult, simulate
@@ -23,6 +23,7 @@ from skydome.events import EVENT_KINDS, NOTES
 from skydome.results import summarize
 from skydome.scenario import compile_scenario, load_scenario
 from skydome.scenario.compile import SimParams
+from tests.conftest import RUN_SEEDS
 from tests.test_engine import check_invariants
 
 K = {k: i for i, k in enumerate(EVENT_KINDS)}
@@ -135,14 +136,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("name", "flyout"), CASES)
-# No shrinking: a seed is a seed (shrinking would rerun whole scenarios for minutes).
-@settings(
-    max_examples=2,
-    deadline=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@RUN_SEEDS
 @given(seed=st.integers(0, 2**31 - 1))
 def test_every_kill_has_a_cause(name: str, flyout: str, seed: int) -> None:
     r = simulate(_params(name, flyout), seed=seed)

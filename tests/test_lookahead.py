@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skydome.engagement.lookahead import fire_now, lookahead_problem
@@ -27,7 +27,7 @@ from skydome.errors import ScenarioError
 from skydome.events import EVENT_KINDS
 from skydome.scenario import builtin_text, compile_scenario, parse_scenario
 from skydome.scenario.compile import SimParams
-from tests.conftest import dump
+from tests.conftest import RUN_SEEDS, dump
 from tests.test_engine import check_invariants
 from tests.test_kill_chain import check_kill_chain
 
@@ -302,10 +302,7 @@ _RULES = {
 }
 
 
-@settings(
-    max_examples=2, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)  # fmt: skip
+@RUN_SEEDS
 @given(seed=st.integers(0, 10_000))
 def test_lookahead_runs_keep_every_engagement_invariant(seed: int) -> None:
     p = _default(**_RULES)

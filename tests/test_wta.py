@@ -369,22 +369,28 @@ def test_auto_within_budget_never_worse_than_heuristic_on_multi_unit() -> None:
     assert r.lower_bound is None or r.lower_bound <= r.objective + 1e-9
 
 
+def _tied_instance(rng: np.random.Generator, k: int) -> WtaProblem:
+    """A small instance full of equal gains: Pk on a 0.1 grid, half the targets identical
+    (as the lookahead's expected threats), every other one with caps per target."""
+    w, t = int(rng.integers(1, 8)), int(rng.integers(1, 40))
+    pk = np.round(rng.uniform(0, 1, (w, t)), 1)
+    pk[:, : t // 2] = pk[:, :1]
+    return WtaProblem(
+        values=np.round(rng.uniform(0, 10, t)),
+        pk=pk,
+        counts=rng.integers(0, 5, w),
+        cost=np.round(rng.uniform(0, 2, w), 1),
+        max_per_target=rng.integers(0, 3, t) if k % 2 else None,
+    )
+
+
 def test_compiled_greedy_equals_the_numpy_greedy_ties_included() -> None:
     """The engine's small instances run `wta_kernel`: the same plans, tie rules and all."""
     from skydome.engagement import wta_heuristic as h
 
     rng = np.random.default_rng(7)
     for k in range(300):
-        w, t = int(rng.integers(1, 8)), int(rng.integers(1, 40))
-        pk = np.round(rng.uniform(0, 1, (w, t)), 1)  # many equal gains
-        pk[:, : t // 2] = pk[:, :1]  # identical targets, as the lookahead's expected threats
-        p = WtaProblem(
-            values=np.round(rng.uniform(0, 10, t)),
-            pk=pk,
-            counts=rng.integers(0, 5, w),
-            cost=np.round(rng.uniform(0, 2, w), 1),
-            max_per_target=rng.integers(0, 3, t) if k % 2 else None,
-        )
+        p = _tied_instance(rng, k)
         compiled, done = h._mmr_greedy(p)
         assert done
         saved = h._KERNEL_MAX_CELLS
@@ -403,19 +409,8 @@ def test_compiled_local_search_equals_the_numpy_local_search() -> None:
 
     rng = np.random.default_rng(11)
     for k in range(200):
-        w, t = int(rng.integers(1, 8)), int(rng.integers(1, 40))
-        pk = np.round(rng.uniform(0, 1, (w, t)), 1)
-        pk[:, : t // 2] = pk[:, :1]
-        p = _capped(
-            WtaProblem(
-                values=np.round(rng.uniform(0, 10, t)),
-                pk=pk,
-                counts=rng.integers(0, 5, w),
-                cost=np.round(rng.uniform(0, 2, w), 1),
-                max_per_target=rng.integers(0, 3, t) if k % 2 else None,
-            )
-        )
-        for x0 in (h._mmr_greedy(p)[0], np.zeros((w, t), dtype=np.int64)):
+        p = _capped(_tied_instance(rng, k))
+        for x0 in (h._mmr_greedy(p)[0], np.zeros(p.pk.shape, dtype=np.int64)):
             compiled, conv = h._local_search(p, x0, np.inf)
             assert conv
             saved = h._KERNEL_MAX_CELLS
