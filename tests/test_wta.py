@@ -384,39 +384,35 @@ def _tied_instance(rng: np.random.Generator, k: int) -> WtaProblem:
     )
 
 
-def test_compiled_greedy_equals_the_numpy_greedy_ties_included() -> None:
+def test_compiled_greedy_equals_the_numpy_greedy_ties_included(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The engine's small instances run `wta_kernel`: the same plans, tie rules and all."""
     from skydome.engagement import wta_heuristic as h
 
     rng = np.random.default_rng(7)
-    for k in range(300):
-        p = _tied_instance(rng, k)
-        compiled, done = h._mmr_greedy(p)
+    problems = [_tied_instance(rng, k) for k in range(300)]
+    compiled = [h._mmr_greedy(p) for p in problems]
+    monkeypatch.setattr(h, "_KERNEL_MAX_CELLS", 0)  # the numpy form from here on
+    for k, (p, (x, done)) in enumerate(zip(problems, compiled, strict=True)):
         assert done
-        saved = h._KERNEL_MAX_CELLS
-        try:
-            h._KERNEL_MAX_CELLS = 0  # force the numpy form
-            reference, _ = h._mmr_greedy(p)
-        finally:
-            h._KERNEL_MAX_CELLS = saved
-        assert np.array_equal(compiled, reference), k
+        assert np.array_equal(x, h._mmr_greedy(p)[0]), k
 
 
-def test_compiled_local_search_equals_the_numpy_local_search() -> None:
-    """The same moves in the same order from greedy, layered and empty starts, caps or not."""
+def test_compiled_local_search_equals_the_numpy_local_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same moves in the same order from greedy and empty starts, caps or not."""
     from skydome.engagement import wta_heuristic as h
     from skydome.engagement.wta_problem import _capped
 
     rng = np.random.default_rng(11)
+    cases = []
     for k in range(200):
         p = _capped(_tied_instance(rng, k))
         for x0 in (h._mmr_greedy(p)[0], np.zeros(p.pk.shape, dtype=np.int64)):
-            compiled, conv = h._local_search(p, x0, np.inf)
-            assert conv
-            saved = h._KERNEL_MAX_CELLS
-            try:
-                h._KERNEL_MAX_CELLS = 0
-                reference, _ = h._local_search(p, x0, np.inf)
-            finally:
-                h._KERNEL_MAX_CELLS = saved
-            assert np.array_equal(compiled, reference), k
+            cases.append((k, p, x0, h._local_search(p, x0, np.inf)))
+    monkeypatch.setattr(h, "_KERNEL_MAX_CELLS", 0)  # the numpy form from here on
+    for k, p, x0, (x, conv) in cases:
+        assert conv
+        assert np.array_equal(x, h._local_search(p, x0, np.inf)[0]), k

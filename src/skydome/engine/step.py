@@ -438,22 +438,24 @@ def _decide(
     value = later = future_value = future_pk = None
     reloads = launchers.reserve
     adaptive = doc.policy == "adaptive"
+    can_fire = True  # for the lookahead planner: something can be fired at now
     if lookahead or adaptive or _has_rules(doc):
         value = battle.threat_values(params, ta, ttype, ident)
         allowed = battle.allowed_types(params, value, ttype)
         feasible = battle.doctrine_rules(params, feasible, allowed, salvo, stock, reloads)
+        can_fire = bool(feasible.any())
         # What can only wait needs no plan this cycle (nothing can fire now).
-        if (lookahead or adaptive) and feasible.any():
+        if (lookahead or adaptive) and can_fire:
             first = np.where(feasible, grid.t_intercept_rel_s, np.inf).min(axis=(1, 2))
             usable = allowed[:, None, :] & (stock + reloads > 0)[None, :, :]
             later, look = battle.later_options(pipe, pos, vel, deadline, ttype, first, usable)
             if adaptive:  # one round when a second after the look still fits
                 salvo = np.where(look, np.minimum(salvo, 1), salvo)
-        if lookahead and feasible.any() and seen_by_type is not None:
+        if lookahead and can_fire and seen_by_type is not None:
             future_value, future_pk = battle.expected_threats(
                 params, seen_by_type, stock + reloads, t
             )
-    if lookahead and not feasible.any():
+    if lookahead and not can_fire:
         plan = Plan(cand[:0], cand[:0], cand[:0])
     else:
         plan = pipe.planner.plan(

@@ -251,6 +251,7 @@ def compile_scenario(s: Scenario) -> SimParams:
     )
     d = s.doctrine
     t = s.tracker
+    speeds = threat_speeds_mps(threats) if threats.n else np.zeros(0)
     return SimParams(
         name=s.name,
         duration_s=s.run.duration_s,
@@ -279,22 +280,22 @@ def compile_scenario(s: Scenario) -> SimParams:
             wta_time_limit_s=d.wta_time_limit_s,
             missile_cost_weight=d.missile_cost_weight,
             tgo_softening_s=d.tgo_softening_s,
-            type_weight=np.array([d.type_weights.get(name, 1.0) for name in threats.type_names])[
-                threats.type_index
-            ],
             min_track_updates=d.min_track_updates,
             quality_sigmas=d.quality_sigmas,
             midcourse_share=d.midcourse_share,
-            **_battle_management(d, threats, mnames),
+            **_battle_management(d, threats, mnames, speeds),
         ),
-        tracker=tracker_params(t, fastest_threat_mps(threats)),
+        tracker=tracker_params(t, float(speeds.max()) if threats.n else None),
     )
 
 
-def _battle_management(d: Doctrine, threats: Threats, mnames: tuple[str, ...]) -> dict[str, Any]:
-    """The doctrine's per-type battle-management rules as arrays (`DoctrineParams`).
+def _battle_management(
+    d: Doctrine, threats: Threats, mnames: tuple[str, ...], speeds_mps: F64
+) -> dict[str, Any]:
+    """The doctrine's per-type weights and battle-management rules as arrays (`DoctrineParams`).
 
-    Threat types (K) in `threats.type_names` order, missile types (M) in `mnames` order.
+    Threat types (K) in `threats.type_names` order, missile types (M) in `mnames` order;
+    `speeds_mps` is each threat's fastest speed (`threat_speeds_mps`).
     """
     k = len(threats.type_names)
     engage_with = np.ones((k, len(mnames)), dtype=bool)
@@ -305,12 +306,13 @@ def _battle_management(d: Doctrine, threats: Threats, mnames: tuple[str, ...]) -
     np.add.at(damage, threats.type_index, threats.damage)
     per_type = np.bincount(threats.type_index, minlength=k)
     speed = np.zeros(k)
-    if threats.n:
-        np.maximum.at(speed, threats.type_index, threat_speeds_mps(threats))
+    np.maximum.at(speed, threats.type_index, speeds_mps)
+    weight = _arr([d.type_weights.get(x, 1.0) for x in threats.type_names])
     return {
+        "type_weight": weight[threats.type_index],
         "threat_value": _arr([d.threat_values.get(x, np.nan) for x in threats.type_names]),
         "type_damage": damage / np.maximum(per_type, 1),
-        "type_weight_by_type": _arr([d.type_weights.get(x, 1.0) for x in threats.type_names]),
+        "type_weight_by_type": weight,
         "type_speed_mps": speed,
         "min_threat_value": _arr([d.min_threat_value.get(m, 0.0) for m in mnames]),
         "engage_with": engage_with,
@@ -346,19 +348,12 @@ def threat_speeds_mps(threats: Threats, samples: int = 64) -> F64:
     return speed
 
 
-def fastest_threat_mps(threats: Threats, samples: int = 64) -> float | None:
-    """The fastest speed any threat reaches (sampled over its flight), m/s; None: no threats."""
-    if threats.n == 0:
-        return None
-    return float(threat_speeds_mps(threats, samples).max())
-
-
 def tracker_params(t: TrackerSettings, fastest_mps: float | None = None) -> TrackerParams:
     """Convert validated tracker settings to SI `TrackerParams`.
 
     Args:
         t: the settings.
-        fastest_mps: the scenario's fastest threat speed (`fastest_threat_mps`), m/s;
+        fastest_mps: the scenario's fastest threat speed (`threat_speeds_mps`), m/s;
             with `t.max_speed_mps` unset, the maximum target speed of
             initiation is this times `MAX_SPEED_MARGIN` (`FALLBACK_MAX_SPEED_MPS`
             when None). With `t.init_velocity_sigma_mps` unset, the velocity
