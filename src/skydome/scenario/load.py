@@ -72,6 +72,10 @@ def parse_scenario(text: str, file: str = "<string>") -> Scenario:
         raise ScenarioError(
             file, [Problem("", f"expected a mapping of scenario fields, got {got}")]
         )
+    if "systems" in data:  # system templates (docs/systems.md), expanded before validation
+        from skydome.scenario.systems import expand_systems
+
+        data = expand_systems(data, root, file)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as e:

@@ -1,0 +1,452 @@
+"""System templates: whole air-defence units (radars, interceptors, battery) by name.
+
+A template (`skydome/scenario/systems/NAME.yaml`) holds one publicly described
+long-range system -- its radars placed relative to a battery site, its missile
+types with tuned physics, its battery composition and a provenance block --
+every figure labelled public or "assumed" (docs/systems.md, docs/sources.md).
+
+A scenario uses templates in a top-level `systems:` section::
+
+    systems:
+      - {system: s400, name: battalion-1, position: {east_km: 2, north_km: 10}, facing_deg: 290}
+      - {system: patriot, name: patriot-1, position: {east_km: 18, north_km: -12}}
+
+Loading expands that section, before validation, into today's `radars`,
+`missiles` and `batteries` (`expand_systems`): the engine never sees a
+template, a scenario without `systems:` is read exactly as before, and the
+expansion is what one would write inline (tests/test_systems.py checks both).
+Per use:
+
+- the battery is named `name`, each template radar `name/RADAR`;
+- radar positions are the site plus the template's offset (east/north, km; not
+  rotated), a radar sector's centre is the template's (relative) centre plus
+  `facing_deg`;
+- the missile types join the scenario's library under the template's names
+  (two uses of one template share them); a template's `pk_against` /
+  `max_target_speed_against_mps` keys naming a threat type the scenario's raids
+  do not have are left out (the template is written for any raid);
+- `launchers` and `load` may be overridden.
+
+`with_systems` replaces a loaded scenario's whole defence by templates placed at
+its batteries' sites (`skydome run default --system patriot`).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Annotated, Any
+
+import yaml
+from pydantic import Field, ValidationError
+
+from skydome.errors import Problem, ScenarioError
+from skydome.scenario.schema import Battery, MissileType, Radar, Scenario
+from skydome.scenario.schema._base import Name, Point, _Model
+from skydome.scenario.schema.weapons import BALLISTIC_CLASS
+
+__all__ = [
+    "SystemTemplate",
+    "SystemUse",
+    "expand_systems",
+    "load_template",
+    "system_names",
+    "with_systems",
+]
+
+SECTION = "systems"
+"""The scenario's top-level key holding template uses."""
+
+_DIR = resources.files("skydome.scenario") / "systems"
+
+_AGAINST = ("pk_against", "max_target_speed_against_mps")
+
+
+def system_names() -> list[str]:
+    """Names of the shipped system templates, sorted."""
+    return sorted(p.name[: -len(".yaml")] for p in _DIR.iterdir() if p.name.endswith(".yaml"))
+
+
+class SystemUse(_Model):
+    """One use of a system template in a scenario's `systems:` section."""
+
+    system: Name = Field(description="Template name (`skydome systems` lists them).")
+    name: Name = Field(description="Battery name; the template's radars are named NAME/RADAR.")
+    position: Point = Field(description="Battery site; template radars are offsets from it.")
+    facing_deg: float = Field(
+        0.0,
+        ge=-360.0,
+        le=360.0,
+        description="Bearing the template's sector radars face, degrees clockwise from north "
+        "(their sector centres are relative to it).",
+    )
+    launchers: Annotated[int, Field(ge=0, le=1000)] | None = Field(
+        None, description="Override of the template's number of launchers."
+    )
+    load: dict[Name, Annotated[int, Field(ge=0, le=1000)]] | None = Field(
+        None, description="Override of the template's load per launcher (its missile types)."
+    )
+
+
+@dataclass(frozen=True)
+class SystemTemplate:
+    """A validated system template, as raw scenario fragments (what one would write inline).
+
+    Attributes:
+        system: template name (the file's stem).
+        title: one line for listings.
+        provenance: where the figures come from.
+        radars: radar mappings, `position` an offset from the battery site.
+        missiles: missile type mappings, by type name.
+        battery: battery mapping without `name` and `position`.
+    """
+
+    system: str
+    title: str
+    provenance: str
+    radars: tuple[dict[str, Any], ...]
+    missiles: dict[str, dict[str, Any]]
+    battery: dict[str, Any]
+
+    def missile_types(self) -> dict[str, MissileType]:
+        """The validated missile types, by name."""
+        return {k: MissileType.model_validate(v) for k, v in self.missiles.items()}
+
+
+_TEMPLATE_KEYS = ("system", "title", "provenance", "radars", "missiles", "battery")
+
+
+@functools.cache
+def load_template(name: str) -> SystemTemplate:
+    """Read and check a shipped template (cached).
+
+    Raises:
+        ScenarioError: unknown name, or a template that does not validate (a
+            defect of the package; the tests load every template).
+    """
+    from skydome.scenario.load import _format_path, problems_from_validation, read_yaml
+
+    names = system_names()
+    if name not in names:
+        raise ScenarioError(name, [Problem("", _unknown(name, names))], "system template")
+    file = f"system template {name}"
+    text = (_DIR / f"{name}.yaml").read_text(encoding="utf-8")
+    data, root = read_yaml(text, file, "system template")
+    problems: list[Problem] = []
+    if not isinstance(data, dict):
+        raise ScenarioError(file, [Problem("", "expected a mapping")], "system template")
+    for key in data:
+        if key not in _TEMPLATE_KEYS:
+            problems.append(
+                Problem(str(key), f"unknown field (fields: {', '.join(_TEMPLATE_KEYS)})")
+            )
+    for key in _TEMPLATE_KEYS:
+        if key not in data:
+            problems.append(Problem(key, "required field is missing"))
+    if problems:
+        raise ScenarioError(file, problems, "system template")
+    if data["system"] != name:
+        problems.append(Problem("system", f"must be the file's name {name!r}"))
+
+    def check(model: type[_Model], value: Any, loc: tuple[int | str, ...]) -> None:
+        try:
+            model.model_validate(value)
+        except ValidationError as e:
+            for p in problems_from_validation(e, None, model=model):
+                where = _format_path(loc) + ("." + p.path if p.path else "")
+                problems.append(Problem(where, p.message))
+
+    radars = data["radars"] if isinstance(data["radars"], list) else []
+    for i, r in enumerate(radars):
+        check(Radar, r, ("radars", i))
+    missiles = data["missiles"] if isinstance(data["missiles"], dict) else {}
+    for k, m in missiles.items():
+        check(MissileType, m, ("missiles", k))
+    battery = data["battery"] if isinstance(data["battery"], dict) else {}
+    for key in ("name", "position"):
+        if key in battery:
+            problems.append(Problem(f"battery.{key}", "given by each use, not the template"))
+    check(
+        Battery, {**battery, "name": name, "position": {"east_km": 0, "north_km": 0}}, ("battery",)
+    )
+    radar_names = [r.get("name") for r in radars if isinstance(r, dict)]
+    fcr = battery.get("fire_control_radar")
+    if fcr is not None and fcr not in radar_names:
+        problems.append(Problem("battery.fire_control_radar", f"radar {fcr!r} not in radars"))
+    for mtype in battery.get("load", {}) or {}:
+        if mtype not in missiles:
+            problems.append(Problem(f"battery.load.{mtype}", "not in the template's missiles"))
+    if problems:
+        raise ScenarioError(file, problems, "system template")
+    return SystemTemplate(
+        system=name,
+        title=str(data["title"]),
+        provenance=" ".join(str(data["provenance"]).split()),
+        radars=tuple(radars),
+        missiles=dict(missiles),
+        battery=dict(battery),
+    )
+
+
+def _unknown(name: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return (
+        f"unknown system {name!r}: expected one of {', '.join(names)} "
+        f"(`skydome systems` lists them){hint}"
+    )
+
+
+def _names_of(items: Any) -> list[Any]:
+    """The `name` of each mapping of a raw section (None where there is none)."""
+    if not isinstance(items, list):
+        return []
+    return [x.get("name") if isinstance(x, dict) else None for x in items]
+
+
+def _raid_types(data: dict[str, Any]) -> set[str]:
+    raids = data.get("raids")
+    if not isinstance(raids, list):
+        return set()
+    return {str(r["type"]) for r in raids if isinstance(r, dict) and "type" in r}
+
+
+def _missile_for(raw: dict[str, Any], raid_types: set[str]) -> dict[str, Any]:
+    """A template missile type for this scenario: per-threat keys its raids lack left out."""
+    m = copy.deepcopy(raw)
+    for field in _AGAINST:
+        if field in m:
+            m[field] = {
+                k: v for k, v in m[field].items() if k in raid_types or k == BALLISTIC_CLASS
+            }
+    return m
+
+
+def expand_systems(data: dict[str, Any], root: yaml.Node | None, file: str) -> dict[str, Any]:
+    """The scenario mapping with its `systems:` section expanded into radars, missiles, batteries.
+
+    Args:
+        data: the scenario file's top-level mapping (not modified).
+        root: its composed YAML tree (for line numbers), or None.
+        file: the file name, for messages.
+
+    Returns:
+        `data` itself when it has no `systems:` key; otherwise a new mapping
+        without it, whose `radars`, `batteries` (appended) and `missiles` (added)
+        hold each use's expansion, in the order of the uses.
+
+    Raises:
+        ScenarioError: a malformed use, an unknown system, a name that clashes
+            (battery, radar, or a missile type defined differently), an override
+            naming a missile type the template lacks. Each problem names its field
+            path (`systems[i]...`) and line.
+    """
+    if SECTION not in data:
+        return data
+    from skydome.scenario.load import _format_path, _line_of, problems_from_validation
+
+    problems: list[Problem] = []
+
+    def add(loc: tuple[int | str, ...], msg: str) -> None:
+        problems.append(Problem(_format_path(loc), msg, _line_of(root, loc)))
+
+    raw = data[SECTION]
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list):
+        add((SECTION,), "expected a list of system uses ({system, name, position, ...})")
+        raise ScenarioError(file, problems)
+    names = system_names()
+    uses: list[tuple[int, SystemUse, SystemTemplate]] = []
+    for i, entry in enumerate(raw):
+        try:
+            use = SystemUse.model_validate(entry)
+        except ValidationError as e:
+            for p in problems_from_validation(e, None, model=SystemUse):
+                loc: tuple[int | str, ...] = (SECTION, i)
+                path = _format_path(loc) + ("." + p.path if p.path else "")
+                problems.append(Problem(path, p.message, _line_of(root, loc)))
+            continue
+        if use.system not in names:
+            add((SECTION, i, "system"), _unknown(use.system, names))
+            continue
+        uses.append((i, use, load_template(use.system)))
+    if problems:
+        raise ScenarioError(file, problems)
+
+    out = {k: v for k, v in data.items() if k != SECTION}
+    radars = list(out.get("radars") or [])
+    batteries = list(out.get("batteries") or [])
+    missiles = dict(out.get("missiles") or {})
+    radar_at = {n: f"radars[{j}]" for j, n in enumerate(_names_of(radars)) if n is not None}
+    battery_at = {n: f"batteries[{j}]" for j, n in enumerate(_names_of(batteries)) if n is not None}
+    missile_from = {k: f"missiles.{k}" for k in missiles}
+    raid_types = _raid_types(data)
+    for i, use, t in uses:
+        here = f"{SECTION}[{i}]"
+        if use.name in battery_at:
+            add(
+                (SECTION, i, "name"),
+                f"battery name {use.name!r} is already used by {battery_at[use.name]}; "
+                "give each battery a unique name",
+            )
+        battery_at.setdefault(use.name, here)
+        for r in t.radars:
+            rname = f"{use.name}/{r['name']}"
+            if rname in radar_at:
+                add(
+                    (SECTION, i, "name"),
+                    f"radar name {rname!r} (template radar {r['name']!r}) is already used by "
+                    f"{radar_at[rname]}; choose another name",
+                )
+            radar_at.setdefault(rname, here)
+        if use.load is not None:
+            for mtype in use.load:
+                if mtype not in t.missiles:
+                    add(
+                        (SECTION, i, "load", mtype),
+                        f"missile type {mtype!r} is not in template {t.system!r} "
+                        f"(its types: {', '.join(t.missiles)})",
+                    )
+        for k, raw_m in t.missiles.items():
+            m = _missile_for(raw_m, raid_types)
+            if k in missiles and missiles[k] != m:
+                add(
+                    (SECTION, i, "system"),
+                    f"template {t.system!r} defines missile type {k!r}, which "
+                    f"{missile_from[k]} defines differently; rename that type",
+                )
+                continue
+            missiles.setdefault(k, m)
+            missile_from.setdefault(k, f"template {t.system!r} ({here})")
+        radars.extend(_radar(r, use) for r in t.radars)
+        batteries.append(_battery(t, use))
+    if problems:
+        raise ScenarioError(file, problems)
+    out["radars"] = radars
+    out["missiles"] = missiles
+    out["batteries"] = batteries
+    return out
+
+
+def _radar(raw: dict[str, Any], use: SystemUse) -> dict[str, Any]:
+    """A template radar placed for one use: renamed, moved to the site, sector turned."""
+    r = copy.deepcopy(raw)
+    r["name"] = f"{use.name}/{raw['name']}"
+    off = raw["position"]
+    r["position"] = {
+        "east_km": use.position.east_km + off["east_km"],
+        "north_km": use.position.north_km + off["north_km"],
+    }
+    if "sector" in raw and "center_deg" in raw["sector"]:
+        r["sector"]["center_deg"] = (raw["sector"]["center_deg"] + use.facing_deg) % 360.0
+    elif "sector" in raw:
+        r["sector"]["center_deg"] = use.facing_deg % 360.0
+    return r
+
+
+def _battery(t: SystemTemplate, use: SystemUse) -> dict[str, Any]:
+    b = copy.deepcopy(t.battery)
+    b = {"name": use.name, "position": use.position.model_dump(mode="json"), **b}
+    if b.get("fire_control_radar") is not None:
+        b["fire_control_radar"] = f"{use.name}/{b['fire_control_radar']}"
+    if use.launchers is not None:
+        b["launchers"] = use.launchers
+    if use.load is not None:
+        b["load"] = dict(use.load)
+    return b
+
+
+# ------------------------------------------------------------------ whole-defence swap
+
+
+def _facing(s: Scenario, b: Battery) -> float:
+    """Where a replaced battery's defence faced: its fire-control radar's sector centre, else
+    the mean bearing from its site to the raids' first points (degrees from north)."""
+    radars = {r.name: r for r in s.radars}
+    fcr = radars.get(b.fire_control_radar) if b.fire_control_radar else None
+    if fcr is not None and fcr.sector.width_deg < 360.0:
+        return float(fcr.sector.center_deg) % 360.0
+    e = n = 0.0
+    for r in s.raids:
+        p = r.route[0] if r.route else r.ballistic.launch
+        de, dn = p.east_km - b.position.east_km, p.north_km - b.position.north_km
+        d = math.hypot(de, dn) or 1.0
+        e, n = e + de / d, n + dn / d
+    return math.degrees(math.atan2(e, n)) % 360.0 if (e or n) else 0.0
+
+
+def with_systems(
+    s: Scenario, systems: Sequence[str], file: str = "<scenario>"
+) -> tuple[Scenario, str]:
+    """The scenario with its whole defence replaced by templates at its batteries' sites.
+
+    Every battery of `s` is replaced by one battery of each named system at the
+    same site (named as the battery when one system is given, else BATTERY-SYSTEM),
+    facing where the battery's fire-control radar faced (else towards the raids);
+    the scenario's radars and missile library are dropped, and doctrine entries
+    naming a dropped missile type are left out. The scenario is renamed
+    NAME-SYS1+SYS2.
+
+    Args:
+        s: a loaded `Scenario`.
+        systems: template names (one or more; repeated names are an error).
+        file: name used in messages.
+
+    Returns:
+        The new scenario, validated like a file, and its YAML text (expanded:
+        it reads without the templates).
+
+    Raises:
+        ScenarioError: unknown or repeated system names, or a result that does not
+            validate.
+    """
+    from skydome.scenario.load import parse_scenario
+
+    names = system_names()
+    bad = [Problem("--system", _unknown(x, names)) for x in systems if x not in names]
+    if not systems:
+        bad.append(Problem("--system", "give at least one system"))
+    dup = sorted({x for x in systems if list(systems).count(x) > 1})
+    if dup:
+        bad.append(Problem("--system", f"{', '.join(dup)} given more than once"))
+    if bad:
+        raise ScenarioError(file, bad)
+    data = s.model_dump(mode="json")
+    uses = [
+        {
+            "system": x,
+            "name": b.name if len(systems) == 1 else f"{b.name}-{x}",
+            "position": b.position.model_dump(mode="json"),
+            "facing_deg": _facing(s, b),
+        }
+        for b in s.batteries
+        for x in systems
+    ]
+    data["name"] = f"{s.name}-{'+'.join(systems)}"
+    data["description"] = (
+        f"{s.name} with its defence replaced by system templates ({', '.join(systems)}) "
+        "at the same sites."
+    )
+    data["radars"], data["missiles"], data["batteries"] = [], {}, []
+    data[SECTION] = uses
+    expanded = expand_systems(data, None, file)
+    kept = set(expanded["missiles"])
+    doc = expanded.get("doctrine") or {}
+    for key in ("min_threat_value", "reserve_share"):
+        if isinstance(doc.get(key), dict):
+            doc[key] = {k: v for k, v in doc[key].items() if k in kept}
+    if isinstance(doc.get("engage_with"), dict):
+        ew = {label: [m for m in ms if m in kept] for label, ms in doc["engage_with"].items()}
+        doc["engage_with"] = {label: ms for label, ms in ew.items() if ms}
+    header = (
+        f"# {data['name']}: {s.name} with its defence replaced by system templates "
+        f"({', '.join(systems)}), expanded (skydome.scenario.systems.with_systems).\n"
+    )
+    text = header + yaml.safe_dump(expanded, sort_keys=False, allow_unicode=True)
+    return parse_scenario(text, file), text
