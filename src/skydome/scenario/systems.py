@@ -366,15 +366,20 @@ def _battery(t: SystemTemplate, use: SystemUse) -> dict[str, Any]:
 
 
 def _facing(s: Scenario, b: Battery) -> float:
-    """Where a replaced battery's defence faced: its fire-control radar's sector centre, else
-    the mean bearing from its site to the raids' first points (degrees from north)."""
+    """The bearing a replaced battery's defence faced, degrees from north.
+
+    Its fire-control radar's sector centre, else the mean bearing from its site to
+    the raids' first points.
+    """
     radars = {r.name: r for r in s.radars}
     fcr = radars.get(b.fire_control_radar) if b.fire_control_radar else None
     if fcr is not None and fcr.sector.width_deg < 360.0:
         return float(fcr.sector.center_deg) % 360.0
     e = n = 0.0
     for r in s.raids:
-        p = r.route[0] if r.route else r.ballistic.launch
+        p: Any = r.route[0] if r.route else (r.ballistic.launch if r.ballistic else None)
+        if p is None:
+            continue
         de, dn = p.east_km - b.position.east_km, p.north_km - b.position.north_km
         d = math.hypot(de, dn) or 1.0
         e, n = e + de / d, n + dn / d
