@@ -13,6 +13,7 @@ from skydome.cli import missiles as _missiles  # noqa: F401  (registers its comm
 from skydome.cli import report as _report  # noqa: F401
 from skydome.cli import run as _run  # noqa: F401
 from skydome.cli import study as _study  # noqa: F401
+from skydome.cli import systems as _systems  # noqa: F401
 from skydome.cli import track as _track  # noqa: F401
 from skydome.cli import wta as _wta  # noqa: F401
 from skydome.cli._app import app, err

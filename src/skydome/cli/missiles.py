@@ -17,6 +17,7 @@ from rich import box
 from rich.table import Table
 
 from skydome.cli._app import ScenarioArg, app, err, out
+from skydome.cli.systems import SYSTEM_HELP
 from skydome.errors import UserError
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def missiles(
     figure: Annotated[
         Path, typer.Option("--figure", help="Envelope figure to write (.png, .svg or .pdf).")
     ] = Path("envelopes.png"),
+    system: Annotated[list[str] | None, typer.Option("--system", help=SYSTEM_HELP)] = None,
 ) -> None:
     """Each missile type's envelope flown by its own physics: table and figure."""
     import numpy as np
@@ -50,6 +52,10 @@ def missiles(
     if not figure.parent.is_dir():
         raise UserError(f"--figure {figure}: directory {figure.parent} does not exist")
     s = load_scenario(scenario)
+    if system:  # the templates' missile types (placed in the scenario; envelopes need no more)
+        from skydome.scenario.systems import with_systems
+
+        s = with_systems(s, system, scenario)[0]
     params = compile_scenario(s)
     mis = params.missiles
     if mis.physics is None:

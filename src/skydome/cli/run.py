@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from skydome.cli._app import ScenarioArg, app, err, out
+from skydome.cli.systems import SYSTEM_HELP
 from skydome.errors import UserError
 from skydome.scenario.builtin import builtin_names, builtin_text
 
@@ -52,6 +53,7 @@ def run(
             help="Also write detections.parquet (every radar detection; `skydome track` input).",
         ),
     ] = False,
+    system: Annotated[list[str] | None, typer.Option("--system", help=SYSTEM_HELP)] = None,
 ) -> None:
     """Run one replication; print a summary and write the run directory.
 
@@ -68,8 +70,13 @@ def run(
     if seed is not None and seed < 0:
         raise UserError(f"--seed: expected a non-negative integer, got {seed}")
     path = resolve_scenario_path(scenario)
-    params = compile_scenario(load_scenario(scenario))
+    loaded = load_scenario(scenario)
     text = path.read_text(encoding="utf-8")
+    if system:  # system templates at the scenario's sites; the run keeps the expanded file
+        from skydome.scenario.systems import with_systems
+
+        loaded, text = with_systems(loaded, system, scenario)
+    params = compile_scenario(loaded)
     _check_recording(params.threats.n, params.duration_s, params.step_s, record_every)
     used_seed = params.seed if seed is None else seed
     target = out_dir if out_dir is not None else Path("runs") / f"{params.name}-s{used_seed}"

@@ -25,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from skydome.cli._app import ScenarioArg, app, err, out
+from skydome.cli.systems import SYSTEM_HELP
 from skydome.errors import UserError
 
 if TYPE_CHECKING:
@@ -126,6 +127,7 @@ def mc(
     chunk_size: ChunkSize = None,
     connect_timeout: ConnectTimeout = 10.0,
     report: Report = False,
+    system: Annotated[list[str] | None, typer.Option("--system", help=SYSTEM_HELP)] = None,
 ) -> None:
     """Run N replications of a scenario; print and write the study summary.
 
@@ -137,7 +139,7 @@ def mc(
         until_ci=until_ci, ci_metric=ci_metric, confidence=confidence, chunk_size=chunk_size,
         connect_timeout_s=connect_timeout,
     )  # fmt: skip
-    plan = _plan("mc", scenario, [], seed, options)
+    plan = _plan("mc", scenario, [], seed, options, system)
     target = out_dir if out_dir is not None else Path("studies") / f"{plan.name}-s{plan.seed}"
     result = _run(plan, target, "mc", options, resume)
     _print_mc(result)
@@ -233,6 +235,7 @@ def _plan(
     settings: list[str],
     seed: int | None,
     options: StudyOptions,
+    systems: list[str] | None = None,
 ) -> StudyPlan:
     """Check the counts, then validate and compile every cell with a progress bar on stderr."""
     from skydome.study import MAX_CELLS, parse_setting, plan_study
@@ -260,6 +263,12 @@ def _plan(
         def progress(done: int, cells: int) -> None:
             bar.update(task, completed=done, total=cells)
 
+        if systems:  # system templates at the scenario's sites (docs/systems.md)
+            from skydome.scenario import load_scenario
+            from skydome.scenario.systems import with_systems
+
+            base = with_systems(load_scenario(scenario), systems, scenario)[0]
+            return plan_study(base, settings, seed=seed, progress=progress)
         return plan_study(scenario, settings, seed=seed, progress=progress)
 
 
