@@ -261,6 +261,17 @@ def test_the_default_raid_against_each_template_keeps_the_invariants(
         assert (bats.sum(axis=1) > 0).all()
 
 
+@pytest.mark.parametrize("name", [s for s in SYSTEMS if s != "s400"])  # s400: compare_runs
+def test_each_template_flies_guided_and_keeps_the_invariants(name: str) -> None:
+    """The templates' physics in the engine (`run.flyout: guided`): the planner plans with
+    their flyout tables, the missiles fly their 3-DOF physics, and some of them kill."""
+    s, _ = with_systems(load_scenario("default"), [name])
+    s = s.model_copy(update={"run": s.run.model_copy(update={"flyout": "guided"})})
+    r = simulate(compile_scenario(s))
+    check_invariants(r)
+    assert np.isfinite(r.kill_time_s).any()
+
+
 # ----------------------------------------------------------------------- command line
 
 

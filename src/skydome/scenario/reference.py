@@ -16,6 +16,7 @@ from pydantic.fields import FieldInfo
 
 from skydome.scenario import limits as L
 from skydome.scenario import schema as S
+from skydome.scenario.systems import SystemUse
 
 __all__ = ["markdown_reference"]
 
@@ -30,6 +31,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("missiles.NAME.physics", S.MissilePhysics),
     ("batteries[]", S.Battery),
     ("batteries[].fire_channels", S.FireChannels),
+    ("systems[] (system templates, expanded at load into the above: docs/systems.md)", SystemUse),
     ("raids[]", S.Raid),
     ("raids[].route[]", S.Waypoint),
     ("raids[].ballistic", S.Ballistic),
