@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from hypothesis import given
@@ -316,3 +318,24 @@ def test_validate_names_the_field_path_of_a_bad_use(tmp_path: Path) -> None:
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "systems[0].system" in r.stderr and "did you mean 'hq-9'" in r.stderr
     assert "line " in r.stderr
+
+
+def test_mc_with_a_system_studies_the_replaced_defence(tmp_path: Path) -> None:
+    out = tmp_path / "study"
+    r = sky("mc", "default", "--system", "hq-9", "-n", "2", "-j", "1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert "default-hq-9" in json.dumps(summary)
+    assert "fired.HQ-9-class" in pq.read_table(out / "replications.parquet").column_names
+
+
+def test_the_json_schema_accepts_a_systems_section() -> None:
+    r = sky("schema")
+    assert r.returncode == 0, r.stderr
+    schema = json.loads(r.stdout)
+    assert schema["properties"]["systems"]["items"] == {"$ref": "#/$defs/SystemUse"}
+    use = schema["$defs"]["SystemUse"]
+    assert set(use["required"]) == {"system", "name", "position"}
+    assert use["properties"]["position"]["$ref"].removeprefix("#/$defs/") in schema["$defs"]
+    # A file may hold its whole defence in `systems:`.
+    assert "radars" not in schema["required"] and "raids" in schema["required"]

@@ -243,8 +243,10 @@ def schema(
         sys.stdout.write(markdown_reference() + "\n")
         return
     from skydome.scenario.schema import Scenario
+    from skydome.scenario.systems import add_to_json_schema
 
-    sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
+    schema = add_to_json_schema(Scenario.model_json_schema())  # with `systems:` (templates)
+    sys.stdout.write(json.dumps(schema, indent=2) + "\n")
 
 
 @app.command()

@@ -53,6 +53,7 @@ from skydome.scenario.schema.weapons import BALLISTIC_CLASS
 __all__ = [
     "SystemTemplate",
     "SystemUse",
+    "add_to_json_schema",
     "expand_systems",
     "load_template",
     "system_names",
@@ -360,6 +361,29 @@ def _battery(t: SystemTemplate, use: SystemUse) -> dict[str, Any]:
     if use.load is not None:
         b["load"] = dict(use.load)
     return b
+
+
+def add_to_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The scenario JSON Schema with the `systems:` section an editor should accept.
+
+    `systems:` is expanded before validation, so it is not a field of `Scenario`;
+    with it, `radars`, `missiles` and `batteries` may be left out of a file.
+    """
+    use = SystemUse.model_json_schema(ref_template="#/$defs/{model}")
+    defs = {**schema.get("$defs", {}), **use.pop("$defs", {}), "SystemUse": use}
+    props = {
+        **schema["properties"],
+        SECTION: {
+            "type": "array",
+            "items": {"$ref": "#/$defs/SystemUse"},
+            "description": "System templates placed at sites, expanded at load into radars, "
+            "missiles and batteries (docs/systems.md).",
+        },
+    }
+    required = [
+        r for r in schema.get("required", []) if r not in ("radars", "missiles", "batteries")
+    ]
+    return {**schema, "$defs": defs, "properties": props, "required": required}
 
 
 # ------------------------------------------------------------------ whole-defence swap
