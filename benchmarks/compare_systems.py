@@ -5,7 +5,7 @@ missiles, SRBMs, one-way attack drones against an airbase and a fuel depot) is
 flown against each system template placed at the default battalion's site --
 S-400-, Patriot-, SAMP/T- and HQ-9-class -- and against a mix (the S-400-class
 battalion plus a Patriot-class battery at the same site), with `--reps`
-replications each (`skydome.scenario.systems.with_systems`, the code behind
+replications each (`skydome.scenario.system_swap.with_systems`, the code behind
 ``skydome run default --system NAME``).
 
 The study machinery is compare_planners.py's (`skydome.study` on `--jobs` local
@@ -48,7 +48,7 @@ import numpy as np  # noqa: E402
 
 from compare_planners import Cell, _cell_json, _ci, run_cell, table_types  # noqa: E402
 from skydome.scenario import compile_scenario, load_scenario  # noqa: E402
-from skydome.scenario.systems import with_systems  # noqa: E402
+from skydome.scenario.system_swap import with_systems  # noqa: E402
 from skydome.stats import mean_estimate, ratio_estimate  # noqa: E402
 
 DEFAULT_DEFENCES = ("s400", "patriot", "samp-t", "hq-9", "s400+patriot")

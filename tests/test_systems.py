@@ -28,7 +28,8 @@ from skydome.engagement.flyout_table import flyout_table
 from skydome.engine import simulate
 from skydome.errors import ScenarioError
 from skydome.scenario import builtin_text, compile_scenario, load_scenario, parse_scenario
-from skydome.scenario.systems import expand_systems, load_template, system_names, with_systems
+from skydome.scenario.system_swap import with_systems
+from skydome.scenario.systems import expand_systems, load_template, system_names
 from tests.cli import sky
 from tests.conftest import RUN_SEEDS, dump
 from tests.test_engine import check_invariants
@@ -168,7 +169,8 @@ def test_default_with_the_s400_template_compiles_to_defaults_own_defence() -> No
 
 def test_a_scenario_without_systems_is_read_as_before() -> None:
     d = _default_dict()
-    assert expand_systems(d, None, "f") is d
+    same, issues = expand_systems(d)
+    assert same is d and issues == []
     assert parse_scenario(builtin_text("default")) == load_scenario("default")
 
 

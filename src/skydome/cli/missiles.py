@@ -53,7 +53,7 @@ def missiles(
         raise UserError(f"--figure {figure}: directory {figure.parent} does not exist")
     s = load_scenario(scenario)
     if system:  # the templates' missile types (placed in the scenario; envelopes need no more)
-        from skydome.scenario.systems import with_systems
+        from skydome.scenario.system_swap import with_systems
 
         s = with_systems(s, system, scenario)[0]
     params = compile_scenario(s)

@@ -73,7 +73,7 @@ def run(
     loaded = load_scenario(scenario)
     text = path.read_text(encoding="utf-8")
     if system:  # system templates at the scenario's sites; the run keeps the expanded file
-        from skydome.scenario.systems import with_systems
+        from skydome.scenario.system_swap import with_systems
 
         loaded, text = with_systems(loaded, system, scenario)
     params = compile_scenario(loaded)

@@ -265,7 +265,7 @@ def _plan(
 
         if systems:  # system templates at the scenario's sites (docs/systems.md)
             from skydome.scenario import load_scenario
-            from skydome.scenario.systems import with_systems
+            from skydome.scenario.system_swap import with_systems
 
             base = with_systems(load_scenario(scenario), systems, scenario)[0]
             return plan_study(base, settings, seed=seed, progress=progress)

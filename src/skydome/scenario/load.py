@@ -73,9 +73,7 @@ def parse_scenario(text: str, file: str = "<string>") -> Scenario:
             file, [Problem("", f"expected a mapping of scenario fields, got {got}")]
         )
     if "systems" in data:  # system templates (docs/systems.md), expanded before validation
-        from skydome.scenario.systems import expand_systems
-
-        data = expand_systems(data, root, file)
+        data = _expand_systems(data, root, file)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
@@ -84,6 +82,29 @@ def parse_scenario(text: str, file: str = "<string>") -> Scenario:
     if problems:
         raise ScenarioError(file, problems)
     return scenario
+
+
+def _expand_systems(data: dict[str, Any], root: yaml.Node | None, file: str) -> dict[str, Any]:
+    """`skydome.scenario.systems.expand_systems`, its issues located and worded as problems.
+
+    Raises:
+        ScenarioError: every issue of the `systems:` section, with field path and line.
+    """
+    from skydome.scenario.systems import SystemUse, expand_systems
+
+    expanded, issues = expand_systems(data)
+    problems: list[Problem] = []
+    for loc, issue in issues:
+        line = _line_of(root, loc)
+        if isinstance(issue, ValidationError):
+            for p in problems_from_validation(issue, None, model=SystemUse):
+                where = _format_path(loc) + ("." + p.path if p.path else "")
+                problems.append(Problem(where, p.message, line))
+        else:
+            problems.append(Problem(_format_path(loc), issue, line))
+    if problems:
+        raise ScenarioError(file, problems)
+    return expanded
 
 
 # --------------------------------------------------------------------------- YAML

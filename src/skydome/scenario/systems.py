@@ -27,8 +27,9 @@ Per use:
   do not have are left out (the template is written for any raid);
 - `launchers` and `load` may be overridden.
 
-`with_systems` replaces a loaded scenario's whole defence by templates placed at
-its batteries' sites (`skydome run default --system patriot`).
+`skydome.scenario.system_swap.with_systems` replaces a loaded scenario's whole
+defence by templates placed at its batteries' sites (`skydome run default
+--system patriot`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -46,7 +46,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from skydome.errors import Problem, ScenarioError
-from skydome.scenario.schema import Battery, MissileType, Radar, Scenario
+from skydome.scenario.schema import Battery, MissileType, Radar
 from skydome.scenario.schema._base import Name, Point, _Model
 from skydome.scenario.schema.weapons import BALLISTIC_CLASS
 
@@ -57,7 +57,7 @@ __all__ = [
     "expand_systems",
     "load_template",
     "system_names",
-    "with_systems",
+    "unknown_system",
 ]
 
 SECTION = "systems"
@@ -130,14 +130,13 @@ def load_template(name: str) -> SystemTemplate:
         ScenarioError: unknown name, or a template that does not validate (a
             defect of the package; the tests load every template).
     """
-    from skydome.scenario.load import _format_path, problems_from_validation, read_yaml
-
     names = system_names()
     if name not in names:
-        raise ScenarioError(name, [Problem("", _unknown(name, names))], "system template")
+        raise ScenarioError(name, [Problem("", unknown_system(name, names))], "system template")
     file = f"system template {name}"
     text = (_DIR / f"{name}.yaml").read_text(encoding="utf-8")
-    data, root = read_yaml(text, file, "system template")
+    # A package file, checked by the tests: plain safe YAML is enough here.
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     problems: list[Problem] = []
     if not isinstance(data, dict):
         raise ScenarioError(file, [Problem("", "expected a mapping")], "system template")
@@ -158,9 +157,7 @@ def load_template(name: str) -> SystemTemplate:
         try:
             model.model_validate(value)
         except ValidationError as e:
-            for p in problems_from_validation(e, None, model=model):
-                where = _format_path(loc) + ("." + p.path if p.path else "")
-                problems.append(Problem(where, p.message))
+            problems.extend(Problem(_path((*loc, *err["loc"])), err["msg"]) for err in e.errors())
 
     radars = data["radars"] if isinstance(data["radars"], list) else []
     for i, r in enumerate(radars):
@@ -194,7 +191,16 @@ def load_template(name: str) -> SystemTemplate:
     )
 
 
-def _unknown(name: str, names: list[str]) -> str:
+def _path(loc: Sequence[int | str]) -> str:
+    """A field path as messages write it: systems[0].load.X."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out
+
+
+def unknown_system(name: str, names: list[str]) -> str:
+    """The message for a system name that is not a template (with "did you mean")."""
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return (
@@ -228,57 +234,55 @@ def _missile_for(raw: dict[str, Any], raid_types: set[str]) -> dict[str, Any]:
     return m
 
 
-def expand_systems(data: dict[str, Any], root: yaml.Node | None, file: str) -> dict[str, Any]:
+Loc = tuple[int | str, ...]
+"""A field path in the scenario file, e.g. ("systems", 0, "name")."""
+Issue = tuple[Loc, str | ValidationError]
+"""A problem of a `systems:` section: where, and a message or the validation error of a
+`SystemUse` there (`scenario.load` words and locates both)."""
+
+
+def expand_systems(data: dict[str, Any]) -> tuple[dict[str, Any], list[Issue]]:
     """The scenario mapping with its `systems:` section expanded into radars, missiles, batteries.
 
     Args:
         data: the scenario file's top-level mapping (not modified).
-        root: its composed YAML tree (for line numbers), or None.
-        file: the file name, for messages.
 
     Returns:
-        `data` itself when it has no `systems:` key; otherwise a new mapping
-        without it, whose `radars`, `batteries` (appended) and `missiles` (added)
-        hold each use's expansion, in the order of the uses.
-
-    Raises:
-        ScenarioError: a malformed use, an unknown system, a name that clashes
-            (battery, radar, or a missile type defined differently), an override
-            naming a missile type the template lacks. Each problem names its field
-            path (`systems[i]...`) and line.
+        The mapping -- `data` itself when it has no `systems:` key; otherwise a new
+        mapping without it, whose `radars`, `batteries` (appended) and `missiles`
+        (added) hold each use's expansion, in the order of the uses -- and the
+        issues found (when there are any, the mapping is not to be used): a
+        malformed use, an unknown system, a name that clashes (battery, radar, or
+        a missile type defined differently), an override naming a missile type the
+        template lacks, each at its field path (`systems[i]...`).
     """
     if SECTION not in data:
-        return data
-    from skydome.scenario.load import _format_path, _line_of, problems_from_validation
+        return data, []
+    issues: list[Issue] = []
 
-    problems: list[Problem] = []
-
-    def add(loc: tuple[int | str, ...], msg: str) -> None:
-        problems.append(Problem(_format_path(loc), msg, _line_of(root, loc)))
+    def add(loc: Loc, msg: str) -> None:
+        issues.append((loc, msg))
 
     raw = data[SECTION]
     if raw is None:
         raw = []
     if not isinstance(raw, list):
         add((SECTION,), "expected a list of system uses ({system, name, position, ...})")
-        raise ScenarioError(file, problems)
+        return data, issues
     names = system_names()
     uses: list[tuple[int, SystemUse, SystemTemplate]] = []
     for i, entry in enumerate(raw):
         try:
             use = SystemUse.model_validate(entry)
         except ValidationError as e:
-            for p in problems_from_validation(e, None, model=SystemUse):
-                loc: tuple[int | str, ...] = (SECTION, i)
-                path = _format_path(loc) + ("." + p.path if p.path else "")
-                problems.append(Problem(path, p.message, _line_of(root, loc)))
+            issues.append(((SECTION, i), e))
             continue
         if use.system not in names:
-            add((SECTION, i, "system"), _unknown(use.system, names))
+            add((SECTION, i, "system"), unknown_system(use.system, names))
             continue
         uses.append((i, use, load_template(use.system)))
-    if problems:
-        raise ScenarioError(file, problems)
+    if issues:
+        return data, issues
 
     out = {k: v for k, v in data.items() if k != SECTION}
     radars = list(out.get("radars") or [])
@@ -327,12 +331,10 @@ def expand_systems(data: dict[str, Any], root: yaml.Node | None, file: str) -> d
             missile_from.setdefault(k, f"template {t.system!r} ({here})")
         radars.extend(_radar(r, use) for r in t.radars)
         batteries.append(_battery(t, use))
-    if problems:
-        raise ScenarioError(file, problems)
     out["radars"] = radars
     out["missiles"] = missiles
     out["batteries"] = batteries
-    return out
+    return out, issues
 
 
 def _radar(raw: dict[str, Any], use: SystemUse) -> dict[str, Any]:
@@ -384,98 +386,3 @@ def add_to_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
         r for r in schema.get("required", []) if r not in ("radars", "missiles", "batteries")
     ]
     return {**schema, "$defs": defs, "properties": props, "required": required}
-
-
-# ------------------------------------------------------------------ whole-defence swap
-
-
-def _facing(s: Scenario, b: Battery) -> float:
-    """The bearing a replaced battery's defence faced, degrees from north.
-
-    Its fire-control radar's sector centre, else the mean bearing from its site to
-    the raids' first points.
-    """
-    radars = {r.name: r for r in s.radars}
-    fcr = radars.get(b.fire_control_radar) if b.fire_control_radar else None
-    if fcr is not None and fcr.sector.width_deg < 360.0:
-        return float(fcr.sector.center_deg) % 360.0
-    e = n = 0.0
-    for r in s.raids:
-        p: Any = r.route[0] if r.route else (r.ballistic.launch if r.ballistic else None)
-        if p is None:
-            continue
-        de, dn = p.east_km - b.position.east_km, p.north_km - b.position.north_km
-        d = math.hypot(de, dn) or 1.0
-        e, n = e + de / d, n + dn / d
-    return math.degrees(math.atan2(e, n)) % 360.0 if (e or n) else 0.0
-
-
-def with_systems(
-    s: Scenario, systems: Sequence[str], file: str = "<scenario>"
-) -> tuple[Scenario, str]:
-    """The scenario with its whole defence replaced by templates at its batteries' sites.
-
-    Every battery of `s` is replaced by one battery of each named system at the
-    same site (named as the battery when one system is given, else BATTERY-SYSTEM),
-    facing where the battery's fire-control radar faced (else towards the raids);
-    the scenario's radars and missile library are dropped, and doctrine entries
-    naming a dropped missile type are left out. The scenario is renamed
-    NAME-SYS1+SYS2.
-
-    Args:
-        s: a loaded `Scenario`.
-        systems: template names (one or more; repeated names are an error).
-        file: name used in messages.
-
-    Returns:
-        The new scenario, validated like a file, and its YAML text (expanded:
-        it reads without the templates).
-
-    Raises:
-        ScenarioError: unknown or repeated system names, or a result that does not
-            validate.
-    """
-    from skydome.scenario.load import parse_scenario
-
-    names = system_names()
-    bad = [Problem("--system", _unknown(x, names)) for x in systems if x not in names]
-    if not systems:
-        bad.append(Problem("--system", "give at least one system"))
-    dup = sorted({x for x in systems if list(systems).count(x) > 1})
-    if dup:
-        bad.append(Problem("--system", f"{', '.join(dup)} given more than once"))
-    if bad:
-        raise ScenarioError(file, bad)
-    data = s.model_dump(mode="json")
-    uses = [
-        {
-            "system": x,
-            "name": b.name if len(systems) == 1 else f"{b.name}-{x}",
-            "position": b.position.model_dump(mode="json"),
-            "facing_deg": _facing(s, b),
-        }
-        for b in s.batteries
-        for x in systems
-    ]
-    data["name"] = f"{s.name}-{'+'.join(systems)}"
-    data["description"] = (
-        f"{s.name} with its defence replaced by system templates ({', '.join(systems)}) "
-        "at the same sites."
-    )
-    data["radars"], data["missiles"], data["batteries"] = [], {}, []
-    data[SECTION] = uses
-    expanded = expand_systems(data, None, file)
-    kept = set(expanded["missiles"])
-    doc = expanded.get("doctrine") or {}
-    for key in ("min_threat_value", "reserve_share"):
-        if isinstance(doc.get(key), dict):
-            doc[key] = {k: v for k, v in doc[key].items() if k in kept}
-    if isinstance(doc.get("engage_with"), dict):
-        ew = {label: [m for m in ms if m in kept] for label, ms in doc["engage_with"].items()}
-        doc["engage_with"] = {label: ms for label, ms in ew.items() if ms}
-    header = (
-        f"# {data['name']}: {s.name} with its defence replaced by system templates "
-        f"({', '.join(systems)}), expanded (skydome.scenario.systems.with_systems).\n"
-    )
-    text = header + yaml.safe_dump(expanded, sort_keys=False, allow_unicode=True)
-    return parse_scenario(text, file), text
