@@ -162,6 +162,8 @@ def test_default_with_the_s400_template_compiles_to_defaults_own_defence() -> No
     _assert_same(a, b, skip=frozenset({"name", "names"}))
     assert b.radars.names == tuple(f"battalion-1/{n}" for n in a.radars.names)
     assert b.name == "default-s400"
+    assert base.provenance in swapped.provenance
+    assert load_template("s400").provenance in swapped.provenance
     # The text written for a run reads back to the same scenario, without templates.
     assert "systems" not in yaml.safe_load(text)
     assert parse_scenario(text) == swapped

@@ -16,7 +16,13 @@ import yaml
 from skydome.errors import Problem, ScenarioError
 from skydome.scenario.load import parse_scenario
 from skydome.scenario.schema import Battery, Scenario
-from skydome.scenario.systems import SECTION, expand_systems, system_names, unknown_system
+from skydome.scenario.systems import (
+    SECTION,
+    expand_systems,
+    load_template,
+    system_names,
+    unknown_system,
+)
 
 __all__ = ["with_systems"]
 
@@ -52,7 +58,7 @@ def with_systems(
     facing where the battery's fire-control radar faced (else towards the raids);
     the scenario's radars and missile library are dropped, and doctrine entries
     naming a dropped missile type are left out. The scenario is renamed
-    NAME-SYS1+SYS2.
+    NAME-SYS1+SYS2, and its provenance adds the templates'.
 
     Args:
         s: a loaded `Scenario`.
@@ -92,6 +98,10 @@ def with_systems(
         f"{s.name} with its defence replaced by system templates ({', '.join(systems)}) "
         "at the same sites."
     )
+    # The defence's figures now come from the templates: say so beside the scenario's own.
+    data["provenance"] = f"Scenario ({s.name}): {s.provenance} Defence: " + " ".join(
+        f"{x} template: {load_template(x).provenance}" for x in systems
+    )
     data["radars"], data["missiles"], data["batteries"] = [], {}, []
     data[SECTION] = uses
     expanded, issues = expand_systems(data)
@@ -107,7 +117,7 @@ def with_systems(
         doc["engage_with"] = {label: ms for label, ms in ew.items() if ms}
     header = (
         f"# {data['name']}: {s.name} with its defence replaced by system templates "
-        f"({', '.join(systems)}), expanded (skydome.scenario.systems.with_systems).\n"
+        f"({', '.join(systems)}), expanded (skydome.scenario.system_swap.with_systems).\n"
     )
     text = header + yaml.safe_dump(expanded, sort_keys=False, allow_unicode=True)
     return parse_scenario(text, file), text
