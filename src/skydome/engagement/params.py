@@ -191,6 +191,10 @@ class BatteryParams:
         missile_channels: (B,) missiles guided at once.
         reaction_s: (B,) decision-to-launch delay.
         launch_interval_s: (B,) between launches from one launcher.
+        organic: (B, R) the battery's own radars (`skydome.engine.network`);
+            empty: every radar is every battery's own.
+        cue_delay_s: (B,) a networked battery engages a track held only by other
+            units' radars this long after their first update, s (empty: 0).
     """
 
     names: tuple[str, ...]
@@ -205,6 +209,8 @@ class BatteryParams:
     missile_channels: I64
     reaction_s: F64
     launch_interval_s: F64
+    organic: NDArray[np.bool_] = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    cue_delay_s: F64 = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass(frozen=True)
@@ -248,6 +254,8 @@ class DoctrineParams:
         lookahead_cost_weight: lookahead planner: value units per unit of missile cost.
         lookahead_horizon_s: lookahead planner without `expected_threats`: how long
             threats are expected to keep arriving at the rate tracked so far, s.
+        network: "networked" (a battery may engage tracks of other units' radars,
+            after its cue delay) or "autonomous" (only its own radars' tracks).
 
     The gate's defaults here turn it off (parameters built by hand behave as
     before it existed); the scenario schema's defaults turn it on. Empty
@@ -282,3 +290,4 @@ class DoctrineParams:
     lookahead_discount: float = 0.8
     lookahead_cost_weight: float = 0.5
     lookahead_horizon_s: float = 0.0
+    network: str = "networked"

@@ -20,6 +20,7 @@ from skydome.arrays import F64, I64
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.guided import GuidedFlights
 from skydome.engagement.launchers import Launchers
+from skydome.engine.network import RadarTrackTimes, network_active
 from skydome.scenario.compile import SimParams
 from skydome.tracking.base import TrackState
 
@@ -71,6 +72,8 @@ class C2State:
             since it was last engaged; a `held` event is logged when a reason
             first applies, so a track whose prediction wanders across an
             envelope edge is not logged at every decision.
+        radar_seen: when each radar updated each track (`skydome.engine.network`);
+            None when every battery may engage every track at once.
     """
 
     launchers: Launchers
@@ -82,6 +85,7 @@ class C2State:
     n_launched: int
     held_track: I64 = field(default_factory=_no_ids)
     held_logged: I64 = field(default_factory=_no_ids)
+    radar_seen: RadarTrackTimes | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,11 @@ class SimState:
                 next_scan_s=np.zeros(params.radars.n),
                 next_decision_s=0.0,
                 n_launched=0,
+                radar_seen=(
+                    RadarTrackTimes.empty(params.radars.n)
+                    if network_active(params.batteries, params.doctrine.network == "autonomous")
+                    else None
+                ),
             ),
             missiles=missiles,
             tally=Tally(

@@ -41,6 +41,7 @@ from skydome.engagement.launchers import (
 from skydome.engagement.params import DoctrineParams
 from skydome.engine import battle
 from skydome.engine.battle import fire_control_cover
+from skydome.engine.network import RadarTrackTimes, engage_mask, record_scan, remote_cover
 from skydome.engine.pipeline import Pipeline, Plan, PlanRequest
 from skydome.engine.state import C2State, SimState, Tally
 from skydome.events import NOTES, EventLog
@@ -132,6 +133,7 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
         c2.launchers, c2.next_scan_s, c2.next_decision_s, c2.n_launched,
     )  # fmt: skip
     held_track, held_logged = c2.held_track, c2.held_logged
+    radar_seen = c2.radar_seen
     first_detect, first_track, engaged = (
         tally.first_detect_s, tally.first_track_s, tally.engaged,
     )  # fmt: skip
@@ -211,6 +213,8 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
                     "detect", t, n=fresh.size, threat_id=fresh, radar=int(r), pos_m=pos[fresh],
                 )  # fmt: skip
             picture, rep = pipe.tracker.step(picture, det, pipe.sensor.coverage(int(r)))
+            if radar_seen is not None:
+                radar_seen = record_scan(radar_seen, picture, int(r), t)
             _log_scan(log, t, rep.confirmed_ids, rep.confirmed_truth, "track")
             _log_scan(log, t, rep.deleted_ids, rep.deleted_truth, "track_lost")
             seen = rep.confirmed_truth[rep.confirmed_truth >= 0]
@@ -230,7 +234,15 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
                 th.type_index[np.isfinite(first_track)], minlength=doc.expected_threats.size
             )
         new, launchers, score, rank, reason = _decide(
-            pipe, t, picture, missiles.flight, waiting, launchers, n_launched, tracked_by_type
+            pipe,
+            t,
+            picture,
+            missiles.flight,
+            waiting,
+            launchers,
+            n_launched,
+            tracked_by_type,
+            radar_seen,
         )
         held_track, held_logged = _log_held(log, pipe, t, picture, reason, held_track, held_logged)
         n_launched += new.n
@@ -258,7 +270,7 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
 
     c2 = C2State(
         launchers, pending_track, pending_until, pending_kill, next_scan, next_decision,
-        n_launched, held_track, held_logged,
+        n_launched, held_track, held_logged, radar_seen,
     )  # fmt: skip
     tally = Tally(first_detect, first_track, engaged)
     new_state = SimState(t, world, picture, c2, missiles, tally)
@@ -347,6 +359,7 @@ def _decide(
     launchers: Launchers,
     first_missile_id: int,
     seen_by_type: I64 | None = None,
+    radar_seen: RadarTrackTimes | None = None,
 ) -> tuple[InFlight, Launchers, F64, I64, I64]:
     """One decision cycle: identify, evaluate, gate, plan, allocate launch slots. Pure.
 
@@ -360,6 +373,8 @@ def _decide(
         first_missile_id: id of the first missile launched now.
         seen_by_type: (K,) threats of each type tracked so far (the lookahead
             planner's count against the raid intelligence); None: not needed.
+        radar_seen: when each radar updated each track: batteries engage only the
+            tracks their network rule allows (`skydome.engine.network`); None: all.
 
     Returns:
         The missiles launched, the launchers after launching, each missile's
@@ -413,7 +428,16 @@ def _decide(
     # The identified threat type of each track: its speed limit and Pk per missile type.
     ttype = np.where(ident >= 0, params.threats.type_index[np.maximum(ident, 0)], -1)
     grid = pipe.intercept.grid(pos, vel, bat, deadline, ttype)
-    reachable = grid.feasible & fire_control_cover(params, grid)
+    cover = fire_control_cover(params, grid)
+    if doc.network == "engage_on_remote":
+        cover |= remote_cover(params, grid)
+    reachable = grid.feasible & cover
+    if radar_seen is not None:
+        allowed_by_net = engage_mask(
+            radar_seen, tracks.track_id[cand], bat, doc.network == "autonomous", t,
+            doc.max_track_age_s,
+        )  # fmt: skip
+        reachable &= allowed_by_net[:, :, None]
     correctable = _quality_gate(params, tracks, cand, t, grid)
     if doc.engage_order == "time_to_go":
         order = np.lexsort((-score, ta.tgo_s))

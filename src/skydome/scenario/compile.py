@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from skydome.arrays import F64
 from skydome.constants import (
@@ -39,7 +40,7 @@ from skydome.scenario.schema import (
     Scenario,
     TrackerSettings,
 )
-from skydome.scenario.schema.weapons import BALLISTIC_CLASS, against_problems
+from skydome.scenario.schema.weapons import BALLISTIC_CLASS, Battery, against_problems
 from skydome.sensors.detection import required_snr
 from skydome.sensors.params import RadarParams
 from skydome.threats import Threats
@@ -241,6 +242,8 @@ def compile_scenario(s: Scenario) -> SimParams:
         missile_channels=np.array([x.fire_channels.missiles for x in b], dtype=np.int64),
         reaction_s=_arr([x.reaction_time_s for x in b]),
         launch_interval_s=_arr([x.launch_interval_s for x in b]),
+        organic=_organic(b, radar_index),
+        cue_delay_s=_arr([x.cue_delay_s for x in b]),
     )
     a = s.assets
     assets = AssetParams(
@@ -283,10 +286,24 @@ def compile_scenario(s: Scenario) -> SimParams:
             min_track_updates=d.min_track_updates,
             quality_sigmas=d.quality_sigmas,
             midcourse_share=d.midcourse_share,
+            network=d.network,
             **_battle_management(d, threats, mnames, speeds),
         ),
         tracker=tracker_params(t, float(speeds.max()) if threats.n else None),
     )
+
+
+def _organic(b: list[Battery], radar_index: dict[str, int]) -> NDArray[np.bool_]:
+    """(B, R) each battery's own radars: those listed, else its fire-control radar, else all."""
+    out = np.zeros((len(b), len(radar_index)), dtype=bool)
+    for i, x in enumerate(b):  # batteries: a handful
+        if x.radars is not None:
+            out[i, [radar_index[n] for n in x.radars]] = True
+        elif x.fire_control_radar is not None:
+            out[i, radar_index[x.fire_control_radar]] = True
+        else:
+            out[i] = True
+    return out
 
 
 def _battle_management(

@@ -515,6 +515,12 @@ def _cross_reference_problems(s: Scenario, root: yaml.Node | None) -> list[Probl
                 ("batteries", i, "fire_control_radar"),
                 f"radar {b.fire_control_radar!r} not found (radars: {', '.join(radars)})",
             )
+        for j, name in enumerate(b.radars or []):
+            if name not in radars:
+                add(
+                    ("batteries", i, "radars", j),
+                    f"radar {name!r} not found (radars: {', '.join(radars)})",
+                )
     for loc, msg in against_problems(s.missiles, types):
         add(loc, msg)
     doc = s.doctrine

@@ -148,6 +148,15 @@ class Doctrine(_Model):
         description="Lookahead planner: a round kept for a later engagement counts this share "
         "of the kill it would make then (the chance that engagement happens).",
     )
+    network: Literal["networked", "autonomous", "engage_on_remote"] = Field(
+        "networked",
+        description="networked: every battery may engage any track of the fused picture "
+        "(after its cue_delay_s when only other units' radars hold it), its own "
+        "fire_control_radar guiding; autonomous: each battery engages only tracks its own "
+        "radars (batteries.radars) hold; engage_on_remote: as networked, and where the "
+        "battery's fire-control radar cannot see the intercept point another radar that "
+        "can guides the missile.",
+    )
 
 
 class TrackerSettings(_Model):

@@ -280,3 +280,16 @@ class Battery(_Model):
         description="Radar that must see the intercept point (line of sight, range, sector); "
         "none: any confirmed track can be engaged.",
     )
+    radars: list[Name] | None = Field(
+        None,
+        max_length=64,
+        description="The battery's own radars (networking: doctrine.network); none: its "
+        "fire_control_radar if given, else every radar.",
+    )
+    cue_delay_s: float = Field(
+        0.0,
+        ge=0.0,
+        le=3600.0,
+        description="Networked: a track held only by other units' radars may be engaged "
+        "this long after their first update (data link and hand-over delay).",
+    )

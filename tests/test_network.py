@@ -1,0 +1,207 @@
+"""Networked and autonomous batteries (issue 15, item 4): who may engage which track.
+
+Oracles by construction: an autonomous battery launches only at tracks its own
+radars updated within the doctrine's track age; a networked battery at a track
+only other units' radars hold only `cue_delay_s` after their first update; a
+cue delay longer than the run makes a networked regiment fight exactly as an
+autonomous one (byte-identical events); engage-on-remote lets the regiment's
+all-round surveillance radar guide shots at drones behind every engagement
+radar's sector, which no other rule can engage.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from skydome import compile_scenario, load_scenario, simulate
+from skydome.engagement.params import BatteryParams
+from skydome.engine.network import RadarTrackTimes, engage_mask, network_active
+from skydome.engine.stages import default_pipeline
+from skydome.engine.state import SimState
+from skydome.engine.step import Rngs, step
+from skydome.events import EVENT_KINDS
+from skydome.scenario import builtin_names
+from skydome.scenario.compile import SimParams
+from tests.conftest import RUN_SEEDS
+from tests.test_engine import check_invariants
+
+LAUNCH = EVENT_KINDS.index("launch")
+
+
+def _regiment(
+    network: str, cue_delay_s: float | None = None, duration_s: float = 900.0
+) -> SimParams:
+    s = load_scenario("regiment")
+    doc = s.doctrine.model_copy(update={"network": network})
+    bats = s.batteries
+    if cue_delay_s is not None:
+        bats = [b.model_copy(update={"cue_delay_s": cue_delay_s}) for b in bats]
+    run = s.run.model_copy(update={"duration_s": duration_s})
+    return compile_scenario(s.model_copy(update={"doctrine": doc, "batteries": bats, "run": run}))
+
+
+def _bat(organic: list[list[bool]], cue: list[float]) -> BatteryParams:
+    n = len(organic)
+    z = np.zeros(n)
+    zi = np.zeros(n, dtype=np.int64)
+    return BatteryParams(
+        names=tuple(f"b{i}" for i in range(n)), pos_m=np.zeros((n, 3)), launchers=zi,
+        inventory=zi[:, None], load=zi[:, None], reserve=zi[:, None], reload_s=z, fc_radar=zi,
+        target_channels=zi, missile_channels=zi, reaction_s=z, launch_interval_s=z,
+        organic=np.array(organic, dtype=bool), cue_delay_s=np.array(cue),
+    )  # fmt: skip
+
+
+def test_engage_mask_by_hand() -> None:
+    """Two batteries (own radar 0; own radar 1, cue 10 s), three tracks, at t = 100 s."""
+    bat = _bat([[True, False], [False, True]], [0.0, 10.0])
+    times = RadarTrackTimes(
+        track_id=np.array([7, 3, 5]),
+        # track 7: radar 0 since 50 s, now; track 3: radar 1 only, from 95 s;
+        # track 5: radar 0 stale (last 90 s), radar 1 from 80 s.
+        first_s=np.array([[50.0, np.inf], [np.inf, 95.0], [60.0, 80.0]]),
+        last_s=np.array([[100.0, -np.inf], [-np.inf, 99.0], [90.0, 100.0]]),
+    )
+    ids = np.array([3, 5, 7, 9])  # another order, and a track never seen
+    auto = engage_mask(times, ids, bat, True, 100.0, 5.0)
+    # autonomous: b0 holds 7 fresh (5 stale); b1 holds 3 and 5.
+    assert auto.tolist() == [[False, True], [False, True], [True, False], [False, False]]
+    net = engage_mask(times, ids, bat, False, 100.0, 5.0)
+    # networked: b0 (no delay) engages 3 and 5 on radar 1's cue; b1 engages 7 only
+    # 10 s after radar 0 first saw it (50 + 10 <= 100) and 5 on its own radar.
+    assert net.tolist() == [[True, True], [True, True], [True, True], [False, False]]
+    late = engage_mask(
+        times, ids, _bat([[True, False], [False, True]], [0.0, 60.0]), False, 100.0, 5.0
+    )
+    assert late[2].tolist() == [True, False]  # 50 + 60 > 100: the cue has not arrived
+
+
+def test_alignment_follows_track_ids() -> None:
+    t = RadarTrackTimes(np.array([4, 2]), np.array([[1.0], [2.0]]), np.array([[3.0], [4.0]]))
+    a = t.aligned(np.array([2, 9, 4]))
+    assert a.first_s[:, 0].tolist() == [2.0, np.inf, 1.0]
+    assert a.last_s[:, 0].tolist() == [4.0, -np.inf, 3.0]
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_builtins_other_than_autonomous_keep_no_network_state(name: str) -> None:
+    """The bookkeeping exists only when a rule needs it: default runs are unchanged."""
+    p = compile_scenario(load_scenario(name))
+    assert network_active(p.batteries, p.doctrine.network == "autonomous") == (
+        name == "regiment"  # its battalions have a 10 s cue delay
+    )
+
+
+def _launches_with_state(p: SimParams, seed: int) -> list[tuple[float, int, int, RadarTrackTimes]]:
+    """Every launch (decision time, battery, track) with the radar times at that decision."""
+    pipe = default_pipeline(p)
+    state = SimState.initial(p, pipe.flyout.empty())
+    rngs = Rngs.from_seed(seed, p.radars.names)
+    out = []
+    n = int(round(p.duration_s / p.step_s))
+    for i in range(1, n + 1):
+        t = i * p.step_s
+        state, ev = step(pipe, state, t, rngs)
+        e = ev.log.finish()
+        rows = np.flatnonzero(e.kind == LAUNCH)
+        seen = state.c2.radar_seen
+        assert seen is not None
+        for j in rows:
+            out.append((t, int(e.battery[j]), int(e.track_id[j]), seen))
+    return out
+
+
+@given(seed=st.integers(1, 10_000))
+@RUN_SEEDS
+def test_autonomous_batteries_fire_only_on_their_own_radars_tracks(seed: int) -> None:
+    p = _regiment("autonomous")
+    launches = _launches_with_state(p, seed)
+    assert launches
+    age = p.doctrine.max_track_age_s
+    for t, b, trk, seen in launches:
+        row = seen.aligned(np.array([trk]))
+        own = p.batteries.organic[b]
+        assert row.last_s[0, own].max() >= t - age - 1e-9, (t, b, trk)
+
+
+@given(seed=st.integers(1, 10_000))
+@RUN_SEEDS
+def test_networked_batteries_wait_for_the_cue_on_remote_tracks(seed: int) -> None:
+    p = _regiment("networked", cue_delay_s=30.0)
+    launches = _launches_with_state(p, seed)
+    age = p.doctrine.max_track_age_s
+    remote_shots = 0
+    for t, b, trk, seen in launches:
+        row = seen.aligned(np.array([trk]))
+        own = p.batteries.organic[b]
+        if row.last_s[0, own].max() >= t - age - 1e-9:
+            continue
+        remote_shots += 1
+        assert row.first_s[0, ~own].min() + 30.0 <= t + 1e-9, (t, b, trk)
+    assert remote_shots > 0  # the rule was exercised, not vacuous
+
+
+def _events_bytes(p: SimParams, seed: int) -> bytes:
+    ev = simulate(p, seed=seed).events
+    return b"".join(np.ascontiguousarray(getattr(ev, f.name)).tobytes() for f in fields(ev))
+
+
+def test_a_cue_longer_than_the_run_is_autonomy() -> None:
+    """No remote track ever reaches a battery: the networked run is the autonomous one."""
+    never = _regiment("networked", cue_delay_s=3600.0, duration_s=1200.0)
+    alone = _regiment("autonomous", duration_s=1200.0)
+    assert _events_bytes(never, 3) == _events_bytes(alone, 3)
+    # ... and the cue delay matters at all: with none the networked regiment differs.
+    assert _events_bytes(_regiment("networked", 0.0, 1200.0), 3) != _events_bytes(alone, 3)
+
+
+def test_engage_on_remote_reaches_the_drones_behind_the_sectors() -> None:
+    """drone-rear comes from the east, outside every engagement radar's 180 deg sector."""
+    for net, engaged in (("networked", False), ("autonomous", False), ("engage_on_remote", True)):
+        p = _regiment(net, duration_s=1200.0)
+        r = simulate(p, seed=1)
+        check_invariants(r)
+        rear = np.flatnonzero(np.asarray(p.threats.raid_index) == _raid(p, "drone-rear"))
+        e = r.events
+        shot = np.isin(e.threat_id[e.kind == LAUNCH], rear).any()
+        assert shot == engaged, net
+
+
+def _raid(p: SimParams, name: str) -> int:
+    s = load_scenario("regiment")
+    return [r.name for r in s.raids].index(name)
+
+
+@given(seed=st.integers(1, 10_000))
+@RUN_SEEDS
+def test_regiment_invariants_in_every_mode(seed: int) -> None:
+    for net in ("networked", "autonomous", "engage_on_remote"):
+        check_invariants(simulate(_regiment(net, duration_s=1200.0), seed=seed))
+
+
+def test_unknown_battery_radar_is_a_clear_error(tmp_path: Path) -> None:
+    from skydome.scenario.builtin import builtin_text
+
+    d = yaml.safe_load(builtin_text("regiment"))
+    d["batteries"][1]["radars"] = ["engagement-centre", "no-such-radar"]
+    f = tmp_path / "bad.yaml"
+    f.write_text(yaml.safe_dump(d))
+    out = subprocess.run(
+        [sys.executable, "-m", "skydome", "run", str(f), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2
+    assert "batteries[1].radars[1]" in out.stderr or "batteries.1.radars.1" in out.stderr
+    assert "no-such-radar" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert not (tmp_path / "o").exists()
