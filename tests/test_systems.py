@@ -343,3 +343,16 @@ def test_the_json_schema_accepts_a_systems_section() -> None:
     assert use["properties"]["position"]["$ref"].removeprefix("#/$defs/") in schema["$defs"]
     # A file may hold its whole defence in `systems:`.
     assert "radars" not in schema["required"] and "raids" in schema["required"]
+
+
+def test_a_templates_own_radars_are_renamed_with_its_battery() -> None:
+    """A template battery naming its own radars (networking, `batteries.radars`) gets them
+    renamed NAME/RADAR like its fire-control radar, so the expanded file cross-references."""
+    from skydome.scenario.systems import SystemUse, _battery
+
+    t = load_template("s400")
+    t = dataclasses.replace(t, battery={**t.battery, "radars": ["engagement", "all-altitude"]})
+    use = SystemUse(system="s400", name="bn", position={"east_km": 0, "north_km": 0})
+    b = _battery(t, use)
+    assert b["radars"] == ["bn/engagement", "bn/all-altitude"]
+    assert b["fire_control_radar"] == "bn/engagement"

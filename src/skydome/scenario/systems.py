@@ -176,6 +176,10 @@ def load_template(name: str) -> SystemTemplate:
     fcr = battery.get("fire_control_radar")
     if fcr is not None and fcr not in radar_names:
         problems.append(Problem("battery.fire_control_radar", f"radar {fcr!r} not in radars"))
+    own = battery.get("radars")
+    for i, r in enumerate(own if isinstance(own, list) else []):
+        if r not in radar_names:
+            problems.append(Problem(f"battery.radars.{i}", f"radar {r!r} not in radars"))
     for mtype in battery.get("load", {}) or {}:
         if mtype not in missiles:
             problems.append(Problem(f"battery.load.{mtype}", "not in the template's missiles"))
@@ -358,6 +362,8 @@ def _battery(t: SystemTemplate, use: SystemUse) -> dict[str, Any]:
     b = {"name": use.name, "position": use.position.model_dump(mode="json"), **b}
     if b.get("fire_control_radar") is not None:
         b["fire_control_radar"] = f"{use.name}/{b['fire_control_radar']}"
+    if isinstance(b.get("radars"), list):  # the battery's own radars (networking)
+        b["radars"] = [f"{use.name}/{r}" for r in b["radars"]]
     if use.launchers is not None:
         b["launchers"] = use.launchers
     if use.load is not None:
