@@ -39,7 +39,7 @@ from skydome.engagement.launchers import (
     start_reloads,
 )
 from skydome.engagement.params import DoctrineParams
-from skydome.engine import battle
+from skydome.engine import battle, emcon
 from skydome.engine.battle import fire_control_cover
 from skydome.engine.pipeline import Pipeline, Plan, PlanRequest
 from skydome.engine.state import C2State, SimState, Tally
@@ -77,11 +77,13 @@ class Rngs:
         radar: (R,) one stream per radar (detection, clutter).
         engagement: kill assessment draws.
         seeker: guided flyout seeker noise.
+        arm: anti-radiation missiles' hits on radars.
     """
 
     radar: tuple[np.random.Generator, ...]
     engagement: np.random.Generator
     seeker: np.random.Generator
+    arm: np.random.Generator
 
     @staticmethod
     def from_seed(seed: int, radar_names: tuple[str, ...] | list[str]) -> Rngs:
@@ -90,6 +92,7 @@ class Rngs:
             radar=tuple(stream(seed, "radar", name) for name in radar_names),
             engagement=stream(seed, "engagement"),
             seeker=stream(seed, "seeker"),
+            arm=stream(seed, "arm"),
         )
 
 
@@ -189,9 +192,15 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
             np.multiply.at(survive, th.target[li], 1.0 - th.damage[li])
             world = replace(world, leak_time_s=leak_time, asset_value=world.asset_value * survive)
 
+    # 2b. anti-radiation missiles at their radars; emission switches (skydome.engine.emcon)
+    em = state.emission
+    if em is not None:
+        world, em = emcon.arrivals(p, world, em, state.t_s, t, log, rngs.arm)
+
     # 3-4. sense and track
     due_radars = np.flatnonzero(next_scan <= t + 1e-9)
     if due_radars.size:
+        quiet = None if em is None else emcon.quiet(p, em, t)
         in_sky = (th.launch_s <= t) & (t < th.end_s) & (world.kill_time_s > t)
         pos, _ = th.state_at(t, evade_start_s=world.evade_start_s)
         on_air = in_sky & (th.jam_erp_w > 0.0)  # jammers radiate while airborne
@@ -201,6 +210,12 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
         next_scan = next_scan.copy()
         period = pipe.sensor.scan_period_s
         for r in due_radars:
+            if quiet is not None and quiet[r]:  # silent or destroyed: no look, tracks coast
+                none = emcon.no_look(t, int(r))
+                picture, rep = pipe.tracker.step(picture, none, emcon.no_coverage)
+                _log_scan(log, t, rep.deleted_ids, rep.deleted_truth, "track_lost")
+                next_scan[r] += period[r]
+                continue
             det = pipe.sensor.detect(int(r), t, pos, in_sky, jam, rngs.radar[r])
             scans.append(det)
             real = det.truth[det.truth >= 0]  # -1: false alarms
@@ -216,6 +231,8 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
             seen = rep.confirmed_truth[rep.confirmed_truth >= 0]
             first_track[seen] = np.minimum(first_track[seen], t)
             next_scan[r] += period[r]
+    if em is not None:
+        em = emcon.after_sense(pipe, world, em, picture, t, log)
 
     # 5. identify, evaluate, plan, launch
     if t + 1e-9 >= next_decision:
@@ -261,7 +278,7 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
         n_launched, held_track, held_logged,
     )  # fmt: skip
     tally = Tally(first_detect, first_track, engaged)
-    new_state = SimState(t, world, picture, c2, missiles, tally)
+    new_state = SimState(t, world, picture, c2, missiles, tally, em)
     return new_state, StepEvents(log, tuple(scans))
 
 
