@@ -17,18 +17,20 @@ before. Order within a step (see `skydome.engine.step`):
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
-from skydome.arrays import F64
+from skydome.arrays import F64, I64
 from skydome.engine.pipeline import Pipeline
 from skydome.engine.state import WorldState
-from skydome.events import EventLog
+from skydome.events import EVENT_KINDS, EventLog
 from skydome.scenario.compile import SimParams
 from skydome.sensors.antiradiation import acquire, resolve_hits
 from skydome.sensors.base import Detections
 from skydome.sensors.emission import (
     BLINK,
+    MODES,
     EmissionParams,
     EmissionState,
     blink_trigger,
@@ -38,7 +40,7 @@ from skydome.sensors.emission import (
 )
 from skydome.tracking.base import TrackState
 
-__all__ = ["after_sense", "arrivals", "no_look", "no_coverage", "quiet"]
+__all__ = ["after_sense", "arrivals", "no_coverage", "no_look", "quiet", "radar_summary"]
 
 
 def _emission(p: SimParams) -> EmissionParams:
@@ -176,3 +178,49 @@ def after_sense(
             if go.size:
                 log.add("radar_off", t_s, n=go.size, radar=go)
     return em
+
+
+def radar_summary(p: SimParams, kind: I64, time_s: F64, radar: I64) -> dict[str, Any]:
+    """The run summary's `radars` section, from the event columns.
+
+    `destroyed` counts the radars destroyed; per radar: its emission `mode`,
+    `destroyed_s` (null: survived), `off_s` (time silent under emission control:
+    from each `radar_off` to the next `radar_on`, the radar's destruction or the
+    run's end), `switched_off` (number of silences) and `arms` (ARMs aimed at it).
+
+    Args:
+        p: the compiled scenario.
+        kind: (E,) event kinds (`EVENT_KINDS` indices).
+        time_s: (E,) event times, s.
+        radar: (E,) event radars.
+    """
+    ep = _emission(p)
+    dead_ev = kind == EVENT_KINDS.index("radar_destroyed")
+    dead = np.full(p.radars.n, np.inf)
+    np.minimum.at(dead, radar[dead_ev], time_s[dead_ev])
+    arms = np.zeros(p.radars.n, dtype=np.int64)
+    if p.arms is not None:
+        arms = np.bincount(p.arms.radar, minlength=p.radars.n)
+    off_k, on_k = EVENT_KINDS.index("radar_off"), EVENT_KINDS.index("radar_on")
+    rows = []
+    for r, name in enumerate(p.radars.names):  # R is small; a summary, not a hot path
+        mine = (radar == r) & ((kind == off_k) | (kind == on_k))
+        t, k = time_s[mine], kind[mine]
+        end = min(float(dead[r]), p.duration_s)
+        offs = t[k == off_k]
+        ons = t[k == on_k]
+        # Each silence ends at the first radar_on after it (events are in time order).
+        stop = np.r_[ons, end][np.searchsorted(ons, offs, side="left")]
+        off_s = float(np.sum(np.minimum(stop, end) - np.minimum(offs, end)))
+        rows.append(
+            {
+                "name": name,
+                "mode": MODES[int(ep.mode[r])],
+                "destroyed_s": round(float(dead[r]), 6) if np.isfinite(dead[r]) else None,
+                "off_s": round(off_s, 6),
+                "switched_off": int(offs.size),
+                "arms": int(arms[r]),
+            }
+        )
+    destroyed = [x["name"] for x in rows if x["destroyed_s"] is not None]
+    return {"destroyed": len(destroyed), "destroyed_names": destroyed, "by_radar": rows}

@@ -241,7 +241,8 @@ def blink_trigger(
     A blink radar that is emitting at t_s goes silent for `off_s` when the
     command post holds a confirmed track it identifies as an ARM whose last
     update came after the radar last came on (a track left over from before
-    the silence does not silence it again).
+    the silence does not silence it again); a radar that came on exactly at
+    t_s emits until the next step at least.
 
     Args:
         params: emission doctrine.
@@ -256,8 +257,10 @@ def blink_trigger(
         return state, np.zeros(0, dtype=np.int64)
     newest = float(arm_update_s.max())
     on = emitting(params, state, t_s)
-    # A radar that came on at silent_until_s reacts only to tracks updated since.
-    go = np.flatnonzero((params.mode == BLINK) & on & (newest >= state.silent_until_s))
+    # A radar that came on at silent_until_s reacts only to tracks updated after it
+    # came on, and not at that instant: it emits for one step at least (a look).
+    until = state.silent_until_s
+    go = np.flatnonzero((params.mode == BLINK) & on & (newest > until) & (t_s > until))
     if go.size == 0:
         return state, go
     frm, until = state.silent_from_s.copy(), state.silent_until_s.copy()

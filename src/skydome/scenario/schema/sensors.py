@@ -20,6 +20,7 @@ class Emission(_Model):
     it is on). blink: goes silent for `off_s` whenever the command post holds a
     fresh confirmed track it identifies as an anti-radiation missile, then on again.
     A silent radar makes no detection and attracts no anti-radiation missile.
+    Fields the mode does not use are ignored (so a sweep may switch the mode alone).
     """
 
     mode: Literal["always", "scheduled", "blink"] = Field(
@@ -41,13 +42,12 @@ class Emission(_Model):
 
     @model_validator(mode="after")
     def _fields_of_mode(self) -> Emission:
+        # Fields a mode does not use may be given (and are ignored), so a sweep can
+        # switch `mode` alone: `--set radars.0.emission.mode=always,blink`.
         need = {"always": (), "scheduled": ("on_s", "off_s"), "blink": ("off_s",)}[self.mode]
-        for f in ("on_s", "off_s"):
-            given = getattr(self, f) is not None
-            if f in need and not given:
+        for f in need:
+            if getattr(self, f) is None:
                 raise ValueError(f"emission mode {self.mode!r} needs {f}")
-            if f not in need and given:
-                raise ValueError(f"emission mode {self.mode!r} takes no {f}")
         return self
 
 
