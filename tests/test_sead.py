@@ -22,8 +22,11 @@ from hypothesis import strategies as st
 
 from skydome import compile_scenario, simulate
 from skydome.events import EVENT_KINDS
+from skydome.report import load_run, write_report
+from skydome.report.replay import replay_data
 from skydome.results import summarize
 from skydome.scenario import builtin_text, load_scenario
+from tests.browser import needs_chromium, offline_page
 from tests.cli import sky
 from tests.conftest import RUN_SEEDS
 from tests.test_engine import check_invariants
@@ -121,7 +124,11 @@ def test_sead_runs_from_the_command_line(tmp_path: Path) -> None:
     out = sky("report", str(run_dir))
     assert out.returncode == 0, out.stderr
     html = (run_dir / "report.html").read_text()
-    assert "radar" in html.lower()
+    assert "destroyed at (s)" in html  # the radar table
+    # The replay's radars carry their destruction times (the map's red cross).
+    dead = [r["dead"] for r in replay_data(load_run(run_dir))["radars"]]
+    expect = [x["destroyed_s"] for x in summary["radars"]["by_radar"]]
+    assert dead == [None if e is None else round(e, 1) for e in expect]
     out = sky("mc", "sead", "-n", "2", "--jobs", "1", "--out", str(mc_dir))
     assert out.returncode == 0, out.stderr
     mc = json.loads((mc_dir / "summary.json").read_text())
@@ -131,3 +138,27 @@ def test_sead_runs_from_the_command_line(tmp_path: Path) -> None:
         "--jobs", "1", "--out", str(sweep_dir),
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
+
+
+@needs_chromium
+def test_sead_replay_marks_destroyed_radars_in_a_real_browser(tmp_path: Path) -> None:
+    """Seed 3 loses two radars (~210 s): none is marked at t = 0, both at the end."""
+    run_dir = tmp_path / "run"
+    assert sky("run", "sead", "--seed", "3", "--out", str(run_dir)).returncode == 0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    lost = summary["radars"]["destroyed"]
+    assert lost >= 1
+    html = write_report(run_dir)
+    text = html.read_text()
+    assert "destroyed at (s)" in text
+    with offline_page() as session:
+        page = session.page
+        page.goto(html.as_uri())
+        page.wait_for_function("() => window.__replay && window.__replay.frames > 0")
+        at_start = page.evaluate("window.__replay.deadRadars")
+        page.eval_on_selector(
+            "#slider", "s => { s.value = 1000; s.dispatchEvent(new Event('input')); }"
+        )
+        at_end = page.evaluate("window.__replay.deadRadars")
+    assert at_start == 0 and at_end == lost
+    assert session.errors == []
