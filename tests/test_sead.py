@@ -119,6 +119,7 @@ def test_sead_runs_from_the_command_line(tmp_path: Path) -> None:
     run_dir, mc_dir, sweep_dir = tmp_path / "run", tmp_path / "mc", tmp_path / "sweep"
     out = sky("run", "sead", "--out", str(run_dir))
     assert out.returncode == 0, out.stderr
+    assert "radars destroyed:" in out.stdout
     summary = json.loads((run_dir / "summary.json").read_text())
     assert "radars" in summary
     out = sky("report", str(run_dir))
