@@ -104,8 +104,11 @@ def check_kill_chain(r: RunResult) -> None:
         f"a kill beyond reach: {np.max(ground - reach):.0f} m beyond range + basket"
     )
     assert (ev.z_m[kill] <= mis.max_alt_m[m] + mis.basket_m[m] + 1.0).all(), "a kill too high"
-    # Only threats that attack something leak (a stand-off jammer just ends its route).
-    assert (th.damage[lt] > 0.0).all(), "a threat with damage 0 counted as a leaker"
+    # Only threats that attack something leak (a stand-off jammer just ends its route;
+    # an anti-radiation missile, target -1, attacks a radar and ends there as a leak).
+    assert ((th.damage[lt] > 0.0) | (th.target[lt] < 0)).all(), (
+        "a threat with damage 0 counted as a leaker"
+    )
     # Every leaker that had a confirmed track before it leaked is explained: a launch
     # at it, or a held event saying why not.
     held = ev.kind == K["held"]

@@ -205,3 +205,57 @@ def test_unknown_battery_radar_is_a_clear_error(tmp_path: Path) -> None:
     assert "no-such-radar" in out.stderr
     assert "Traceback" not in out.stderr
     assert not (tmp_path / "o").exists()
+
+
+def _sead(network: str, duration_s: float = 900.0) -> SimParams:
+    """sead with the engagement radar (the battalion's fire control) on 60 s, off 60 s."""
+    s = load_scenario("sead")
+    radars = list(s.radars)
+    assert radars[2].name == "engagement"
+    em = radars[2].emission
+    assert em is not None
+    radars[2] = radars[2].model_copy(
+        update={"emission": em.model_copy(update={"mode": "scheduled", "on_s": 60.0, "off_s": 60.0})}
+    )
+    doc = s.doctrine.model_copy(update={"network": network})
+    run = s.run.model_copy(update={"duration_s": duration_s})
+    return compile_scenario(s.model_copy(update={"radars": radars, "doctrine": doc, "run": run}))
+
+
+def _off_windows(r_events: object, radar: int, end_s: float) -> list[tuple[float, float]]:
+    e = r_events
+    kinds = getattr(e, "kind")
+    times = getattr(e, "time_s")
+    rad = getattr(e, "radar")
+    off = times[(kinds == EVENT_KINDS.index("radar_off")) & (rad == radar)]
+    on = times[(kinds == EVENT_KINDS.index("radar_on")) & (rad == radar)]
+    out = []
+    for t0 in off:
+        later = on[on > t0]
+        out.append((float(t0), float(later[0]) if later.size else end_s))
+    return out
+
+
+@given(seed=st.integers(1, 10_000))
+@RUN_SEEDS
+def test_a_quiet_fire_control_radar_grounds_its_battery_unless_another_guides(seed: int) -> None:
+    """No launch while the battery's fire-control radar is off (networked: it guides its own
+    shots); with engage_on_remote the surveillance radar guides shots in those windows."""
+    launches_in_off = {}
+    for net in ("networked", "engage_on_remote"):
+        p = _sead(net)
+        r = simulate(p, seed=seed)
+        check_invariants(r)
+        e = r.events
+        windows = _off_windows(e, 2, p.duration_s)
+        assert len(windows) >= 5  # the schedule: off at 60, 180, 300, ... s
+        t_launch = e.time_s[e.kind == LAUNCH]
+        # A launch is logged at its launch time, after the reaction time of the decision
+        # that chose it: test the decision time (launch - reaction, at most).
+        t_decide = t_launch - p.batteries.reaction_s[0]
+        inside = np.zeros(t_decide.size, dtype=bool)
+        for a, b in windows:
+            inside |= (t_decide > a + p.doctrine.decision_period_s) & (t_decide < b - 1e-9)
+        launches_in_off[net] = int(inside.sum())
+    assert launches_in_off["networked"] == 0
+    assert launches_in_off["engage_on_remote"] > 0

@@ -12,7 +12,20 @@ from skydome.arrays import F64, I64
 __all__ = ["EVENT_KINDS", "MISS_NOTES", "NOTES", "EventLog", "Events"]
 
 
-EVENT_KINDS = ("detect", "track", "reload", "launch", "kill", "miss", "leak", "track_lost", "held")
+EVENT_KINDS = (
+    "detect",
+    "track",
+    "reload",
+    "launch",
+    "kill",
+    "miss",
+    "leak",
+    "track_lost",
+    "held",
+    "radar_off",
+    "radar_on",
+    "radar_destroyed",
+)
 """Event kinds, in the order used to break ties at equal times.
 
 detect: first detection of a threat (by any radar); track: a track confirmed;
@@ -21,7 +34,11 @@ missile leaves its launcher (with the threat score and priority rank of its
 track at the decision); kill / miss: a missile resolved; leak: a
 threat reached its release point or impact; track_lost: a confirmed track
 dropped; held: the command post chose not to engage a confirmed track (logged
-when a track's reason first appears or changes), the reason in `note`.
+when a track's reason first appears or changes), the reason in `note`;
+radar_off / radar_on: a radar went silent / emitted again under its emission
+control (`radar`); radar_destroyed: an anti-radiation missile (`threat_id`)
+destroyed a radar (`radar`, the miss in `miss_distance_m`). An anti-radiation
+missile reaching its radar ends with a `leak` event naming the radar.
 """
 
 NOTES = (

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from skydome.engine import RunResult
+from skydome.engine.emcon import radar_summary
 from skydome.events import EVENT_KINDS, NOTES
 from skydome.io import staged_run_dir, write_atomic_dir, write_atomic_file
 from skydome.sensors.coverage import REPORT_ALTITUDE_M, REPORT_RCS_M2, Coverage, coverage
@@ -63,6 +64,10 @@ def summarize(r: RunResult) -> dict[str, Any]:
     minus value left) and `damage` over all assets: `value` (the total at the
     start), `value_lost` and `fraction` (value lost / total value; 0 without
     value).
+
+    With emission control or anti-radiation missiles in the scenario, `radars`:
+    radars destroyed (count, names) and per radar its emission mode, destruction
+    time, time silent and ARMs aimed at it (`skydome.engine.emcon.radar_summary`).
     """
     p = r.params
     th = p.threats
@@ -134,7 +139,7 @@ def summarize(r: RunResult) -> dict[str, Any]:
     total_lost = float(lost.sum())
     n_fired = int(launch.sum())
     n_killed = int(killed.sum())
-    return {
+    summary: dict[str, Any] = {
         "scenario": p.name,
         "seed": r.seed,
         "duration_s": p.duration_s,
@@ -172,6 +177,9 @@ def summarize(r: RunResult) -> dict[str, Any]:
         "events": ev.n,
         "labels": "Synthetic scenario; parameters approximate public figures or are assumed.",
     }
+    if p.emission is not None:  # emission control or ARMs: radars lost and silent
+        summary["radars"] = radar_summary(p, ev.kind, ev.time_s, ev.radar)
+    return summary
 
 
 def events_table(r: RunResult) -> pa.Table:

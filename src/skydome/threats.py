@@ -107,7 +107,8 @@ class Threats:
         type_names: threat type labels; `type_index` points into it.
         type_index: (N,) type of each threat.
         raid_index: (N,) raid (scenario order) of each threat.
-        target: (N,) index of the asset attacked.
+        target: (N,) index of the asset attacked (-1: an anti-radiation missile,
+            which attacks a radar: `skydome.sensors.antiradiation`).
         launch_s: (N,) launch (or first appearance) time, s.
         end_s: (N,) time the threat leaks (reaches its release point or impact), s.
         rcs_m2: (N,) radar cross-section, m^2.

@@ -214,6 +214,14 @@ def _print_summary(s: dict[str, Any]) -> None:
         f"first detection {ts(s['first_detection_s'])}, first launch {ts(s['first_launch_s'])}, "
         f"missiles per kill {'-' if per_kill is None else f'{per_kill:.2f}'}"
     )
+    if "radars" in s:  # emission control or anti-radiation missiles
+        lost = [f"{r['name']} at {r['destroyed_s']:.0f} s" for r in s["radars"]["by_radar"]
+                if r["destroyed_s"] is not None]  # fmt: skip
+        quiet = [f"{r['name']} {r['off_s']:.0f} s" for r in s["radars"]["by_radar"] if r["off_s"]]
+        _plain(
+            f"radars destroyed: {', '.join(lost) if lost else 'none'}; "
+            f"silent: {', '.join(quiet) if quiet else 'none'}"
+        )
 
 
 @app.command()

@@ -135,11 +135,12 @@ def engage_mask(
     return own | cued
 
 
-def remote_cover(params: SimParams, grid: InterceptGrid) -> B:
+def remote_cover(params: SimParams, grid: InterceptGrid, quiet: B | None = None) -> B:
     """(N, B, M): some radar of the network sees the intercept point (engage on remote).
 
     Line of sight, range and sector of every radar (`coverage_mask`), the test
-    `battle.fire_control_cover` makes of a battery's own fire-control radar.
+    `battle.fire_control_cover` makes of a battery's own fire-control radar;
+    radars in `quiet` ((R,) silent or destroyed; None: none) guide nothing.
     """
     rad = params.radars
     n, n_b, m = grid.feasible.shape
@@ -148,6 +149,8 @@ def remote_cover(params: SimParams, grid: InterceptGrid) -> B:
     safe = np.where(finite[:, None], pip, 0.0)
     seen = np.zeros(pip.shape[0], dtype=bool)
     for r in range(rad.n):  # radars: a handful
+        if quiet is not None and quiet[r]:
+            continue
         seen |= np.asarray(
             coverage_mask(rad, r, radar_geometry(rad.pos_m[r : r + 1], safe))
         ).reshape(-1)

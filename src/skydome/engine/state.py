@@ -22,6 +22,7 @@ from skydome.engagement.guided import GuidedFlights
 from skydome.engagement.launchers import Launchers
 from skydome.engine.network import RadarTrackTimes, network_active
 from skydome.scenario.compile import SimParams
+from skydome.sensors.emission import EmissionParams, EmissionState
 from skydome.tracking.base import TrackState
 
 __all__ = ["C2State", "Missiles", "SimState", "Tally", "WorldState"]
@@ -148,6 +149,9 @@ class SimState:
         c2: launchers, outcomes awaited, scan and decision schedules.
         missiles: missiles in the air.
         tally: per-threat tallies.
+        emission: radars destroyed or silenced and the ARMs' seekers
+            (`skydome.sensors.emission`); None when the scenario has neither
+            emission control nor anti-radiation missiles.
     """
 
     t_s: float
@@ -156,6 +160,7 @@ class SimState:
     c2: C2State
     missiles: Missiles
     tally: Tally
+    emission: EmissionState | None = None
 
     @staticmethod
     def initial(params: SimParams, missiles: Missiles) -> SimState:
@@ -196,4 +201,13 @@ class SimState:
                 first_track_s=inf.copy(),
                 engaged=np.zeros(n, dtype=bool),
             ),
+            emission=_initial_emission(params),
         )
+
+
+def _initial_emission(params: SimParams) -> EmissionState | None:
+    """Radar state at t = 0 when emission control or ARMs are in play, else None."""
+    if params.emission is None and params.arms is None:
+        return None
+    em = params.emission or EmissionParams.always(params.radars.n)
+    return EmissionState.initial(em, 0 if params.arms is None else params.arms.n)

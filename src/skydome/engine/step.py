@@ -39,7 +39,7 @@ from skydome.engagement.launchers import (
     start_reloads,
 )
 from skydome.engagement.params import DoctrineParams
-from skydome.engine import battle
+from skydome.engine import battle, emcon
 from skydome.engine.battle import fire_control_cover
 from skydome.engine.network import RadarTrackTimes, engage_mask, record_scan, remote_cover
 from skydome.engine.pipeline import Pipeline, Plan, PlanRequest
@@ -78,11 +78,13 @@ class Rngs:
         radar: (R,) one stream per radar (detection, clutter).
         engagement: kill assessment draws.
         seeker: guided flyout seeker noise.
+        arm: anti-radiation missiles' hits on radars.
     """
 
     radar: tuple[np.random.Generator, ...]
     engagement: np.random.Generator
     seeker: np.random.Generator
+    arm: np.random.Generator
 
     @staticmethod
     def from_seed(seed: int, radar_names: tuple[str, ...] | list[str]) -> Rngs:
@@ -91,6 +93,7 @@ class Rngs:
             radar=tuple(stream(seed, "radar", name) for name in radar_names),
             engagement=stream(seed, "engagement"),
             seeker=stream(seed, "seeker"),
+            arm=stream(seed, "arm"),
         )
 
 
@@ -191,9 +194,15 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
             np.multiply.at(survive, th.target[li], 1.0 - th.damage[li])
             world = replace(world, leak_time_s=leak_time, asset_value=world.asset_value * survive)
 
+    # 2b. anti-radiation missiles at their radars; emission switches (skydome.engine.emcon)
+    em = state.emission
+    if em is not None:
+        world, em = emcon.arrivals(p, world, em, state.t_s, t, log, rngs.arm)
+
     # 3-4. sense and track
     due_radars = np.flatnonzero(next_scan <= t + 1e-9)
     if due_radars.size:
+        quiet = None if em is None else emcon.quiet(p, em, t)
         in_sky = (th.launch_s <= t) & (t < th.end_s) & (world.kill_time_s > t)
         pos, _ = th.state_at(t, evade_start_s=world.evade_start_s)
         on_air = in_sky & (th.jam_erp_w > 0.0)  # jammers radiate while airborne
@@ -203,6 +212,12 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
         next_scan = next_scan.copy()
         period = pipe.sensor.scan_period_s
         for r in due_radars:
+            if quiet is not None and quiet[r]:  # silent or destroyed: no look, tracks coast
+                none = emcon.no_look(t, int(r))
+                picture, rep = pipe.tracker.step(picture, none, emcon.no_coverage)
+                _log_scan(log, t, rep.deleted_ids, rep.deleted_truth, "track_lost")
+                next_scan[r] += period[r]
+                continue
             det = pipe.sensor.detect(int(r), t, pos, in_sky, jam, rngs.radar[r])
             scans.append(det)
             real = det.truth[det.truth >= 0]  # -1: false alarms
@@ -220,6 +235,8 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
             seen = rep.confirmed_truth[rep.confirmed_truth >= 0]
             first_track[seen] = np.minimum(first_track[seen], t)
             next_scan[r] += period[r]
+    if em is not None:
+        em = emcon.after_sense(pipe, world, em, picture, t, log)
 
     # 5. identify, evaluate, plan, launch
     if t + 1e-9 >= next_decision:
@@ -243,6 +260,7 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
             n_launched,
             tracked_by_type,
             radar_seen,
+            None if em is None else emcon.quiet(p, em, t),
         )
         held_track, held_logged = _log_held(log, pipe, t, picture, reason, held_track, held_logged)
         n_launched += new.n
@@ -273,7 +291,7 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
         n_launched, held_track, held_logged, radar_seen,
     )  # fmt: skip
     tally = Tally(first_detect, first_track, engaged)
-    new_state = SimState(t, world, picture, c2, missiles, tally)
+    new_state = SimState(t, world, picture, c2, missiles, tally, em)
     return new_state, StepEvents(log, tuple(scans))
 
 
@@ -360,6 +378,7 @@ def _decide(
     first_missile_id: int,
     seen_by_type: I64 | None = None,
     radar_seen: RadarTrackTimes | None = None,
+    quiet_radars: NDArray[np.bool_] | None = None,
 ) -> tuple[InFlight, Launchers, F64, I64, I64]:
     """One decision cycle: identify, evaluate, gate, plan, allocate launch slots. Pure.
 
@@ -375,6 +394,9 @@ def _decide(
             planner's count against the raid intelligence); None: not needed.
         radar_seen: when each radar updated each track: batteries engage only the
             tracks their network rule allows (`skydome.engine.network`); None: all.
+        quiet_radars: (R,) radars silent or destroyed now (`engine.emcon.quiet`): a
+            battery whose fire-control radar is quiet cannot guide, and a quiet
+            radar guides nothing on remote; None: every radar emits.
 
     Returns:
         The missiles launched, the launchers after launching, each missile's
@@ -429,8 +451,11 @@ def _decide(
     ttype = np.where(ident >= 0, params.threats.type_index[np.maximum(ident, 0)], -1)
     grid = pipe.intercept.grid(pos, vel, bat, deadline, ttype)
     cover = fire_control_cover(params, grid)
+    if quiet_radars is not None:  # a silent or destroyed fire-control radar guides nothing
+        grounded = (bat.fc_radar >= 0) & quiet_radars[np.maximum(bat.fc_radar, 0)]
+        cover[:, grounded, :] = False
     if doc.network == "engage_on_remote":
-        cover |= remote_cover(params, grid)
+        cover |= remote_cover(params, grid, quiet_radars)
     reachable = grid.feasible & cover
     if radar_seen is not None:
         allowed_by_net = engage_mask(

@@ -83,6 +83,8 @@ def replay_data(d: RunData) -> dict[str, Any]:
         radars.append(
             {"name": p.radars.names[r], "x": _r(x0 / 1e3), "y": _r(y0 / 1e3), "ring": _r(ring, 2)}
         )
+    if "radars" in d.summary:  # emission control or ARMs: losses and silences
+        _radar_states(d, radars)
     return {
         "meta": {"name": p.name, "seed": d.summary["seed"], "duration_s": p.duration_s},
         "types": list(th.type_names),
@@ -112,10 +114,43 @@ def replay_data(d: RunData) -> dict[str, Any]:
     }
 
 
+def _radar_states(d: RunData, radars: list[dict[str, Any]]) -> None:
+    """Add each radar's destruction time (`dead`, s or None) and silences (`off`: [t0, t1])."""
+    rows = {x["name"]: x for x in d.summary["radars"]["by_radar"]}
+    ev = d.events[d.events["kind"].isin(["radar_off", "radar_on"])]
+    for rad in radars:
+        row = rows[rad["name"]]
+        dead = row["destroyed_s"]
+        end = d.params.duration_s if dead is None else dead
+        mine = ev[ev["radar"] == rad["name"]]
+        offs = mine[mine["kind"] == "radar_off"]["time_s"].to_numpy(dtype=float)
+        ons = mine[mine["kind"] == "radar_on"]["time_s"].to_numpy(dtype=float)
+        stop = np.r_[ons, end][np.searchsorted(ons, offs)]
+        rad["dead"] = None if dead is None else round(float(dead), 1)
+        rad["off"] = _r(np.column_stack([offs, np.minimum(stop, end)]), 1)
+
+
 def _summary_tables(s: dict[str, Any]) -> list[dict[str, list[Any]]]:
     """The run summary as tables of plain values (the template escapes every cell)."""
     cols = ("count", "detected", "tracked", "engaged", "killed", "leaked", "airborne_at_end")
-    return [
+    radars: list[dict[str, list[Any]]] = []
+    if "radars" in s:  # emission control or ARMs
+        radars.append(
+            {
+                "head": ["radar", "emission", "destroyed at (s)", "silent (s)", "ARMs at it"],
+                "rows": [
+                    [
+                        r["name"],
+                        r["mode"],
+                        "-" if r["destroyed_s"] is None else f"{r['destroyed_s']:.0f}",
+                        f"{r['off_s']:.0f}",
+                        r["arms"],
+                    ]
+                    for r in s["radars"]["by_radar"]
+                ],
+            }
+        )
+    return radars + [
         {
             "head": [c.replace("_", " ") for c in ("threat type", *cols)],
             "rows": [[r["type"], *(r[c] for c in cols)] for r in s["threats"]["by_type"]],

@@ -32,6 +32,7 @@ from skydome.engagement.params import (
     MissileParams,
     TypePhysics,
 )
+from skydome.scenario.compile_arm import build_arms, build_emission
 from skydome.scenario.compile_raids import build_threats
 from skydome.scenario.schema import (
     Doctrine,
@@ -41,7 +42,9 @@ from skydome.scenario.schema import (
     TrackerSettings,
 )
 from skydome.scenario.schema.weapons import BALLISTIC_CLASS, Battery, against_problems
+from skydome.sensors.antiradiation import ArmParams
 from skydome.sensors.detection import required_snr
+from skydome.sensors.emission import EmissionParams
 from skydome.sensors.params import RadarParams
 from skydome.threats import Threats
 from skydome.tracking.params import TrackerParams
@@ -67,6 +70,8 @@ class SimParams:
     tracker: TrackerParams
     flyout: str = "kinematic"
     guidance_step_s: float = 0.05
+    emission: EmissionParams | None = None
+    arms: ArmParams | None = None
 
 
 def _type_physics(ph: list[MissilePhysics | None]) -> TypePhysics | None:
@@ -290,6 +295,8 @@ def compile_scenario(s: Scenario) -> SimParams:
             **_battle_management(d, threats, mnames, speeds),
         ),
         tracker=tracker_params(t, float(speeds.max()) if threats.n else None),
+        emission=build_emission(s),
+        arms=build_arms(s, threats),
     )
 
 

@@ -66,10 +66,15 @@ def expand_terminal(points_m: F64, terminal: Terminal) -> F64:
     return np.vstack([head, p, top, end])
 
 
-def _route_members(r: Raid, n: int) -> F64:
-    """(n, K, 3) waypoints of each member: pop-up expanded, offset across the first leg."""
+def _route_members(r: Raid, n: int, end_m: F64 | None = None) -> F64:
+    """(n, K, 3) waypoints of each member: pop-up expanded, offset across the first leg.
+
+    `end_m` (3,): a last point appended to the route (an ARM's radar antenna).
+    """
     assert r.route is not None
     pts = np.array([[w.east_km * 1e3, w.north_km * 1e3, w.altitude_m] for w in r.route])
+    if end_m is not None:
+        pts = np.vstack([pts, end_m])
     if r.terminal is not None:
         pts = expand_terminal(pts, r.terminal)
     lead = pts[1, :2] - pts[0, :2]
@@ -99,6 +104,7 @@ def build_threats(s: Scenario) -> Threats:
     weave, pop-up, evasion, drag re-entry) are compiled here; see docs/models.md.
     """
     assets = {a.name: i for i, a in enumerate(s.assets)}
+    radars = {x.name: x for x in s.radars}
     type_names = tuple(dict.fromkeys(r.type for r in s.raids))
     k_max = max(max(path_vertices(r) for r in s.raids), 2)
     any_turn = any(r.turn_g is not None for r in s.raids)
@@ -112,13 +118,21 @@ def build_threats(s: Scenario) -> Threats:
         n = r.count
         frac = np.arange(n) / (n - 1) if n > 1 else np.zeros(1)
         launch = r.launch_time_s + r.launch_spread_s * frac
-        asset = s.assets[assets[r.target]]
+        # An anti-radiation missile attacks a radar (no asset: target -1, damage 0);
+        # its route ends at the radar's antenna.
+        arm_end = None
+        if r.arm is not None:
+            rad = radars[r.target]
+            arm_end = np.array(
+                [rad.position.east_km * 1e3, rad.position.north_km * 1e3, rad.mast_height_m]
+            )
+        asset = s.assets[assets[r.target]] if r.arm is None else s.assets[0]
         put("type_index", np.full(n, type_names.index(r.type)))
         put("raid_index", np.full(n, ri))
-        put("target", np.full(n, assets[r.target]))
+        put("target", np.full(n, assets[r.target] if r.arm is None else -1))
         put("launch_s", launch)
         put("rcs_m2", np.full(n, r.rcs_m2))
-        put("damage", np.full(n, r.damage))
+        put("damage", np.full(n, r.damage if r.arm is None else 0.0))
         put("swerling", np.full(n, r.swerling))
         jam = r.jammer
         put("jam_erp_w", np.full(n, 0.0 if jam is None else 10.0 ** (jam.erp_dbw / 10.0)))
@@ -144,7 +158,7 @@ def build_threats(s: Scenario) -> Threats:
         if r.route is not None:
             assert r.speed_mps is not None  # schema guarantees it for routes
             v = r.speed_mps
-            member = _route_members(r, n)
+            member = _route_members(r, n, arm_end)
             if r.turn_g is not None:
                 verts, cen, swp = fillet_corners(member, v * v / (r.turn_g * GRAVITY_MPS2))
             else:

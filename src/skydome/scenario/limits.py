@@ -161,6 +161,7 @@ def path_vertices(r: Raid) -> int:
     if r.route is None:
         return 0
     k = len(r.route) + (2 if r.terminal is not None else 0)  # pop-up start and top
+    k += 1 if r.arm is not None else 0  # an ARM's route ends at its radar
     return 2 * k - 2 if r.turn_g is not None else k
 
 

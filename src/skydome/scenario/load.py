@@ -556,7 +556,14 @@ def _cross_reference_problems(s: Scenario, root: yaml.Node | None) -> list[Probl
                     f"(library has: {', '.join(library)})",
                 )
     for i, r in enumerate(s.raids):
-        if r.target not in assets:
+        if r.arm is not None:  # an anti-radiation missile attacks a radar
+            if r.target not in radars:
+                add(
+                    ("raids", i, "target"),
+                    f"raid has arm: target must name a radar, {r.target!r} is not one "
+                    f"(radars: {', '.join(radars)})",
+                )
+        elif r.target not in assets:
             add(
                 ("raids", i, "target"),
                 f"asset {r.target!r} not found (assets: {', '.join(sorted(assets))})",
@@ -568,7 +575,7 @@ def _cross_reference_problems(s: Scenario, root: yaml.Node | None) -> list[Probl
                 f"after the run ends ({s.run.duration_s:g} s)",
             )
     for i, r in enumerate(s.raids):
-        if r.route is not None:
+        if r.route is not None and r.arm is None:  # an ARM has no release range
             length_km = (
                 route_length_m(
                     np.array([[w.east_km * 1e3, w.north_km * 1e3, w.altitude_m] for w in r.route])

@@ -40,7 +40,7 @@ __all__ = [
 Row = dict[str, Any]
 F64Array = np.ndarray[Any, np.dtype[np.float64]]
 Estimator = Literal["wilson", "t", "delta"]
-Per = Literal["missile", "threat_type", "asset"]
+Per = Literal["missile", "threat_type", "asset", "radar"]
 Columns = Callable[[str], F64Array]
 """Column name -> the cell's values of that column (nan where undefined)."""
 
@@ -55,7 +55,9 @@ class Metric:
         estimator: how a cell's summary estimates it: ``"wilson"`` (a proportion),
             ``"t"`` (a mean), ``"delta"`` (a ratio of means); None: not summarised.
         dtype: the replication column's type; None for a summary statistic.
-        per: a family's items: ``"missile"``, ``"threat_type"`` or ``"asset"``.
+        per: a family's items: ``"missile"``, ``"threat_type"``, ``"asset"`` or
+            ``"radar"`` (radars only in a scenario with emission control or
+            anti-radiation missiles: no column otherwise).
         value: a replication's value from its run summary (a family: item -> value).
         statistic: a summary statistic's estimate from the cell's columns.
     """
@@ -76,6 +78,7 @@ class Metric:
             "missile": params.missiles.names,
             "threat_type": params.threats.type_names,
             "asset": params.assets.names,
+            "radar": params.radars.names if params.emission is not None else (),
         }[self.per]
         return tuple(self.name.format(it) for it in items)
 
@@ -88,6 +91,11 @@ def _damage(s: Mapping[str, Any]) -> float:
     total = sum(a["value"] for a in s["assets"])
     left = sum(a["value_left"] for a in s["assets"])
     return round(1.0 - left / total, 9) if total else 0.0
+
+
+def _radars(s: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per-radar rows of the summary (none without emission control or ARMs)."""
+    return list(s.get("radars", {}).get("by_radar", []))
 
 
 def _kill_fraction(s: Mapping[str, Any]) -> float | None:
@@ -143,6 +151,14 @@ COLUMN_METRICS: tuple[Metric, ...] = (
     Metric(
         "first_launch_s", "first launch (s)", "t", _F64, value=lambda s: s["first_launch_s"]
     ),
+    Metric(
+        "radar_destroyed.{}", "{} destroyed", "t", _I64, "radar",
+        value=lambda s: {r["name"]: int(r["destroyed_s"] is not None) for r in _radars(s)},
+    ),
+    Metric(
+        "radar_off_s.{}", "{} silent (s)", "t", _F64, "radar",
+        value=lambda s: {r["name"]: r["off_s"] for r in _radars(s)},
+    ),
 )  # fmt: skip
 """Replication metrics, in column order: counts, fractions, per type and asset, times."""
 
@@ -189,7 +205,8 @@ def metric_columns(params: SimParams) -> tuple[tuple[str, pa.DataType], ...]:
     `fired.TYPE` and `kills.TYPE` per missile type; `killed.TYPE` and
     `leaked.TYPE` per threat type; `damage` (fraction of the total asset value
     destroyed) and `damage.ASSET` per asset; `first_detection_s` and
-    `first_launch_s` (null: never).
+    `first_launch_s` (null: never); with emission control or ARMs,
+    `radar_destroyed.RADAR` (0/1) and `radar_off_s.RADAR` (time silent) per radar.
     """
     cols: list[tuple[str, pa.DataType]] = []
     for m in COLUMN_METRICS:

@@ -34,15 +34,29 @@ function frameAt(t) {
   return D.tracks.frames[lo];
 }
 let t = 0, playing = false, last = null;
-window.__replay = {t: 0, threats: [], tracks: 0, missiles: 0, frames: 0};
+window.__replay = {t: 0, threats: [], tracks: 0, missiles: 0, frames: 0, deadRadars: 0};
 function draw() {
   cx.clearRect(0, 0, cv.width, cv.height);
   cx.lineWidth = 1;
+  let nDead = 0;
   D.radars.forEach(r => {
     cx.strokeStyle = "#999"; cx.setLineDash([4, 4]); cx.beginPath();
     r.ring.forEach((p, i) => i ? cx.lineTo(sx(p[0]), sy(p[1])) : cx.moveTo(sx(p[0]), sy(p[1])));
     cx.stroke(); cx.setLineDash([]);
-    cx.fillStyle = "#333"; cx.fillRect(sx(r.x) - 3, sy(r.y) - 3, 6, 6);
+    const dead = r.dead !== undefined && r.dead !== null && t >= r.dead;
+    const quiet = (r.off || []).some(o => t >= o[0] && t < o[1]);
+    if (dead) {  // a destroyed radar: a red cross and its time
+      nDead++;
+      cx.strokeStyle = "#b2182b"; cx.lineWidth = 3; cx.beginPath();
+      cx.moveTo(sx(r.x) - 6, sy(r.y) - 6); cx.lineTo(sx(r.x) + 6, sy(r.y) + 6);
+      cx.moveTo(sx(r.x) + 6, sy(r.y) - 6); cx.lineTo(sx(r.x) - 6, sy(r.y) + 6); cx.stroke();
+      cx.lineWidth = 1; cx.fillStyle = "#b2182b";
+      cx.fillText(`${r.name} destroyed t=${r.dead.toFixed(0)} s`, sx(r.x) + 8, sy(r.y) + 12);
+    } else if (quiet) {  // silent under emission control: a hollow square
+      cx.strokeStyle = "#333"; cx.strokeRect(sx(r.x) - 3, sy(r.y) - 3, 6, 6);
+    } else {
+      cx.fillStyle = "#333"; cx.fillRect(sx(r.x) - 3, sy(r.y) - 3, 6, 6);
+    }
   });
   D.assets.forEach(a => {
     cx.strokeStyle = "#000"; cx.beginPath(); cx.arc(sx(a.x), sy(a.y), a.r * scale, 0, 7);
@@ -87,6 +101,7 @@ function draw() {
   slider.value = String(Math.round(1000 * t / T));
   const r = window.__replay;
   r.t = t; r.threats = drawn; r.tracks = fr.length; r.missiles = nm; r.frames += 1;
+  r.deadRadars = nDead;
 }
 function tick(now) {
   if (!playing) { last = null; return; }
@@ -114,4 +129,7 @@ function legendItem(text, colour) {
 D.types.forEach((n, i) => legendItem(String(n), COL[i % 10]));
 ["\u25EF track (1\u03C3)", "\u2715 kill", "\u25CB leak", "\u25A0 interceptor"].forEach(
   s => legendItem(s));
+if (D.radars.some(r => r.dead !== undefined)) {
+  ["\u25A0 radar on", "\u25A1 radar silent", "\u2716 radar destroyed"].forEach(s => legendItem(s));
+}
 draw();

@@ -29,17 +29,19 @@ from skydome.scenario.schema._base import (
     unwrap_type,
 )
 from skydome.scenario.schema.command import Doctrine, RunSettings, TrackerSettings
-from skydome.scenario.schema.raids import Ballistic, Evasion, Jammer, Raid, Terminal, Weave
-from skydome.scenario.schema.sensors import Radar
+from skydome.scenario.schema.raids import Arm, Ballistic, Evasion, Jammer, Raid, Terminal, Weave
+from skydome.scenario.schema.sensors import Emission, Radar
 from skydome.scenario.schema.weapons import Battery, FireChannels, MissilePhysics, MissileType
 
 __all__ = [
     "NAME_PATTERN",
     "NAME_RULE",
+    "Arm",
     "Asset",
     "Ballistic",
     "Battery",
     "Doctrine",
+    "Emission",
     "Evasion",
     "FireChannels",
     "Jammer",

@@ -109,6 +109,47 @@ class Evasion(_Model):
     )
 
 
+class Arm(_Model):
+    """An anti-radiation missile's seeker and warhead.
+
+    The raid attacks the radar its `target` names; its route ends at that radar's
+    antenna (appended to the route).
+
+    Defaults are assumed (no public figure: PUBLIC_FIGURES.md, docs/sources.md).
+    """
+
+    acquisition_range_km: float = Field(
+        60.0, gt=0.0, le=1000.0, description="Seeker acquires an emitting radar this close."
+    )
+    memory_s: float = Field(
+        10.0,
+        ge=0.0,
+        le=3600.0,
+        description="Silence before impact the seeker bridges at homing accuracy, seconds.",
+    )
+    cep_m: float = Field(
+        7.0, gt=0.0, le=10_000.0, description="CEP homing on an emitting radar, metres."
+    )
+    memory_cep_m: float = Field(
+        30.0,
+        gt=0.0,
+        le=10_000.0,
+        description="CEP on the remembered position (silence longer than memory_s), metres.",
+    )
+    drift_mps: float = Field(
+        2.0,
+        ge=0.0,
+        le=1000.0,
+        description="Growth of the memory CEP per second of silence beyond memory_s, m/s.",
+    )
+    lethal_radius_m: float = Field(
+        10.0, gt=0.0, le=1000.0, description="Lethal radius against the radar, metres."
+    )
+    kill_probability: float = Field(
+        1.0, gt=0.0, le=1.0, description="Probability a warhead within the lethal radius kills."
+    )
+
+
 class Raid(_Model):
     """A group of identical threats: route or ballistic arc, staggered in time."""
 
@@ -151,14 +192,23 @@ class Raid(_Model):
     jammer: Jammer | None = Field(
         None, description="Each member carries a barrage noise jammer (stand-off or escort)."
     )
+    arm: Arm | None = Field(
+        None,
+        description="Anti-radiation missiles: `target` names a radar (not an asset), the route "
+        "(one waypoint or more) ends at its antenna; damage is not used.",
+    )
     source: str = Field("assumed", description="Where the figures come from.")
 
     @model_validator(mode="after")
     def _route_or_ballistic(self) -> Raid:
         if (self.route is None) == (self.ballistic is None):
             raise ValueError("give exactly one of route or ballistic")
+        if self.arm is not None and self.route is None:
+            raise ValueError("an anti-radiation missile (arm) needs a route, not a ballistic arc")
+        if self.arm is not None and self.release_range_km > 0.0:
+            raise ValueError("an anti-radiation missile (arm) has no release_range_km")
         if self.route is not None:
-            if len(self.route) < 2:
+            if len(self.route) < (1 if self.arm is not None else 2):
                 raise ValueError(
                     f"route needs at least 2 waypoints (start and end), got {len(self.route)}"
                 )

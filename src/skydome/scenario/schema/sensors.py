@@ -12,6 +12,45 @@ from pydantic import (
 from skydome.scenario.schema._base import Name, Point, Sector, _Model
 
 
+class Emission(_Model):
+    """A radar's emission control (EMCON) doctrine.
+
+    always: emits all the time. scheduled: emits for `on_s`, silent for `off_s`,
+    repeating from `offset_s` (the cycle extends before it: at t = 0 with offset 0
+    it is on). blink: goes silent for `off_s` whenever the command post holds a
+    fresh confirmed track it identifies as an anti-radiation missile, then on again.
+    A silent radar makes no detection and attracts no anti-radiation missile.
+    Fields the mode does not use are ignored (so a sweep may switch the mode alone).
+    """
+
+    mode: Literal["always", "scheduled", "blink"] = Field(
+        "always", description="always (default), scheduled on/off, or blink when an ARM is seen."
+    )
+    on_s: float | None = Field(
+        None, gt=0.0, le=86_400.0, description="scheduled: emitting part of each cycle, seconds."
+    )
+    off_s: float | None = Field(
+        None,
+        gt=0.0,
+        le=86_400.0,
+        description="scheduled: silent part of each cycle; blink: silence after an ARM "
+        "track, seconds.",
+    )
+    offset_s: float = Field(
+        0.0, ge=0.0, le=86_400.0, description="scheduled: start of the first emitting window."
+    )
+
+    @model_validator(mode="after")
+    def _fields_of_mode(self) -> Emission:
+        # Fields a mode does not use may be given (and are ignored), so a sweep can
+        # switch `mode` alone: `--set radars.0.emission.mode=always,blink`.
+        need = {"always": (), "scheduled": ("on_s", "off_s"), "blink": ("off_s",)}[self.mode]
+        for f in need:
+            if getattr(self, f) is None:
+                raise ValueError(f"emission mode {self.mode!r} needs {f}")
+        return self
+
+
 class Radar(_Model):
     """A radar, parameterised the way analysts specify one.
 
@@ -90,6 +129,9 @@ class Radar(_Model):
     noise_figure_db: float = Field(3.0, ge=0.0, le=30.0, description="Receiver noise figure.")
     bandwidth_mhz: float = Field(
         1.0, gt=0.0, le=10_000.0, description="Receiver noise bandwidth, MHz."
+    )
+    emission: Emission | None = Field(
+        None, description="Emission control (none: always on, the default)."
     )
 
     @model_validator(mode="after")
