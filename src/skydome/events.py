@@ -12,7 +12,19 @@ from skydome.arrays import F64, I64
 __all__ = ["EVENT_KINDS", "MISS_NOTES", "NOTES", "EventLog", "Events"]
 
 
-EVENT_KINDS = ("detect", "track", "reload", "launch", "kill", "miss", "leak", "track_lost", "held")
+EVENT_KINDS = (
+    "detect",
+    "track",
+    "reload",
+    "launch",
+    "kill",
+    "miss",
+    "leak",
+    "track_lost",
+    "held",
+    "identified",
+    "fratricide",
+)
 """Event kinds, in the order used to break ties at equal times.
 
 detect: first detection of a threat (by any radar); track: a track confirmed;
@@ -21,7 +33,11 @@ missile leaves its launcher (with the threat score and priority rank of its
 track at the decision); kill / miss: a missile resolved; leak: a
 threat reached its release point or impact; track_lost: a confirmed track
 dropped; held: the command post chose not to engage a confirmed track (logged
-when a track's reason first appears or changes), the reason in `note`.
+when a track's reason first appears or changes), the reason in `note`;
+identified: a track's identity class became friend, decoy or hostile (the
+class in `note`; scenarios with an identification section or non-hostile
+raids only); fratricide: a missile killed a friendly aircraft (logged besides
+its `kill` event).
 """
 
 NOTES = (
@@ -38,6 +54,10 @@ NOTES = (
     "held: out of envelope",
     "held: no launcher",
     "held: reserve",
+    "held: rules of engagement",
+    "identified: hostile",
+    "identified: friend",
+    "identified: decoy",
 )
 """`note` of kill, miss and held events (index into this tuple; 0: none).
 
@@ -51,7 +71,7 @@ missile self-destructed at its last aim point; "out of reach" the midcourse aim
 point left the type's envelope. Kill events: "target switch" the threat killed
 (`threat_id`) is not the one the missile was launched at: its track swapped to
 another threat in midcourse, or its seeker acquired another threat. Held events:
-why a confirmed track was not engaged.
+why a confirmed track was not engaged. Identified events: the identity class.
 """
 
 MISS_NOTES = NOTES

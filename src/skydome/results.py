@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from skydome.engine import RunResult
+from skydome.engine.identification import identification_summary
 from skydome.events import EVENT_KINDS, NOTES
 from skydome.io import staged_run_dir, write_atomic_dir, write_atomic_file
 from skydome.sensors.coverage import REPORT_ALTITUDE_M, REPORT_RCS_M2, Coverage, coverage
@@ -134,6 +135,12 @@ def summarize(r: RunResult) -> dict[str, Any]:
     total_lost = float(lost.sum())
     n_fired = int(launch.sum())
     n_killed = int(killed.sum())
+    # Only a scenario with an identification gets the block: other summaries stay as they were.
+    extra = (
+        {}
+        if p.identity is None
+        else {"identification": identification_summary(p.identity, ev, r.kill_time_s)}
+    )
     return {
         "scenario": p.name,
         "seed": r.seed,
@@ -171,6 +178,7 @@ def summarize(r: RunResult) -> dict[str, Any]:
         "first_launch_s": _finite_or_none(float(np.min(ev.time_s[launch], initial=np.inf))),
         "events": ev.n,
         "labels": "Synthetic scenario; parameters approximate public figures or are assumed.",
+        **extra,
     }
 
 

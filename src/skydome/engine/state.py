@@ -20,6 +20,7 @@ from skydome.arrays import F64, I64
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.guided import GuidedFlights
 from skydome.engagement.launchers import Launchers
+from skydome.engine.identification import IdentState
 from skydome.scenario.compile import SimParams
 from skydome.tracking.base import TrackState
 
@@ -71,6 +72,9 @@ class C2State:
             since it was last engaged; a `held` event is logged when a reason
             first applies, so a track whose prediction wanders across an
             envelope edge is not logged at every decision.
+        ident: the identification's memory (per-threat draws, per-track IFF
+            record; `skydome.engine.identification`); None before the first
+            decision, and always in a scenario without identification.
     """
 
     launchers: Launchers
@@ -82,6 +86,7 @@ class C2State:
     n_launched: int
     held_track: I64 = field(default_factory=_no_ids)
     held_logged: I64 = field(default_factory=_no_ids)
+    ident: IdentState | None = None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from skydome.engagement.params import (
     MissileParams,
     TypePhysics,
 )
+from skydome.scenario.compile_identification import IdentParams, ident_params
 from skydome.scenario.compile_raids import build_threats
 from skydome.scenario.schema import (
     Doctrine,
@@ -66,6 +67,7 @@ class SimParams:
     tracker: TrackerParams
     flyout: str = "kinematic"
     guidance_step_s: float = 0.05
+    identity: IdentParams | None = None
 
 
 def _type_physics(ph: list[MissilePhysics | None]) -> TypePhysics | None:
@@ -286,6 +288,7 @@ def compile_scenario(s: Scenario) -> SimParams:
             **_battle_management(d, threats, mnames, speeds),
         ),
         tracker=tracker_params(t, float(speeds.max()) if threats.n else None),
+        identity=ident_params(s),
     )
 
 

@@ -112,13 +112,14 @@ def build_threats(s: Scenario) -> Threats:
         n = r.count
         frac = np.arange(n) / (n - 1) if n > 1 else np.zeros(1)
         launch = r.launch_time_s + r.launch_spread_s * frac
-        asset = s.assets[assets[r.target]]
+        asset = s.assets[assets[r.target] if r.target is not None else 0]
         put("type_index", np.full(n, type_names.index(r.type)))
         put("raid_index", np.full(n, ri))
-        put("target", np.full(n, assets[r.target]))
+        # A friendly raid attacks nothing: asset 0 stands in (its damage is 0, it never leaks).
+        put("target", np.full(n, assets[r.target] if r.target is not None else 0))
         put("launch_s", launch)
         put("rcs_m2", np.full(n, r.rcs_m2))
-        put("damage", np.full(n, r.damage))
+        put("damage", np.full(n, r.damage if r.kind == "hostile" else 0.0))  # no warhead
         put("swerling", np.full(n, r.swerling))
         jam = r.jammer
         put("jam_erp_w", np.full(n, 0.0 if jam is None else 10.0 ** (jam.erp_dbw / 10.0)))
