@@ -57,8 +57,9 @@ def contested(
     """A sky where every object is its own track and every engaged one dies to one round.
 
     Radar and battery at the asset. Hostiles fly in from the west, decoys from
-    the south, friendlies cross west to east 30 km north of the asset (never
-    inbound: the asset's radius is 5 km); members of each raid are 30 s
+    the south, friendlies cross west to east 60 km north of the asset (not
+    inbound: the asset's radius is 5 km; a track would need a heading error
+    over 20 deg to look inbound); members of each raid are 30 s
     apart (7.5 km at 250 m/s). Salvo 1, Pk 1 and a 5 km homing basket: one
     round kills; 200 rounds and 20 target channels: capacity never binds.
     """
@@ -101,8 +102,8 @@ def contested(
                 "name": "patrol", "type": "fighter", "kind": "friendly", "count": friendlies,
                 "launch_spread_s": 30.0 * (friendlies - 1),
                 "route": [
-                    {"east_km": -150, "north_km": 30, "altitude_m": 6000},
-                    {"east_km": 150, "north_km": 30, "altitude_m": 6000},
+                    {"east_km": -150, "north_km": 60, "altitude_m": 6000},
+                    {"east_km": 150, "north_km": 60, "altitude_m": 6000},
                 ],
             }
         )  # fmt: skip

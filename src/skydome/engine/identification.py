@@ -14,9 +14,11 @@ decision cycle every confirmed track gets an identity class (`Identity`):
 * **decoy** -- a decoy recognised: with u ~ U(0, 1) drawn once per decoy, the
   track is recognised once p(t) = p_max (1 - exp(-t / tau)) exceeds u, t the
   time since the track's first detection; so P(recognised by t) = p(t).
-* **hostile** -- no answer to `hostile_after` answerable interrogations while
-  inbound (the predicted closest approach, on the track's current velocity,
-  within a defended asset's radius, and closing); stays hostile.
+* **hostile** -- no answer to `hostile_after` consecutive answerable
+  interrogations, the track inbound at each (its closest approach, on its
+  current velocity, within a defended asset's radius, and closing); stays
+  hostile. Consecutive, because one noisy velocity estimate can point a
+  crossing track at an asset for one cycle.
 * **unknown** -- anything else. No answer is "unknown", not "hostile".
 
 Rules of engagement per battery then say which classes it may engage:
@@ -120,7 +122,8 @@ class IdentState:
         track_id: (T,) tracks interrogated at the last decision (sorted).
         first_s: (T,) time of each track's first interrogation, s.
         replied: (T,) an answer was received.
-        silent: (T,) answerable interrogations without an answer.
+        silent: (T,) consecutive answerable interrogations without an answer, the
+            track inbound at each (reset to 0 when it is not inbound).
         hostile: (T,) declared hostile (sticky).
         cls: (T,) identity class at the last decision.
     """
@@ -239,8 +242,9 @@ class ContestedIdentification:
         draw = rng.random(k)
         reply = answerable & real & state.answers[ti] & (draw < ip.iff_reply)
         replied |= reply
-        silent = silent + (answerable & ~replied)
-        hostile |= ~replied & (silent >= ip.hostile_after) & inbound(pos_m, vel_mps, self.assets)
+        coming = inbound(pos_m, vel_mps, self.assets)
+        silent = np.where(coming, silent + (answerable & ~replied), 0)
+        hostile |= ~replied & (silent >= ip.hostile_after)
         p = recognition_probability(t_s - picture.born_s[rows], ip.decoy_p_max, ip.decoy_tau_s)
         decoy = real & (ip.kind[ti] == DECOY) & (state.u_decoy[ti] < p)
         cls = np.where(

@@ -38,8 +38,8 @@ class IdentParams:
         iff_delay_s: from a track's first interrogation to its first possible answer, s.
         iff_failure: share of friendly aircraft whose transponder fails.
         iff_spoof: share of hostiles and decoys answering as friends.
-        hostile_after: answerable interrogations without an answer, while
-            inbound, that make a track hostile.
+        hostile_after: consecutive answerable interrogations without an answer,
+            the track inbound at each, that make it hostile.
         roe: (B,) int8 rules of engagement of each battery, index into `ROE`.
     """
 

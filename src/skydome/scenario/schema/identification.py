@@ -64,9 +64,9 @@ class Iff(_Model):
         3,
         ge=1,
         le=1000,
-        description="A track is declared hostile after this many answerable interrogations "
-        "without an answer while it is inbound (its predicted closest approach within a "
-        "defended asset's radius).",
+        description="A track is declared hostile after this many consecutive answerable "
+        "interrogations without an answer, inbound at each (its predicted closest approach "
+        "within a defended asset's radius, closing).",
     )
     source: str = Field("assumed", description="Where the figures come from.")
 
