@@ -73,7 +73,7 @@ def test_weapons_free_engages_friends_whose_transponder_failed_at_the_failure_ra
     """Fratricide rate under weapons_free = failure rate f = 0.3 (99 % Clopper-Pearson).
 
     Oracle: reply probability 1 and no delay, so a working transponder answers
-    the first interrogation, made at the decision where the track is first
+    the first interrogation, made at the first decision after the track is
     confirmed, before it can be a candidate: never engaged. A failed one never
     answers: unknown, engaged (weapons_free) inside the envelope it crosses,
     and killed by its one round (Pk 1, 5 km basket). So P(fratricide) =
@@ -155,14 +155,15 @@ def _launch_lags(roe: str) -> list[float]:
 
 
 def test_weapons_tight_engages_only_after_the_hostile_declaration() -> None:
-    """Hostile after 3 answerable silent interrogations: not before delay + 2 cycles (6 s).
+    """Hostile after 3 consecutive silent, answerable interrogations: not before 4 s.
 
-    The first interrogation is at or after the track's confirmation; answers
-    count from delay_s = 2 s after it, one interrogation per 2 s cycle: the
-    third silent one is 2 + 2 x 2 = 6 s after the first. Weapons_free fires
-    as soon as the fire-control gates allow, sooner.
+    Interrogations are made once per 2 s decision cycle from the first decision
+    after the track's confirmation (answers could come from delay_s = 2 s after
+    its first detection, before that); the third silent one is 2 x 2 = 4 s
+    after the first. Weapons_free fires as soon as the fire-control gates
+    allow, sooner.
     """
     tight, free = _launch_lags("weapons_tight"), _launch_lags("weapons_free")
     assert len(tight) == len(free) == 3
-    assert min(tight) >= 6.0 - 1e-9
+    assert min(tight) >= 4.0 - 1e-9
     assert max(free) < min(tight)

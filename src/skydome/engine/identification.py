@@ -7,9 +7,10 @@ decision cycle every confirmed track gets an identity class (`Identity`):
 * **friend** -- an IFF answer was received. A friendly aircraft's transponder
   has failed (whole sortie) with probability `iff_failure`; a working one
   answers each interrogation (one per decision cycle) with probability
-  `iff_reply`, never before `iff_delay_s` after the track's first
-  interrogation. A hostile or decoy answers like a friend with probability
-  `iff_spoof` (drawn once per aircraft). One answer makes the track a friend
+  `iff_reply`; the interrogator, slaved to the radars, starts at the track's
+  first detection, and no answer arrives before `iff_delay_s` after it. A
+  hostile or decoy answers like a friend with probability `iff_spoof` (drawn
+  once per aircraft). One answer makes the track a friend
   for the rest of its life.
 * **decoy** -- a decoy recognised: with u ~ U(0, 1) drawn once per decoy, the
   track is recognised once p(t) = p_max (1 - exp(-t / tau)) exceeds u, t the
@@ -120,7 +121,7 @@ class IdentState:
         answers: (N,) the aircraft answers IFF like a friend (a working friendly
             transponder, or a spoofing hostile).
         track_id: (T,) tracks interrogated at the last decision (sorted).
-        first_s: (T,) time of each track's first interrogation, s.
+        first_s: (T,) start of each track's interrogation (its first detection), s.
         replied: (T,) an answer was received.
         silent: (T,) consecutive answerable interrogations without an answer, the
             track inbound at each (reset to 0 when it is not inbound).
@@ -224,7 +225,9 @@ class ContestedIdentification:
         truth = picture.truth[rows]
         real = truth >= 0
         ti = np.maximum(truth, 0)
-        first = np.full(k, t_s)
+        # Interrogation starts at the track's first detection (the interrogator is
+        # slaved to the radars); the classifier sees a track once it is confirmed.
+        first = picture.born_s[rows].astype(np.float64)
         replied = np.zeros(k, dtype=bool)
         silent = np.zeros(k, dtype=np.int64)
         hostile = np.zeros(k, dtype=bool)

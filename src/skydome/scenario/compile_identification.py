@@ -35,7 +35,7 @@ class IdentParams:
         decoy_p_max: recognition probability of a decoy after long tracking.
         decoy_tau_s: time constant of recognition, s.
         iff_reply: chance a working transponder answers one interrogation.
-        iff_delay_s: from a track's first interrogation to its first possible answer, s.
+        iff_delay_s: from a track's first detection to its first possible answer, s.
         iff_failure: share of friendly aircraft whose transponder fails.
         iff_spoof: share of hostiles and decoys answering as friends.
         hostile_after: consecutive answerable interrogations without an answer,

@@ -42,17 +42,21 @@ class Iff(_Model):
 
     A friendly aircraft's transponder has failed (for the whole sortie) with
     probability `failure_rate`; a working one answers each interrogation with
-    probability `reply_probability`, but no answer counts before `delay_s` after
-    the track's first interrogation. A hostile (or decoy) answers like a friend
-    with probability `spoof_rate` (drawn once per aircraft). One valid answer
-    makes the track a friend. No answer is "unknown", not "hostile".
+    probability `reply_probability`, but no answer arrives before `delay_s` after
+    the track's first detection (the interrogator is slaved to the radars). A
+    hostile (or decoy) answers like a friend with probability `spoof_rate`
+    (drawn once per aircraft). One valid answer makes the track a friend. No
+    answer is "unknown", not "hostile".
     """
 
     reply_probability: float = Field(
         0.95, ge=0.0, le=1.0, description="Chance a working transponder answers one interrogation."
     )
     delay_s: float = Field(
-        2.0, ge=0.0, le=600.0, description="From the first interrogation to the first answer, s."
+        2.0,
+        ge=0.0,
+        le=600.0,
+        description="From a track's first detection to its first possible answer, s.",
     )
     failure_rate: float = Field(
         0.0, ge=0.0, le=1.0, description="Share of friendly aircraft whose transponder fails."
