@@ -83,7 +83,14 @@ def replay_data(d: RunData) -> dict[str, Any]:
         radars.append(
             {"name": p.radars.names[r], "x": _r(x0 / 1e3), "y": _r(y0 / 1e3), "ring": _r(ring, 2)}
         )
+    # Sides (hostile 0, decoy 1, friendly 2) and fratricides: only for a scenario with
+    # an identification, so other replays are unchanged.
+    sides = {}
+    if p.identity is not None:
+        threats["side"] = [int(p.identity.kind[i]) for i in threats["id"]]
+        sides = {"fratricides": points("fratricide")}
     return {
+        **sides,
         "meta": {"name": p.name, "seed": d.summary["seed"], "duration_s": p.duration_s},
         "types": list(th.type_names),
         "assets": [
@@ -115,6 +122,23 @@ def replay_data(d: RunData) -> dict[str, Any]:
 def _summary_tables(s: dict[str, Any]) -> list[dict[str, list[Any]]]:
     """The run summary as tables of plain values (the template escapes every cell)."""
     cols = ("count", "detected", "tracked", "engaged", "killed", "leaked", "airborne_at_end")
+    ident = s.get("identification")
+    sides: list[dict[str, list[Any]]] = (
+        []
+        if ident is None
+        else [
+            {
+                "head": ["side", "count", "engaged", "rounds", "killed", "taken for friend",
+                         "recognised decoy", "declared hostile"],
+                "rows": [
+                    [side, r["count"], r["engaged"], r["rounds"], r["killed"],
+                     *(r["identified_as"][c] for c in ("friend", "decoy", "hostile"))]
+                    for side, r in ((k, ident[k]) for k in ("hostile", "decoy", "friendly"))
+                ]
+                + [["fratricide (friendlies killed)", ident["fratricide"], "", "", "", "", "", ""]],
+            }
+        ]
+    )  # fmt: skip
     return [
         {
             "head": [c.replace("_", " ") for c in ("threat type", *cols)],
@@ -133,6 +157,7 @@ def _summary_tables(s: dict[str, Any]) -> list[dict[str, list[Any]]]:
                 [a["name"], f"{a['value']:g}", f"{a['damage_fraction']:.0%}"] for a in s["assets"]
             ],
         },
+        *sides,
     ]
 
 
