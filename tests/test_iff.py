@@ -50,14 +50,15 @@ def test_hold_launches_nothing(seed: int) -> None:
 def test_weapons_tight_never_engages_a_friendly(seed: int) -> None:
     """Every transponder failed (no friend ever answers); under weapons_tight none is engaged.
 
-    A friendly never flies inbound (60 km abeam a 5 km asset; its track would
-    have to look inbound, a heading error over 20 deg, at 3 consecutive
-    cycles), so it is not declared hostile: unknown, and weapons_tight engages
-    only hostiles (26 seeds checked by hand besides these). The
+    A friendly never comes within 60 km of the asset (abeam, not inbound) and
+    the identification zone is 40 km: its position (good to well under a
+    kilometre here) never puts it inside, so it is never declared hostile, only
+    unknown, and weapons_tight engages only hostiles. The
     hostiles, silent and inbound, become hostile after 3 interrogations and
     are all engaged (the property is not vacuous).
     """
-    ident = {"rules_of_engagement": "weapons_tight", "iff": {"failure_rate": 1.0}}
+    iff = {"failure_rate": 1.0, "hostile_zone_km": 40.0}
+    ident = {"rules_of_engagement": "weapons_tight", "iff": iff}
     r = simulate(params_of(contested(hostiles=4, friendlies=6, ident=ident)), seed=seed)
     assert launches_at(r, FRIENDLY).sum() == 0
     ip = r.params.identity

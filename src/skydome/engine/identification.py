@@ -17,9 +17,12 @@ decision cycle every confirmed track gets an identity class (`Identity`):
   time since the track's first detection; so P(recognised by t) = p(t).
 * **hostile** -- no answer to `hostile_after` consecutive answerable
   interrogations, the track inbound at each (its closest approach, on its
-  current velocity, within a defended asset's radius, and closing); stays
+  current velocity, within a defended asset's radius, and closing) and, with
+  an identification zone, within `hostile_zone_m` of that asset; stays
   hostile. Consecutive, because one noisy velocity estimate can point a
-  crossing track at an asset for one cycle.
+  crossing track at an asset for one cycle; the zone, because a young track's
+  heading at long range can be off by tens of degrees for many cycles (the
+  radar revisits every 10 s), while its position is good to a kilometre.
 * **unknown** -- anything else. No answer is "unknown", not "hostile".
 
 Rules of engagement per battery then say which classes it may engage:
@@ -161,11 +164,12 @@ def recognition_probability(t_tracked_s: F64, p_max: float, tau_s: float) -> F64
     return p
 
 
-def inbound(pos_m: F64, vel_mps: F64, assets: AssetParams) -> B:
+def inbound(pos_m: F64, vel_mps: F64, assets: AssetParams, zone_m: float = np.inf) -> B:
     """(K,) the track closes on a defended asset and passes within its radius (straight line).
 
     Closest approach of the ground track on its current velocity, as the threat
-    evaluation computes it (`evaluate_threats`), against every asset.
+    evaluation computes it (`evaluate_threats`), against every asset; with
+    `zone_m`, only an asset within that ground distance of the track counts.
     """
     r = pos_m[:, None, :2] - assets.pos_m[None, :, :2]  # (K, A, 2)
     v = vel_mps[:, None, :2]
@@ -174,7 +178,8 @@ def inbound(pos_m: F64, vel_mps: F64, assets: AssetParams) -> B:
     t_cpa = np.maximum(-rv / vv, 0.0)
     w = r + v * t_cpa[..., None]
     cpa = np.sqrt(np.sum(w * w, axis=2))
-    hit: B = ((rv < 0.0) & (cpa <= assets.radius_m[None, :])).any(axis=1)
+    near = np.sum(r * r, axis=2) <= zone_m * zone_m
+    hit: B = ((rv < 0.0) & (cpa <= assets.radius_m[None, :]) & near).any(axis=1)
     return hit
 
 
@@ -245,7 +250,7 @@ class ContestedIdentification:
         draw = rng.random(k)
         reply = answerable & real & state.answers[ti] & (draw < ip.iff_reply)
         replied |= reply
-        coming = inbound(pos_m, vel_mps, self.assets)
+        coming = inbound(pos_m, vel_mps, self.assets, ip.hostile_zone_m)
         silent = np.where(coming, silent + (answerable & ~replied), 0)
         hostile |= ~replied & (silent >= ip.hostile_after)
         p = recognition_probability(t_s - picture.born_s[rows], ip.decoy_p_max, ip.decoy_tau_s)

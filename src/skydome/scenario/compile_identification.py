@@ -41,6 +41,8 @@ class IdentParams:
         hostile_after: consecutive answerable interrogations without an answer,
             the track inbound at each, that make it hostile.
         roe: (B,) int8 rules of engagement of each battery, index into `ROE`.
+        hostile_zone_m: a silent inbound track is declared hostile only within this
+            ground distance of a defended asset, m (inf: anywhere).
     """
 
     kind: NDArray[np.int8]
@@ -52,6 +54,7 @@ class IdentParams:
     iff_spoof: float
     hostile_after: int
     roe: NDArray[np.int8]
+    hostile_zone_m: float = np.inf
 
 
 def ident_params(s: Scenario) -> IdentParams | None:
@@ -80,4 +83,7 @@ def ident_params(s: Scenario) -> IdentParams | None:
         iff_spoof=idn.iff.spoof_rate,
         hostile_after=idn.iff.hostile_after,
         roe=roe,
+        hostile_zone_m=(
+            np.inf if idn.iff.hostile_zone_km is None else idn.iff.hostile_zone_km * 1e3
+        ),
     )

@@ -72,6 +72,15 @@ class Iff(_Model):
         "interrogations without an answer, inbound at each (its predicted closest approach "
         "within a defended asset's radius, closing).",
     )
+    hostile_zone_km: float | None = Field(
+        None,
+        gt=0.0,
+        le=5000.0,
+        description="Identification zone: a silent inbound track is declared hostile only "
+        "within this ground distance of a defended asset (none: anywhere). Positions are "
+        "far more accurate than a young track's heading, so friendly routes kept outside "
+        "the zone are never declared hostile.",
+    )
     source: str = Field("assumed", description="Where the figures come from.")
 
 
