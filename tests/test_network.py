@@ -28,7 +28,7 @@ from skydome.engine.network import RadarTrackTimes, engage_mask, network_active
 from skydome.engine.stages import default_pipeline
 from skydome.engine.state import SimState
 from skydome.engine.step import Rngs, step
-from skydome.events import EVENT_KINDS
+from skydome.events import EVENT_KINDS, Events
 from skydome.scenario import builtin_names
 from skydome.scenario.compile import SimParams
 from tests.conftest import RUN_SEEDS
@@ -214,19 +214,16 @@ def _sead(network: str, duration_s: float = 900.0) -> SimParams:
     assert radars[2].name == "engagement"
     em = radars[2].emission
     assert em is not None
-    radars[2] = radars[2].model_copy(
-        update={"emission": em.model_copy(update={"mode": "scheduled", "on_s": 60.0, "off_s": 60.0})}
-    )
+    on_off = em.model_copy(update={"mode": "scheduled", "on_s": 60.0, "off_s": 60.0})
+    radars[2] = radars[2].model_copy(update={"emission": on_off})
     doc = s.doctrine.model_copy(update={"network": network})
     run = s.run.model_copy(update={"duration_s": duration_s})
     return compile_scenario(s.model_copy(update={"radars": radars, "doctrine": doc, "run": run}))
 
 
-def _off_windows(r_events: object, radar: int, end_s: float) -> list[tuple[float, float]]:
-    e = r_events
-    kinds = getattr(e, "kind")
-    times = getattr(e, "time_s")
-    rad = getattr(e, "radar")
+def _off_windows(e: Events, radar: int, end_s: float) -> list[tuple[float, float]]:
+    """(off, on) times of radar `radar` from its radar_off / radar_on events."""
+    kinds, times, rad = e.kind, e.time_s, e.radar
     off = times[(kinds == EVENT_KINDS.index("radar_off")) & (rad == radar)]
     on = times[(kinds == EVENT_KINDS.index("radar_on")) & (rad == radar)]
     out = []

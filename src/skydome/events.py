@@ -25,6 +25,8 @@ EVENT_KINDS = (
     "radar_off",
     "radar_on",
     "radar_destroyed",
+    "identified",
+    "fratricide",
 )
 """Event kinds, in the order used to break ties at equal times.
 
@@ -39,6 +41,10 @@ radar_off / radar_on: a radar went silent / emitted again under its emission
 control (`radar`); radar_destroyed: an anti-radiation missile (`threat_id`)
 destroyed a radar (`radar`, the miss in `miss_distance_m`). An anti-radiation
 missile reaching its radar ends with a `leak` event naming the radar.
+identified: a track's identity class became friend, decoy or hostile (the
+class in `note`; scenarios with an identification section or non-hostile
+raids only); fratricide: a missile killed a friendly aircraft (logged besides
+its `kill` event).
 """
 
 NOTES = (
@@ -55,6 +61,10 @@ NOTES = (
     "held: out of envelope",
     "held: no launcher",
     "held: reserve",
+    "held: rules of engagement",
+    "identified: hostile",
+    "identified: friend",
+    "identified: decoy",
 )
 """`note` of kill, miss and held events (index into this tuple; 0: none).
 
@@ -68,7 +78,7 @@ missile self-destructed at its last aim point; "out of reach" the midcourse aim
 point left the type's envelope. Kill events: "target switch" the threat killed
 (`threat_id`) is not the one the missile was launched at: its track swapped to
 another threat in midcourse, or its seeker acquired another threat. Held events:
-why a confirmed track was not engaged.
+why a confirmed track was not engaged. Identified events: the identity class.
 """
 
 MISS_NOTES = NOTES

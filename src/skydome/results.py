@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from skydome.engine import RunResult
 from skydome.engine.emcon import radar_summary
+from skydome.engine.identification import identification_summary
 from skydome.events import EVENT_KINDS, NOTES
 from skydome.io import staged_run_dir, write_atomic_dir, write_atomic_file
 from skydome.sensors.coverage import REPORT_ALTITUDE_M, REPORT_RCS_M2, Coverage, coverage
@@ -139,6 +140,12 @@ def summarize(r: RunResult) -> dict[str, Any]:
     total_lost = float(lost.sum())
     n_fired = int(launch.sum())
     n_killed = int(killed.sum())
+    # Only a scenario with an identification gets the block: other summaries stay as they were.
+    extra = (
+        {}
+        if p.identity is None
+        else {"identification": identification_summary(p.identity, ev, r.kill_time_s)}
+    )
     summary: dict[str, Any] = {
         "scenario": p.name,
         "seed": r.seed,
@@ -176,6 +183,7 @@ def summarize(r: RunResult) -> dict[str, Any]:
         "first_launch_s": _finite_or_none(float(np.min(ev.time_s[launch], initial=np.inf))),
         "events": ev.n,
         "labels": "Synthetic scenario; parameters approximate public figures or are assumed.",
+        **extra,
     }
     if p.emission is not None:  # emission control or ARMs: radars lost and silent
         summary["radars"] = radar_summary(p, ev.kind, ev.time_s, ev.radar)

@@ -128,18 +128,34 @@ def mc(
     connect_timeout: ConnectTimeout = 10.0,
     report: Report = False,
     system: Annotated[list[str] | None, typer.Option("--system", help=SYSTEM_HELP)] = None,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="PATH=VALUE: one scenario field changed for this study, e.g. "
+            "identification.rules_of_engagement=weapons_tight; repeat for more (one value "
+            "each: `sweep` runs several).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run N replications of a scenario; print and write the study summary.
 
     Writes DIR/replications.parquet (one row per replication), DIR/summary.json and
     DIR/summary.parquet (estimates with intervals), and with --events DIR/events.parquet.
     """
+    from skydome.study import parse_setting
+
+    changes = settings or []
+    for text in changes:
+        if len(parse_setting(text).values) != 1:
+            raise UserError(f"mc --set {text}: give one value (sweep runs several)")
     options = _options(
         n=n, jobs=jobs, scheduler=scheduler, events=events,
         until_ci=until_ci, ci_metric=ci_metric, confidence=confidence, chunk_size=chunk_size,
         connect_timeout_s=connect_timeout,
     )  # fmt: skip
-    plan = _plan("mc", scenario, [], seed, options, system)
+    plan = _plan("mc", scenario, changes, seed, options, system)
     target = out_dir if out_dir is not None else Path("studies") / f"{plan.name}-s{plan.seed}"
     result = _run(plan, target, "mc", options, resume)
     _print_mc(result)

@@ -36,6 +36,7 @@ from skydome.engagement.params import (
 from skydome.engagement.wta import WtaProblem, solve
 from skydome.engagement.wta_greedy import greedy_assign
 from skydome.engagement.wta_heuristic import warm_kernels
+from skydome.engine.identification import ContestedIdentification
 from skydome.engine.pipeline import Arrivals, Pipeline, Plan, Planner, PlanRequest
 from skydome.engine.state import Missiles, WorldState
 from skydome.geo import radar_geometry
@@ -519,7 +520,11 @@ def default_pipeline(params: SimParams, tracker: Tracker | None = None) -> Pipel
         params=params,
         sensor=RadarSensor(params.radars, params.threats),
         tracker=tracker if tracker is not None else GnnTracker(params.tracker),
-        identification=PerfectIdentification(),
+        identification=(
+            PerfectIdentification()
+            if params.identity is None
+            else ContestedIdentification(params.identity, params.assets)
+        ),
         evaluation=ValueAtRiskEvaluation(params.assets, doc),
         planner=PLANNERS[doc.planner](params.missiles, doc),
         flyout=GuidedFlyout(params) if guided else KinematicFlyout(),

@@ -20,6 +20,7 @@ from skydome.arrays import F64, I64
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.guided import GuidedFlights
 from skydome.engagement.launchers import Launchers
+from skydome.engine.identification import IdentState
 from skydome.engine.network import RadarTrackTimes, network_active
 from skydome.scenario.compile import SimParams
 from skydome.sensors.emission import EmissionParams, EmissionState
@@ -75,6 +76,9 @@ class C2State:
             envelope edge is not logged at every decision.
         radar_seen: when each radar updated each track (`skydome.engine.network`);
             None when every battery may engage every track at once.
+        ident: the identification's memory (per-threat draws, per-track IFF
+            record; `skydome.engine.identification`); None before the first
+            decision, and always in a scenario without identification.
     """
 
     launchers: Launchers
@@ -87,6 +91,7 @@ class C2State:
     held_track: I64 = field(default_factory=_no_ids)
     held_logged: I64 = field(default_factory=_no_ids)
     radar_seen: RadarTrackTimes | None = None
+    ident: IdentState | None = None
 
 
 @dataclass(frozen=True)

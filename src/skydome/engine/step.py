@@ -41,6 +41,12 @@ from skydome.engagement.launchers import (
 from skydome.engagement.params import DoctrineParams
 from skydome.engine import battle, emcon
 from skydome.engine.battle import fire_control_cover
+from skydome.engine.identification import (
+    HOLD_IDENTITY,
+    ContestedIdentification,
+    identify_for_decision,
+    log_fratricide,
+)
 from skydome.engine.network import RadarTrackTimes, engage_mask, record_scan, remote_cover
 from skydome.engine.pipeline import Pipeline, Plan, PlanRequest
 from skydome.engine.state import C2State, SimState, Tally
@@ -60,11 +66,17 @@ _HELD_NOTE = np.array(
     [0]
     + [
         NOTES.index(f"held: {w}")
-        for w in ("track quality", "out of envelope", "no launcher", "reserve")
+        for w in (
+            "track quality",
+            "out of envelope",
+            "no launcher",
+            "reserve",
+            "rules of engagement",
+        )
     ],
     dtype=np.int64,
 )
-"""`note` of a held event, indexed by `fire_control.HOLD_*`."""
+"""`note` of a held event, indexed by `fire_control.HOLD_*` (and `identification.HOLD_IDENTITY`)."""
 
 TARGET_SWITCH = NOTES.index("target switch")
 """`note` of a kill of another threat than the one the missile was launched at."""
@@ -79,12 +91,15 @@ class Rngs:
         engagement: kill assessment draws.
         seeker: guided flyout seeker noise.
         arm: anti-radiation missiles' hits on radars.
+        identification: decoy recognition and IFF draws (`skydome.engine.identification`);
+            None: a scenario without identification needs none.
     """
 
     radar: tuple[np.random.Generator, ...]
     engagement: np.random.Generator
     seeker: np.random.Generator
     arm: np.random.Generator
+    identification: np.random.Generator | None = None
 
     @staticmethod
     def from_seed(seed: int, radar_names: tuple[str, ...] | list[str]) -> Rngs:
@@ -94,6 +109,7 @@ class Rngs:
             engagement=stream(seed, "engagement"),
             seeker=stream(seed, "seeker"),
             arm=stream(seed, "arm"),
+            identification=stream(seed, "identification"),
         )
 
 
@@ -137,6 +153,7 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
     )  # fmt: skip
     held_track, held_logged = c2.held_track, c2.held_logged
     radar_seen = c2.radar_seen
+    ident_state = c2.ident
     first_detect, first_track, engaged = (
         tally.first_detect_s, tally.first_track_s, tally.engaged,
     )  # fmt: skip
@@ -160,6 +177,8 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
             out = pipe.assessment.assess(arrivals, world, rngs.engagement)
             world = replace(world, kill_time_s=out.kill_time_s)
             _log_outcomes(log, due, out)
+            if p.identity is not None:
+                log_fratricide(log, p.identity, due, out)
             pending_track = np.concatenate([pending_track, due.track_id])
             pending_until = np.concatenate(
                 [pending_until, due.t_intercept_s + doc.kill_assessment_s]
@@ -250,6 +269,11 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
             tracked_by_type = np.bincount(
                 th.type_index[np.isfinite(first_track)], minlength=doc.expected_threats.size
             )
+        allow = None  # (T, B) rules of engagement per track and battery; None: all
+        if p.identity is not None:
+            ident_state, allow = identify_for_decision(
+                _contested(pipe), t, picture, ident_state, _ident_rng(rngs), pipe.predict, log
+            )
         new, launchers, score, rank, reason = _decide(
             pipe,
             t,
@@ -261,6 +285,7 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
             tracked_by_type,
             radar_seen,
             None if em is None else emcon.quiet(p, em, t),
+            allow,
         )
         held_track, held_logged = _log_held(log, pipe, t, picture, reason, held_track, held_logged)
         n_launched += new.n
@@ -288,11 +313,26 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
 
     c2 = C2State(
         launchers, pending_track, pending_until, pending_kill, next_scan, next_decision,
-        n_launched, held_track, held_logged, radar_seen,
+        n_launched, held_track, held_logged, radar_seen, ident_state,
     )  # fmt: skip
     tally = Tally(first_detect, first_track, engaged)
     new_state = SimState(t, world, picture, c2, missiles, tally, em)
     return new_state, StepEvents(log, tuple(scans))
+
+
+def _contested(pipe: Pipeline) -> ContestedIdentification:
+    """The pipeline's identification stage, or the built-in one if it cannot classify."""
+    stage = pipe.identification
+    if isinstance(stage, ContestedIdentification):
+        return stage
+    assert pipe.params.identity is not None
+    return ContestedIdentification(pipe.params.identity, pipe.params.assets)
+
+
+def _ident_rng(rngs: Rngs) -> np.random.Generator:
+    if rngs.identification is None:
+        raise ValueError("this scenario identifies tracks: Rngs needs its identification stream")
+    return rngs.identification
 
 
 def _log_scan(log: EventLog, t: float, track_ids: I64, truth: I64, kind: str) -> None:
@@ -379,6 +419,7 @@ def _decide(
     seen_by_type: I64 | None = None,
     radar_seen: RadarTrackTimes | None = None,
     quiet_radars: NDArray[np.bool_] | None = None,
+    allow: NDArray[np.bool_] | None = None,
 ) -> tuple[InFlight, Launchers, F64, I64, I64]:
     """One decision cycle: identify, evaluate, gate, plan, allocate launch slots. Pure.
 
@@ -397,6 +438,8 @@ def _decide(
         quiet_radars: (R,) radars silent or destroyed now (`engine.emcon.quiet`): a
             battery whose fire-control radar is quiet cannot guide, and a quiet
             radar guides nothing on remote; None: every radar emits.
+        allow: (T, B) battery b may engage track row t (identity and rules of
+            engagement, `skydome.engine.identification`); None: every track.
 
     Returns:
         The missiles launched, the launchers after launching, each missile's
@@ -421,6 +464,11 @@ def _decide(
         room = np.where(free, doc.salvo_size, 0)
     salvo = np.minimum(room, doc.salvo_size)
     open_ = tracks.confirmed & (salvo > 0)  # confirmed and not in an engagement
+    if allow is not None:  # friends, recognised decoys, what the rules forbid: held, not considered
+        barred = open_ & ~allow.any(axis=1)
+        recent = t - tracks.last_update_s[barred] <= doc.max_track_age_s
+        reason[barred] = np.where(recent, HOLD_IDENTITY, _KEEP)
+        open_ &= ~barred
     fresh = t - tracks.last_update_s <= doc.max_track_age_s
     mature = tracks.hits >= doc.min_track_updates
     reason[open_ & ~fresh] = _KEEP
@@ -482,6 +530,8 @@ def _decide(
     tch = np.maximum(bat.target_channels - engaged_targets, 0)
     mch = np.maximum(bat.missile_channels - guided, 0)
     feasible = reachable & correctable & (stock > 0)[None, :, :]
+    if allow is not None:
+        feasible &= allow[cand][:, :, None]
     feasible[n_c:] = False
     pk = mis.pk_of(np.arange(mis.pk.size)[None, :], ttype[:, None])  # (N, M)
     value = later = future_value = future_pk = None

@@ -85,7 +85,14 @@ def replay_data(d: RunData) -> dict[str, Any]:
         )
     if "radars" in d.summary:  # emission control or ARMs: losses and silences
         _radar_states(d, radars)
+    # Sides (hostile 0, decoy 1, friendly 2) and fratricides: only for a scenario with
+    # an identification, so other replays are unchanged.
+    sides = {}
+    if p.identity is not None:
+        threats["side"] = [int(p.identity.kind[i]) for i in threats["id"]]
+        sides = {"fratricides": points("fratricide")}
     return {
+        **sides,
         "meta": {"name": p.name, "seed": d.summary["seed"], "duration_s": p.duration_s},
         "types": list(th.type_names),
         "assets": [
@@ -150,6 +157,23 @@ def _summary_tables(s: dict[str, Any]) -> list[dict[str, list[Any]]]:
                 ],
             }
         )
+    ident = s.get("identification")
+    sides: list[dict[str, list[Any]]] = (
+        []
+        if ident is None
+        else [
+            {
+                "head": ["side", "count", "engaged", "rounds", "killed", "taken for friend",
+                         "recognised decoy", "declared hostile"],
+                "rows": [
+                    [side, r["count"], r["engaged"], r["rounds"], r["killed"],
+                     *(r["identified_as"][c] for c in ("friend", "decoy", "hostile"))]
+                    for side, r in ((k, ident[k]) for k in ("hostile", "decoy", "friendly"))
+                ]
+                + [["fratricide (friendlies killed)", ident["fratricide"], "", "", "", "", "", ""]],
+            }
+        ]
+    )  # fmt: skip
     return radars + [
         {
             "head": [c.replace("_", " ") for c in ("threat type", *cols)],
@@ -168,6 +192,7 @@ def _summary_tables(s: dict[str, Any]) -> list[dict[str, list[Any]]]:
                 [a["name"], f"{a['value']:g}", f"{a['damage_fraction']:.0%}"] for a in s["assets"]
             ],
         },
+        *sides,
     ]
 
 

@@ -33,6 +33,7 @@ from skydome.engagement.params import (
     TypePhysics,
 )
 from skydome.scenario.compile_arm import build_arms, build_emission
+from skydome.scenario.compile_identification import IdentParams, ident_params
 from skydome.scenario.compile_raids import build_threats
 from skydome.scenario.schema import (
     Doctrine,
@@ -72,6 +73,7 @@ class SimParams:
     guidance_step_s: float = 0.05
     emission: EmissionParams | None = None
     arms: ArmParams | None = None
+    identity: IdentParams | None = None
 
 
 def _type_physics(ph: list[MissilePhysics | None]) -> TypePhysics | None:
@@ -297,6 +299,7 @@ def compile_scenario(s: Scenario) -> SimParams:
         tracker=tracker_params(t, float(speeds.max()) if threats.n else None),
         emission=build_emission(s),
         arms=build_arms(s, threats),
+        identity=ident_params(s),
     )
 
 

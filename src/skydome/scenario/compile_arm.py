@@ -52,7 +52,8 @@ def build_arms(s: Scenario, threats: Threats) -> ArmParams | None:
     return ArmParams(
         threat=idx.astype(np.int64),
         radar=np.array(
-            [radars.index(r.target) if r.arm is not None else -1 for r in s.raids], dtype=np.int64
+            [radars.index(r.target or "") if r.arm is not None else -1 for r in s.raids],
+            dtype=np.int64,
         )[raid],
         acquisition_m=per(lambda a: a.acquisition_range_km * 1e3),
         memory_s=per(lambda a: a.memory_s),

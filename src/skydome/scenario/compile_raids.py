@@ -121,18 +121,22 @@ def build_threats(s: Scenario) -> Threats:
         # An anti-radiation missile attacks a radar (no asset: target -1, damage 0);
         # its route ends at the radar's antenna.
         arm_end = None
+        target = r.target or ""  # None only for friendly raids (the schema checks)
         if r.arm is not None:
-            rad = radars[r.target]
+            rad = radars[target]
             arm_end = np.array(
                 [rad.position.east_km * 1e3, rad.position.north_km * 1e3, rad.mast_height_m]
             )
-        asset = s.assets[assets[r.target]] if r.arm is None else s.assets[0]
+        on_asset = r.arm is None and r.target is not None
+        asset = s.assets[assets[target]] if on_asset else s.assets[0]
         put("type_index", np.full(n, type_names.index(r.type)))
         put("raid_index", np.full(n, ri))
-        put("target", np.full(n, assets[r.target] if r.arm is None else -1))
+        # A friendly raid attacks nothing: asset 0 stands in (its damage is 0, it never leaks).
+        put("target", np.full(n, -1 if r.arm is not None else assets[target] if on_asset else 0))
         put("launch_s", launch)
         put("rcs_m2", np.full(n, r.rcs_m2))
-        put("damage", np.full(n, r.damage if r.arm is None else 0.0))
+        # No warhead against assets: decoys, friendlies, ARMs (theirs hits a radar).
+        put("damage", np.full(n, r.damage if r.arm is None and r.kind == "hostile" else 0.0))
         put("swerling", np.full(n, r.swerling))
         jam = r.jammer
         put("jam_erp_w", np.full(n, 0.0 if jam is None else 10.0 ** (jam.erp_dbw / 10.0)))

@@ -563,7 +563,7 @@ def _cross_reference_problems(s: Scenario, root: yaml.Node | None) -> list[Probl
                     f"raid has arm: target must name a radar, {r.target!r} is not one "
                     f"(radars: {', '.join(radars)})",
                 )
-        elif r.target not in assets:
+        elif r.target is not None and r.target not in assets:
             add(
                 ("raids", i, "target"),
                 f"asset {r.target!r} not found (assets: {', '.join(sorted(assets))})",
@@ -587,6 +587,14 @@ def _cross_reference_problems(s: Scenario, root: yaml.Node | None) -> list[Probl
                     ("raids", i, "release_range_km"),
                     f"must be shorter than the route ({length_km:.1f} km), "
                     f"got {r.release_range_km:g}",
+                )
+    if s.identification is not None:
+        names = sections["batteries"]
+        for bname in s.identification.battery_rules:
+            if bname not in names:
+                add(
+                    ("identification", "battery_rules", bname),
+                    f"battery {bname!r} not found (batteries: {', '.join(sorted(names))})",
                 )
     if s.run.flyout == "guided":
         for name, m in s.missiles.items():

@@ -43,6 +43,9 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("raids[].arm", S.Arm),
     ("doctrine", S.Doctrine),
     ("tracker", S.TrackerSettings),
+    ("identification", S.Identification),
+    ("identification.decoys", S.DecoyRecognition),
+    ("identification.iff", S.Iff),
     ("position (assets, radars, batteries, ballistic launch)", S.Point),
 ]
 

@@ -70,8 +70,11 @@ function draw() {
   D.threats.id.forEach((id, i) => {
     const ts = D.threats.t[i], x = interp(ts, D.threats.x[i], t), y = interp(ts, D.threats.y[i], t);
     if (x === null) return;
-    cx.fillStyle = COL[D.threats.type[i] % 10];
-    cx.beginPath(); cx.arc(sx(x), sy(y), 3, 0, 7); cx.fill();
+    const side = D.threats.side ? D.threats.side[i] : 0, c = COL[D.threats.type[i] % 10];
+    cx.fillStyle = c; cx.strokeStyle = c;
+    if (side === 1) { cx.beginPath(); cx.arc(sx(x), sy(y), 3.5, 0, 7); cx.stroke(); }  // decoy
+    else if (side === 2) { cx.fillRect(sx(x) - 3.5, sy(y) - 3.5, 7, 7); }  // friendly
+    else { cx.beginPath(); cx.arc(sx(x), sy(y), 3, 0, 7); cx.fill(); }
     drawn.push([id, x, y]);
   });
   const fr = frameAt(t);
@@ -96,6 +99,11 @@ function draw() {
   D.leaks.forEach(k => { if (k[0] > t) return;
     cx.strokeStyle = "#d73027"; cx.lineWidth = 2; cx.beginPath();
     cx.arc(sx(k[1]), sy(k[2]), 6, 0, 7); cx.stroke(); cx.lineWidth = 1; });
+  (D.fratricides || []).forEach(k => { if (k[0] > t) return;
+    cx.strokeStyle = "#c51b7d"; cx.lineWidth = 3; cx.beginPath();
+    cx.moveTo(sx(k[1]) - 7, sy(k[2]) - 7); cx.lineTo(sx(k[1]) + 7, sy(k[2]) + 7);
+    cx.moveTo(sx(k[1]) + 7, sy(k[2]) - 7); cx.lineTo(sx(k[1]) - 7, sy(k[2]) + 7); cx.stroke();
+    cx.lineWidth = 1; });
   cx.fillStyle = "#000"; cx.fillText(`${(span).toFixed(0)} km across`, 8, cv.height - 8);
   clock.textContent = `t = ${t.toFixed(0)} s`;
   slider.value = String(Math.round(1000 * t / T));
@@ -131,5 +139,9 @@ D.types.forEach((n, i) => legendItem(String(n), COL[i % 10]));
   s => legendItem(s));
 if (D.radars.some(r => r.dead !== undefined)) {
   ["\u25A0 radar on", "\u25A1 radar silent", "\u2716 radar destroyed"].forEach(s => legendItem(s));
+}
+if (D.threats.side) {
+  ["\u25CF hostile", "\u25CB decoy", "\u25A0 friendly", "\u2715 fratricide (magenta)"].forEach(
+    s => legendItem(s));
 }
 draw();

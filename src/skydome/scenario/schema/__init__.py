@@ -29,6 +29,7 @@ from skydome.scenario.schema._base import (
     unwrap_type,
 )
 from skydome.scenario.schema.command import Doctrine, RunSettings, TrackerSettings
+from skydome.scenario.schema.identification import DecoyRecognition, Identification, Iff
 from skydome.scenario.schema.raids import Arm, Ballistic, Evasion, Jammer, Raid, Terminal, Weave
 from skydome.scenario.schema.sensors import Emission, Radar
 from skydome.scenario.schema.weapons import Battery, FireChannels, MissilePhysics, MissileType
@@ -40,10 +41,13 @@ __all__ = [
     "Asset",
     "Ballistic",
     "Battery",
+    "DecoyRecognition",
     "Doctrine",
     "Emission",
     "Evasion",
     "FireChannels",
+    "Identification",
+    "Iff",
     "Jammer",
     "MissilePhysics",
     "MissileType",
@@ -91,6 +95,11 @@ class Scenario(_Model):
     )
     doctrine: Doctrine = Doctrine()
     tracker: TrackerSettings = TrackerSettings()
+    identification: Identification | None = Field(
+        None,
+        description="Decoy discrimination, IFF and rules of engagement (none: perfect "
+        "identification, every track engaged).",
+    )
 
     @model_validator(mode="after")
     def _within_limits(self) -> Scenario:

@@ -156,7 +156,9 @@ class Raid(_Model):
     name: Name = Field(description="Unique raid name.")
     type: Name = Field(description="Threat type label used in summaries, e.g. 'cruise missile'.")
     count: int = Field(ge=1, le=200_000, description="Number of threats in the raid.")
-    target: Name = Field(description="Name of the asset attacked.")
+    target: Name | None = Field(
+        None, description="Name of the asset attacked (hostile and decoy raids; not friendly)."
+    )
     launch_time_s: float = Field(0.0, ge=0.0, le=86_400.0, description="First launch.")
     launch_spread_s: float = Field(
         0.0, ge=0.0, le=86_400.0, description="Launches evenly spread over this span."
@@ -198,6 +200,25 @@ class Raid(_Model):
         "(one waypoint or more) ends at its antenna; damage is not used.",
     )
     source: str = Field("assumed", description="Where the figures come from.")
+    kind: Literal["hostile", "decoy", "friendly"] = Field(
+        "hostile",
+        description="hostile: attacks its target; decoy: flies like one, no warhead (damage "
+        "ignored: 0); friendly: own aircraft on a route, no target, never a leaker "
+        "(see the identification section).",
+    )
+
+    @model_validator(mode="after")
+    def _target_by_kind(self) -> Raid:
+        if self.arm is not None and self.kind != "hostile":
+            raise ValueError(f"an anti-radiation missile (arm) raid is hostile, not {self.kind}")
+        if self.kind == "friendly":
+            if self.target is not None:
+                raise ValueError("a friendly raid attacks nothing: remove target")
+            if self.route is None:
+                raise ValueError("a friendly raid needs a route (not a ballistic arc)")
+        elif self.target is None:
+            raise ValueError(f"a {self.kind} raid needs target (the name of the asset attacked)")
+        return self
 
     @model_validator(mode="after")
     def _route_or_ballistic(self) -> Raid:
