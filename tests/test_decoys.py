@@ -177,6 +177,43 @@ def test_contested_identification_keeps_the_identification_contract() -> None:
     check_identification(ContestedIdentification(p.identity, p.assets), n_threats=12)
 
 
+def test_identify_hides_the_type_of_decoys_and_friendlies() -> None:
+    """What a decoy or friendly track is, is what identification decides: `identify` gives
+    -1 (unknown type) for them, the true index for hostiles, so no planner values a decoy
+    at its type's damage (0) read from truth."""
+    p = params_of(contested(hostiles=4, decoys=3, ident={}))
+    assert p.identity is not None
+    stage = ContestedIdentification(p.identity, p.assets)
+    n = p.threats.n
+    pic = TrackState.empty()
+    pic = replace(
+        pic,
+        x=np.zeros((n + 1, 6)), P=np.zeros((n + 1, 6, 6)),
+        track_id=np.arange(n + 1), hits=np.ones(n + 1, dtype=np.int64),
+        opportunities=np.ones(n + 1, dtype=np.int64), misses=np.zeros(n + 1, dtype=np.int64),
+        confirmed=np.ones(n + 1, dtype=bool), born_s=np.zeros(n + 1),
+        last_update_s=np.zeros(n + 1), truth=np.append(np.arange(n), -1),
+        quality=np.zeros(n + 1),
+    )  # fmt: skip
+    ids = stage.identify(pic, np.arange(n + 1))
+    kind = p.identity.kind
+    assert (ids[:n][kind == HOSTILE] == np.flatnonzero(kind == HOSTILE)).all()
+    assert (ids[:n][kind != HOSTILE] == -1).all() and (kind == DECOY).sum() == 3
+    assert ids[n] == -1  # a false track
+
+
+def test_the_lookahead_planner_engages_decoys_it_has_not_recognised() -> None:
+    """Before identification hid their type, the look-ahead planner valued every decoy at
+    0 (its type's damage) and never fired at one: a read of truth. crowded-sky, seed 2."""
+    from skydome.scenario import load_scenario
+
+    s = load_scenario("crowded-sky")
+    s = s.model_copy(update={"doctrine": s.doctrine.model_copy(update={"planner": "lookahead"})})
+    r = simulate(compile_scenario(s), seed=2)
+    check_invariants(r)
+    assert summarize(r)["identification"]["decoy"]["rounds"] > 0
+
+
 # -- the discrimination curve --------------------------------------------------------
 
 

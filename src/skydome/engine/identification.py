@@ -196,8 +196,21 @@ class ContestedIdentification:
     assets: AssetParams
 
     def identify(self, picture: TrackState, rows: I64) -> I64:
-        """(K,) threat index of each track row in `rows` (-1: a false track)."""
-        return picture.truth[rows]
+        """(K,) threat index of each hostile track row in `rows`; -1 otherwise.
+
+        -1 for a false track, and for a decoy or a friendly aircraft: what such a
+        track is, is exactly what `classify` decides, so the threat evaluation and
+        the planners (type weights, values, Pk per type) must not read it from
+        truth; they value it as a track of unknown type. A decoy that is not yet
+        recognised therefore soaks rounds as an unknown threat would, and a friend
+        not yet identified is valued as one.
+        """
+        ids = picture.truth[rows]
+        real = ids >= 0
+        hide = np.zeros(ids.shape, dtype=bool)
+        hide[real] = self.params.kind[ids[real]] != KINDS.index("hostile")
+        out: I64 = np.where(hide, -1, ids)
+        return out
 
     def classify(
         self,
