@@ -168,3 +168,22 @@ def test_crowded_sky_runs_mc_and_reports_from_the_command_line(tmp_path: Path) -
     assert (rows["killed.friendly fighter"] == 0).all()  # weapons_tight: no fratricide
     bad = sky("mc", "crowded-sky", "-n", "2", "--set", "identification.iff.failure_rate=0.1,0.2")
     assert bad.returncode == 2 and "give one value" in bad.stderr
+
+
+def test_study_rows_count_rounds_at_decoys_and_fratricides() -> None:
+    """The study columns per side equal the run summary's identification block (rounds at
+    decoys, friendlies killed), and exist only in a scenario with an identification."""
+    from skydome.study.metrics import metric_columns, replication_row
+
+    p = compile_scenario(load_scenario("crowded-sky"))
+    s = summarize(simulate(p, seed=2))
+    row = replication_row(s)
+    names = [n for n, _ in metric_columns(p)]
+    for side in ("hostile", "decoy", "friendly"):
+        assert f"rounds_at.{side}" in names and f"killed_side.{side}" in names
+        assert row[f"rounds_at.{side}"] == s["identification"][side]["rounds"]
+        assert row[f"killed_side.{side}"] == s["identification"][side]["killed"]
+    assert row["killed_side.friendly"] == s["identification"]["fratricide"]
+    assert row["rounds_at.decoy"] > 0
+    plain = [n for n, _ in metric_columns(compile_scenario(load_scenario("default")))]
+    assert not any(n.startswith(("rounds_at.", "killed_side.")) for n in plain)

@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from skydome.scenario import SimParams
+from skydome.scenario.compile_identification import KINDS
 from skydome.stats import Estimate, mean_estimate, proportion_estimate, ratio_estimate
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
 Row = dict[str, Any]
 F64Array = np.ndarray[Any, np.dtype[np.float64]]
 Estimator = Literal["wilson", "t", "delta"]
-Per = Literal["missile", "threat_type", "asset", "radar"]
+Per = Literal["missile", "threat_type", "asset", "radar", "side"]
 Columns = Callable[[str], F64Array]
 """Column name -> the cell's values of that column (nan where undefined)."""
 
@@ -55,9 +56,10 @@ class Metric:
         estimator: how a cell's summary estimates it: ``"wilson"`` (a proportion),
             ``"t"`` (a mean), ``"delta"`` (a ratio of means); None: not summarised.
         dtype: the replication column's type; None for a summary statistic.
-        per: a family's items: ``"missile"``, ``"threat_type"``, ``"asset"`` or
+        per: a family's items: ``"missile"``, ``"threat_type"``, ``"asset"``,
             ``"radar"`` (radars only in a scenario with emission control or
-            anti-radiation missiles: no column otherwise).
+            anti-radiation missiles: no column otherwise) or ``"side"`` (hostile,
+            decoy, friendly: only in a scenario with an identification).
         value: a replication's value from its run summary (a family: item -> value).
         statistic: a summary statistic's estimate from the cell's columns.
     """
@@ -79,6 +81,7 @@ class Metric:
             "threat_type": params.threats.type_names,
             "asset": params.assets.names,
             "radar": params.radars.names if params.emission is not None else (),
+            "side": KINDS if params.identity is not None else (),
         }[self.per]
         return tuple(self.name.format(it) for it in items)
 
@@ -96,6 +99,12 @@ def _damage(s: Mapping[str, Any]) -> float:
 def _radars(s: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Per-radar rows of the summary (none without emission control or ARMs)."""
     return list(s.get("radars", {}).get("by_radar", []))
+
+
+def _sides(s: Mapping[str, Any], key: str) -> dict[str, int]:
+    """Per side (hostile, decoy, friendly) a count of the summary's identification block."""
+    ident = s.get("identification")
+    return {} if ident is None else {k: ident[k][key] for k in KINDS}
 
 
 def _kill_fraction(s: Mapping[str, Any]) -> float | None:
@@ -159,6 +168,14 @@ COLUMN_METRICS: tuple[Metric, ...] = (
         "radar_off_s.{}", "{} silent (s)", "t", _F64, "radar",
         value=lambda s: {r["name"]: r["off_s"] for r in _radars(s)},
     ),
+    Metric(
+        "rounds_at.{}", "rounds fired at: {}", "t", _I64, "side",
+        value=lambda s: _sides(s, "rounds"),
+    ),
+    Metric(
+        "killed_side.{}", "killed, side: {}", "t", _I64, "side",
+        value=lambda s: _sides(s, "killed"),
+    ),
 )  # fmt: skip
 """Replication metrics, in column order: counts, fractions, per type and asset, times."""
 
@@ -206,7 +223,9 @@ def metric_columns(params: SimParams) -> tuple[tuple[str, pa.DataType], ...]:
     `leaked.TYPE` per threat type; `damage` (fraction of the total asset value
     destroyed) and `damage.ASSET` per asset; `first_detection_s` and
     `first_launch_s` (null: never); with emission control or ARMs,
-    `radar_destroyed.RADAR` (0/1) and `radar_off_s.RADAR` (time silent) per radar.
+    `radar_destroyed.RADAR` (0/1) and `radar_off_s.RADAR` (time silent) per radar;
+    with an identification, `rounds_at.SIDE` (missiles launched at hostile, decoy
+    and friendly aircraft) and `killed_side.SIDE` (`killed_side.friendly`: fratricide).
     """
     cols: list[tuple[str, pa.DataType]] = []
     for m in COLUMN_METRICS:
