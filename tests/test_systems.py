@@ -356,3 +356,18 @@ def test_a_templates_own_radars_are_renamed_with_its_battery() -> None:
     b = _battery(t, use)
     assert b["radars"] == ["bn/engagement", "bn/all-altitude"]
     assert b["fire_control_radar"] == "bn/engagement"
+
+
+def test_sweep_with_a_system_sweeps_the_replaced_defence(tmp_path: Path) -> None:
+    """--system on sweep: the grid's paths address the swapped scenario (its battery 0 is
+    the Patriot-class battery at the default battalion's site)."""
+    out = tmp_path / "sweep"
+    r = sky(
+        "sweep", "default", "--system", "patriot", "--set", "batteries.0.launchers=2,6",
+        "-n", "1", "-j", "1", "--out", str(out),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    rows = pq.read_table(out / "replications.parquet").to_pandas()
+    assert sorted(rows["batteries.0.launchers"]) == [2, 6]
+    assert any(c.startswith("fired.PAC-") for c in rows.columns)
+    assert not any("40N6" in c for c in rows.columns)

@@ -188,6 +188,7 @@ def sweep(
     chunk_size: ChunkSize = None,
     connect_timeout: ConnectTimeout = 10.0,
     report: Report = False,
+    system: Annotated[list[str] | None, typer.Option("--system", help=SYSTEM_HELP)] = None,
 ) -> None:
     """Run the full grid of --set values, N replications per cell, common random numbers.
 
@@ -201,7 +202,7 @@ def sweep(
         until_ci=until_ci, ci_metric=ci_metric, confidence=confidence, chunk_size=chunk_size,
         connect_timeout_s=connect_timeout,
     )  # fmt: skip
-    plan = _plan("sweep", scenario, settings, seed, options)
+    plan = _plan("sweep", scenario, settings, seed, options, system)
     target = out_dir if out_dir is not None else Path("studies") / f"{plan.name}-sweep-s{plan.seed}"
     result = _run(plan, target, "sweep", options, resume)
     _print_sweep(result)
