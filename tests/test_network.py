@@ -297,3 +297,30 @@ def test_regiment_runs_from_the_command_line(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     rows = pq.read_table(sweep_dir / "replications.parquet").to_pandas()
     assert sorted(rows["doctrine.network"]) == ["autonomous", "engage_on_remote"]
+
+
+def test_each_radar_is_credited_only_with_the_tracks_its_own_scan_updated() -> None:
+    """regiment: five radars, several scanning in the same tick (periods 10, 5, 2, 2, 2 s).
+    A (track, radar) update at t needs a detection of that track's threat by that radar at
+    t. Crediting every track updated at t (by any radar) gave 43 % wrong marks."""
+    p = _regiment("autonomous", duration_s=400.0)
+    pipe = default_pipeline(p)
+    state = SimState.initial(p, pipe.flyout.empty())
+    rngs = Rngs.from_seed(1, p.radars.names)
+    marks = wrong = 0
+    for i in range(1, int(p.duration_s / p.step_s) + 1):
+        t = i * p.step_s
+        state, ev = step(pipe, state, t, rngs)
+        seen = state.c2.radar_seen
+        assert seen is not None
+        tab = seen.aligned(state.picture.track_id)
+        truth = state.picture.truth
+        by_radar = {int(d.radar): set(d.truth[d.truth >= 0].tolist()) for d in ev.detections}
+        rows, radars = np.nonzero(tab.last_s == t)
+        for k, r in zip(rows.tolist(), radars.tolist(), strict=True):
+            if truth[k] < 0:
+                continue  # a false track: no threat to check against
+            marks += 1
+            wrong += int(truth[k] not in by_radar.get(r, set()))
+    assert marks > 1000
+    assert wrong == 0

@@ -91,11 +91,36 @@ def network_active(bat: BatteryParams, autonomous: bool) -> bool:
 
 
 def record_scan(
-    times: RadarTrackTimes, picture: TrackState, radar: int, t_s: float
+    times: RadarTrackTimes,
+    prev_ids: I64,
+    prev_hits: I64,
+    picture: TrackState,
+    radar: int,
+    t_s: float,
 ) -> RadarTrackTimes:
-    """`times` after radar `radar`'s scan at `t_s` updated `picture` (aligned to it)."""
+    """`times` after radar `radar`'s scan at `t_s` turned a picture into `picture`.
+
+    The scan updated the tracks it associated a detection with (their `hits`
+    grew) and those it started; not every track with `last_update_s == t_s`:
+    other radars may have scanned at the same time.
+
+    Args:
+        times: the update times before the scan, any alignment.
+        prev_ids: (T0,) the track ids before the scan.
+        prev_hits: (T0,) their `hits` before the scan.
+        picture: the picture after the scan.
+        radar: the radar that scanned.
+        t_s: the scan time, s.
+    """
     out = times.aligned(picture.track_id)
-    updated = picture.last_update_s >= t_s - 1e-9
+    ids = picture.track_id
+    updated = np.ones(ids.size, dtype=bool)  # a track this scan started
+    if prev_ids.size and ids.size:
+        order = np.argsort(prev_ids, kind="stable")
+        known = prev_ids[order]
+        at = np.minimum(np.searchsorted(known, ids), known.size - 1)
+        old = known[at] == ids
+        updated[old] = picture.hits[old] > prev_hits[order[at[old]]]
     if updated.any():
         first, last = out.first_s.copy(), out.last_s.copy()
         first[updated, radar] = np.minimum(first[updated, radar], t_s)

@@ -246,9 +246,12 @@ def step(pipe: Pipeline, state: SimState, t_s: float, rngs: Rngs) -> tuple[SimSt
                 log.add(
                     "detect", t, n=fresh.size, threat_id=fresh, radar=int(r), pos_m=pos[fresh],
                 )  # fmt: skip
+            before_ids, before_hits = picture.track_id, picture.hits
             picture, rep = pipe.tracker.step(picture, det, pipe.sensor.coverage(int(r)))
             if radar_seen is not None:
-                radar_seen = record_scan(radar_seen, picture, int(r), t)
+                radar_seen = record_scan(
+                    radar_seen, before_ids, before_hits, picture, int(r), t
+                )  # fmt: skip
             _log_scan(log, t, rep.confirmed_ids, rep.confirmed_truth, "track")
             _log_scan(log, t, rep.deleted_ids, rep.deleted_truth, "track_lost")
             seen = rep.confirmed_truth[rep.confirmed_truth >= 0]
