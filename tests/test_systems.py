@@ -371,3 +371,15 @@ def test_sweep_with_a_system_sweeps_the_replaced_defence(tmp_path: Path) -> None
     assert sorted(rows["batteries.0.launchers"]) == [2, 6]
     assert any(c.startswith("fired.PAC-") for c in rows.columns)
     assert not any("40N6" in c for c in rows.columns)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "path"), [("sead", "raids[0].arm"), ("regiment", "batteries[0]")]
+)
+def test_system_swap_refuses_what_it_would_drop(scenario: str, path: str) -> None:
+    """ARMs aim at the scenario's radars; a regiment's battalions name their own radars and
+    cue delays: a swap would break or silently drop them, so it is refused, by path."""
+    r = sky("run", scenario, "--system", "patriot", "--out", "/nonexistent/never-written")
+    assert r.returncode == 2
+    assert path in r.stderr and "--system" in r.stderr
+    assert "Traceback" not in r.stderr

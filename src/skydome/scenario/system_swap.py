@@ -48,6 +48,54 @@ def _facing(s: Scenario, b: Battery) -> float:
     return math.degrees(math.atan2(e, n)) % 360.0 if (e or n) else 0.0
 
 
+def _references_to_the_defence(s: Scenario) -> list[Problem]:
+    """What the swap would silently drop or break: the scenario's references to its radars
+    and batteries beyond their plain composition (refused until they are mapped)."""
+    out = []
+    for i, r in enumerate(s.raids):
+        if r.arm is not None:
+            out.append(
+                Problem(
+                    f"raids[{i}].arm",
+                    "--system: anti-radiation missiles attack "
+                    "the scenario's radars, which the swap replaces",
+                )
+            )
+    for i, rad in enumerate(s.radars):
+        if rad.emission is not None and rad.emission.mode != "always":
+            out.append(
+                Problem(
+                    f"radars[{i}].emission",
+                    "--system: emission control of a radar the swap replaces",
+                )
+            )
+    for i, b in enumerate(s.batteries):
+        if b.radars is not None or b.cue_delay_s > 0.0:
+            out.append(
+                Problem(
+                    f"batteries[{i}]",
+                    "--system: the battery's own radars and cue delay (networking) would be lost",
+                )
+            )
+    ident = s.identification
+    if ident is not None and ident.battery_rules:
+        out.append(
+            Problem(
+                "identification.battery_rules",
+                "--system: rules per battery name the batteries the swap replaces",
+            )
+        )
+    if s.doctrine.network != "networked" and len(s.batteries) > 1:
+        out.append(
+            Problem(
+                "doctrine.network",
+                "--system: the network rule needs each "
+                "battery's own radars, which the swap replaces",
+            )
+        )
+    return out
+
+
 def with_systems(
     s: Scenario, systems: Sequence[str], file: str = "<scenario>"
 ) -> tuple[Scenario, str]:
@@ -80,6 +128,7 @@ def with_systems(
     dup = sorted({x for x in systems if list(systems).count(x) > 1})
     if dup:
         bad.append(Problem("--system", f"{', '.join(dup)} given more than once"))
+    bad += _references_to_the_defence(s)
     if bad:
         raise ScenarioError(file, bad)
     data = s.model_dump(mode="json")
