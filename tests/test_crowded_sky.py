@@ -187,3 +187,25 @@ def test_study_rows_count_rounds_at_decoys_and_fratricides() -> None:
     assert row["rounds_at.decoy"] > 0
     plain = [n for n, _ in metric_columns(compile_scenario(load_scenario("default")))]
     assert not any(n.startswith(("rounds_at.", "killed_side.")) for n in plain)
+
+
+def test_headline_counts_are_of_the_attack_not_decoys_or_friendlies() -> None:
+    """Every friendly transponder failed (weapons_free: friends shot down): the summary's
+    threats count, kills, leakers and airborne are over hostile raids only; a fratricide
+    is no kill, and decoys and friendlies are reported in the identification block."""
+    s = load_scenario("crowded-sky")
+    ident = s.identification
+    assert ident is not None
+    iff = ident.iff.model_copy(update={"failure_rate": 1.0})
+    s = s.model_copy(update={"identification": ident.model_copy(update={"iff": iff})})
+    p = compile_scenario(s)
+    r = simulate(p, seed=2)
+    summary = summarize(r)
+    assert p.identity is not None
+    hostile = p.identity.kind == HOSTILE
+    killed = np.isfinite(r.kill_time_s)
+    th = summary["threats"]
+    assert th["count"] == int(hostile.sum()) < p.threats.n
+    assert th["killed"] == int((killed & hostile).sum())
+    assert summary["identification"]["fratricide"] > 0  # the case the test is about
+    assert th["killed"] + th["leaked"] + th["airborne_at_end"] == th["count"]

@@ -24,6 +24,7 @@ from skydome.engine.emcon import radar_summary
 from skydome.engine.identification import identification_summary
 from skydome.events import EVENT_KINDS, NOTES
 from skydome.io import staged_run_dir, write_atomic_dir, write_atomic_file
+from skydome.scenario.compile_identification import KINDS
 from skydome.sensors.coverage import REPORT_ALTITUDE_M, REPORT_RCS_M2, Coverage, coverage
 from skydome.sensors.params import RadarParams
 
@@ -139,7 +140,13 @@ def summarize(r: RunResult) -> dict[str, Any]:
     total_value = float(p.assets.value.sum())
     total_lost = float(lost.sum())
     n_fired = int(launch.sum())
-    n_killed = int(killed.sum())
+    # The headline counts are of the attack: with an identification, decoys and
+    # friendly aircraft are reported in its block (and by type), not as threats, and
+    # a fratricide is no kill.
+    attack = np.ones(th.n, dtype=bool)
+    if p.identity is not None:
+        attack = p.identity.kind == KINDS.index("hostile")
+    n_killed = int((killed & attack).sum())
     # Only a scenario with an identification gets the block: other summaries stay as they were.
     extra = (
         {}
@@ -151,10 +158,10 @@ def summarize(r: RunResult) -> dict[str, Any]:
         "seed": r.seed,
         "duration_s": p.duration_s,
         "threats": {
-            "count": th.n,
+            "count": int(attack.sum()),
             "killed": n_killed,
-            "leaked": int(leaked.sum()),
-            "airborne_at_end": int((~killed & ~leaked).sum()),
+            "leaked": int((leaked & attack).sum()),
+            "airborne_at_end": int((attack & ~killed & ~leaked).sum()),
             "by_type": by_type,
         },
         "missiles": {
