@@ -23,7 +23,7 @@ import numpy as np
 from skydome.arrays import F64, I64
 from skydome.engagement.params import AssetParams
 
-__all__ = ["ThreatAssessment", "evaluate_threats"]
+__all__ = ["ThreatAssessment", "evaluate_threats", "ground_cpa"]
 
 
 _TGO_SOFTENING_S = 60.0
@@ -48,6 +48,30 @@ class ThreatAssessment:
     range_m: F64
 
 
+def ground_cpa(pos_m: F64, vel_mps: F64, assets: AssetParams) -> tuple[F64, F64, F64, F64]:
+    """Closest approach of each ground track to each asset on its current velocity.
+
+    Args:
+        pos_m: (N, 3) track positions, map frame.
+        vel_mps: (N, 3) track velocities.
+        assets: the defended assets (A).
+
+    Returns:
+        r (N, A, 2) the ground offsets from the assets, m; r . v (N, A) (negative:
+        closing), m^2/s; the time of closest approach (N, A), s (0 when opening);
+        the closest-approach distance (N, A), m.
+    """
+    r = pos_m[:, None, :2] - assets.pos_m[None, :, :2]  # (N, A, 2)
+    v = vel_mps[:, None, :2]
+    vv = np.maximum(np.sum(v * v, axis=2), 1e-9)
+    rv = np.sum(r * v, axis=2)
+    t_cpa = np.maximum(-rv / vv, 0.0)
+    # |w| as np.linalg.norm computes it (sqrt of the sum of squares), without its wrapper.
+    w = r + v * t_cpa[..., None]
+    cpa = np.sqrt(np.sum(w * w, axis=2))
+    return r, rv, t_cpa, cpa
+
+
 def evaluate_threats(
     pos_m: F64,
     vel_mps: F64,
@@ -65,14 +89,7 @@ def evaluate_threats(
     Returns:
         The assessment, one row per track.
     """
-    r = pos_m[:, None, :2] - assets.pos_m[None, :, :2]  # (N, A, 2)
-    v = vel_mps[:, None, :2]
-    vv = np.maximum(np.sum(v * v, axis=2), 1e-9)
-    rv = np.sum(r * v, axis=2)
-    t_cpa = np.maximum(-rv / vv, 0.0)
-    # |w| as np.linalg.norm computes it (sqrt of the sum of squares), without its wrapper.
-    w = r + v * t_cpa[..., None]
-    cpa = np.sqrt(np.sum(w * w, axis=2))
+    r, rv, t_cpa, cpa = ground_cpa(pos_m, vel_mps, assets)
     closing = rv < 0.0
     tgo = np.where(closing, t_cpa, np.inf)
     weight = np.minimum(1.0, assets.radius_m[None, :] / np.maximum(cpa, 1.0))

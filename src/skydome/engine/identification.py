@@ -45,6 +45,7 @@ from numpy.typing import NDArray
 
 from skydome.arrays import F64, I64
 from skydome.engagement.assessment import KILL, Outcome
+from skydome.engagement.evaluation import ground_cpa
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.params import AssetParams
 from skydome.events import EVENT_KINDS, NOTES, EventLog, Events
@@ -171,13 +172,7 @@ def inbound(pos_m: F64, vel_mps: F64, assets: AssetParams, zone_m: float = np.in
     evaluation computes it (`evaluate_threats`), against every asset; with
     `zone_m`, only an asset within that ground distance of the track counts.
     """
-    r = pos_m[:, None, :2] - assets.pos_m[None, :, :2]  # (K, A, 2)
-    v = vel_mps[:, None, :2]
-    vv = np.maximum(np.sum(v * v, axis=2), 1e-9)
-    rv = np.sum(r * v, axis=2)
-    t_cpa = np.maximum(-rv / vv, 0.0)
-    w = r + v * t_cpa[..., None]
-    cpa = np.sqrt(np.sum(w * w, axis=2))
+    r, rv, _, cpa = ground_cpa(pos_m, vel_mps, assets)
     near = np.sum(r * r, axis=2) <= zone_m * zone_m
     hit: B = ((rv < 0.0) & (cpa <= assets.radius_m[None, :]) & near).any(axis=1)
     return hit

@@ -49,8 +49,12 @@ def _facing(s: Scenario, b: Battery) -> float:
 
 
 def _references_to_the_defence(s: Scenario) -> list[Problem]:
-    """What the swap would silently drop or break: the scenario's references to its radars
-    and batteries beyond their plain composition (refused until they are mapped)."""
+    """What the swap would silently drop or break, refused until it is mapped.
+
+    The scenario's references to its radars and batteries beyond their plain
+    composition: ARM targets, emission control, batteries' own radars and cue
+    delays, a network rule, rules of engagement per battery.
+    """
     out = []
     for i, r in enumerate(s.raids):
         if r.arm is not None:
