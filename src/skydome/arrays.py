@@ -47,6 +47,21 @@ def concat_rows(a: T, b: T) -> T:
     return dataclasses.replace(a, **changes)  # type: ignore[type-var]
 
 
+def find_ids(ids: I64, query: I64) -> tuple[NDArray[np.bool_], I64]:
+    """Where each id of `query` sits in `ids` (unique ids, in any order).
+
+    Returns:
+        (Q,) whether it is there, and (Q,) its row in `ids` (0 where it is not).
+    """
+    q = query.shape[0]
+    if ids.shape[0] == 0 or q == 0:
+        return np.zeros(q, dtype=bool), np.zeros(q, dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
+    row = order[np.minimum(np.searchsorted(ids, query, sorter=order), ids.shape[0] - 1)]
+    found: NDArray[np.bool_] = ids[row] == query
+    return found, np.where(found, row, 0).astype(np.int64)
+
+
 def _group_starts(sorted_keys: I64) -> I64:
     """Index of the first element of each run of equal keys in a sorted array."""
     # np.concatenate rather than np.r_, whose Python-level parsing costs more

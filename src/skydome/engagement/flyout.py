@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import F64, I64, concat_rows, take_rows
+from skydome.arrays import F64, I64, concat_rows, find_ids, take_rows
 from skydome.engagement.geometry import time_of_flight
 from skydome.tracking.base import TrackState
 
@@ -111,16 +111,10 @@ def track_status(track_id: I64, tracks: TrackState) -> tuple[NDArray[np.bool_], 
         (0 where not held); the threat it follows now (its truth label,
         bookkeeping only; -1 where not held or a false track).
     """
-    k = track_id.shape[0]
-    if tracks.n == 0:
-        zero = np.zeros(k, dtype=np.int64)
-        return np.zeros(k, dtype=bool), zero, zero - 1
-    order = np.argsort(tracks.track_id)
-    pos = np.minimum(np.searchsorted(tracks.track_id, track_id, sorter=order), tracks.n - 1)
-    row = order[pos]
-    held = tracks.track_id[row] == track_id
-    truth = np.where(held, tracks.truth[row], -1).astype(np.int64)
-    return held, np.where(held, row, 0), truth
+    held, row = find_ids(tracks.track_id, track_id)
+    truth = np.full(track_id.shape[0], -1, dtype=np.int64)
+    truth[held] = tracks.truth[row[held]]
+    return held, row, truth
 
 
 def midcourse_update(due: InFlight, tracks: TrackState) -> InFlight:

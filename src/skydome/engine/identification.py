@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import F64, I64
+from skydome.arrays import F64, I64, find_ids
 from skydome.engagement.assessment import KILL, Outcome
 from skydome.engagement.evaluation import ground_cpa
 from skydome.engagement.flyout import InFlight
@@ -245,9 +245,8 @@ class ContestedIdentification:
         silent = np.zeros(k, dtype=np.int64)
         hostile = np.zeros(k, dtype=bool)
         prev = np.full(k, UNKNOWN_ID, dtype=np.int8)
-        if state.track_id.size and k:
-            at = np.minimum(np.searchsorted(state.track_id, ids), state.track_id.size - 1)
-            known = state.track_id[at] == ids
+        known, at = find_ids(state.track_id, ids)
+        if known.any():
             j = at[known]
             first[known] = state.first_s[j]
             replied[known] = state.replied[j]

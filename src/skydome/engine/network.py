@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import F64, I64
+from skydome.arrays import F64, I64, find_ids
 from skydome.engagement.geometry import InterceptGrid
 from skydome.engagement.params import BatteryParams
 from skydome.geo import radar_geometry
@@ -71,14 +71,9 @@ class RadarTrackTimes:
         n_r = self.first_s.shape[1]
         first = np.full((track_id.size, n_r), np.inf)
         last = np.full((track_id.size, n_r), -np.inf)
-        if self.track_id.size and track_id.size:
-            order = np.argsort(self.track_id, kind="stable")
-            known = self.track_id[order]
-            at = np.minimum(np.searchsorted(known, track_id), known.size - 1)
-            hit = known[at] == track_id
-            src = order[at[hit]]
-            first[hit] = self.first_s[src]
-            last[hit] = self.last_s[src]
+        hit, src = find_ids(self.track_id, track_id)
+        first[hit] = self.first_s[src[hit]]
+        last[hit] = self.last_s[src[hit]]
         return RadarTrackTimes(track_id.copy(), first, last)
 
 
@@ -114,13 +109,9 @@ def record_scan(
     """
     out = times.aligned(picture.track_id)
     ids = picture.track_id
-    updated = np.ones(ids.size, dtype=bool)  # a track this scan started
-    if prev_ids.size and ids.size:
-        order = np.argsort(prev_ids, kind="stable")
-        known = prev_ids[order]
-        at = np.minimum(np.searchsorted(known, ids), known.size - 1)
-        old = known[at] == ids
-        updated[old] = picture.hits[old] > prev_hits[order[at[old]]]
+    old, row = find_ids(prev_ids, ids)
+    updated = ~old  # a track this scan started, or one it associated a detection with
+    updated[old] = picture.hits[old] > prev_hits[row[old]]
     if updated.any():
         first, last = out.first_s.copy(), out.last_s.copy()
         first[updated, radar] = np.minimum(first[updated, radar], t_s)

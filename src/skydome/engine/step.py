@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import F64, I64
+from skydome.arrays import F64, I64, find_ids
 from skydome.engagement import fire_control as fc
 from skydome.engagement.assessment import KILL, Outcome
 from skydome.engagement.flyout import InFlight
@@ -371,13 +371,9 @@ def _log_held(
     """
     rows = np.flatnonzero(picture.confirmed)
     ids, r = picture.track_id[rows], reason[rows]
+    known, at = find_ids(prev_track, ids)
     logged = np.zeros(ids.size, dtype=np.int64)
-    known = np.zeros(ids.size, dtype=bool)
-    if prev_track.size and ids.size:
-        order = np.argsort(prev_track)
-        at = np.minimum(np.searchsorted(prev_track, ids, sorter=order), prev_track.size - 1)
-        known = prev_track[order[at]] == ids
-        logged = np.where(known, prev_logged[order[at]], 0)
+    logged[known] = prev_logged[at[known]]
     r = np.where((r == _KEEP) & ~known, fc.HOLD_QUALITY, r)
     held = r > fc.HOLD_NONE
     bit = np.left_shift(1, np.maximum(r, 0))
