@@ -22,9 +22,8 @@ from skydome.arrays import F64, I64
 from skydome.engagement.evaluation import ThreatAssessment
 from skydome.engagement.geometry import InterceptGrid
 from skydome.engine.pipeline import Pipeline
-from skydome.geo import radar_geometry
 from skydome.scenario.compile import SimParams
-from skydome.sensors.radar import coverage_mask
+from skydome.sensors.radar import covers
 
 __all__ = [
     "allowed_types",
@@ -46,16 +45,12 @@ NO_LOOK_SHARE = 0.3
 
 def fire_control_cover(params: SimParams, grid: InterceptGrid) -> NDArray[np.bool_]:
     """(N, B, M): the battery's fire-control radar (if any) sees the intercept point."""
-    bat, rad = params.batteries, params.radars
+    bat = params.batteries
     n, _, m = grid.feasible.shape
     ok: NDArray[np.bool_] = np.ones(grid.feasible.shape, dtype=bool)
     for b in np.flatnonzero(bat.fc_radar >= 0):  # batteries: a handful
-        r = int(bat.fc_radar[b])
         pip = grid.pip_m[:, b].reshape(-1, 3)
-        finite: NDArray[np.bool_] = np.asarray(np.isfinite(pip).all(axis=1), dtype=bool)
-        geom = radar_geometry(rad.pos_m[r : r + 1], np.where(finite[:, None], pip, 0.0))
-        seen = np.asarray(coverage_mask(rad, r, geom) & finite, dtype=bool)
-        ok[:, b] = seen.reshape(n, m)
+        ok[:, b] = covers(params.radars, int(bat.fc_radar[b]), pip).reshape(n, m)
     return ok
 
 

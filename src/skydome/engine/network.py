@@ -33,9 +33,8 @@ from numpy.typing import NDArray
 from skydome.arrays import F64, I64, find_ids
 from skydome.engagement.geometry import InterceptGrid
 from skydome.engagement.params import BatteryParams
-from skydome.geo import radar_geometry
 from skydome.scenario.compile import SimParams
-from skydome.sensors.radar import coverage_mask
+from skydome.sensors.radar import covers
 from skydome.tracking.base import TrackState
 
 __all__ = ["RadarTrackTimes", "engage_mask", "network_active", "record_scan", "remote_cover"]
@@ -154,21 +153,15 @@ def engage_mask(
 def remote_cover(params: SimParams, grid: InterceptGrid, quiet: B | None = None) -> B:
     """(N, B, M): some radar of the network sees the intercept point (engage on remote).
 
-    Line of sight, range and sector of every radar (`coverage_mask`), the test
-    `battle.fire_control_cover` makes of a battery's own fire-control radar;
+    Every radar's `sensors.radar.covers`, the test `battle.fire_control_cover` makes
+    of a battery's own fire-control radar;
     radars in `quiet` ((R,) silent or destroyed; None: none) guide nothing.
     """
-    rad = params.radars
     n, n_b, m = grid.feasible.shape
     pip = grid.pip_m.reshape(-1, 3)
-    finite: B = np.asarray(np.isfinite(pip).all(axis=1), dtype=bool)
-    safe = np.where(finite[:, None], pip, 0.0)
     seen = np.zeros(pip.shape[0], dtype=bool)
-    for r in range(rad.n):  # radars: a handful
-        if quiet is not None and quiet[r]:
-            continue
-        seen |= np.asarray(
-            coverage_mask(rad, r, radar_geometry(rad.pos_m[r : r + 1], safe))
-        ).reshape(-1)
-    out: B = (seen & finite).reshape(n, n_b, m)
+    for r in range(params.radars.n):  # radars: a handful
+        if quiet is None or not quiet[r]:
+            seen |= covers(params.radars, r, pip)
+    out: B = seen.reshape(n, n_b, m)
     return out

@@ -24,6 +24,7 @@ from skydome.sensors.jamming import Jammers, jam_to_noise
 from skydome.sensors.params import RadarParams
 
 __all__ = [
+    "covers",
     "clutter_polar",
     "coverage_mask",
     "detect",
@@ -60,6 +61,13 @@ def coverage_mask(radars: RadarParams, r: int, geom: RadarGeometry) -> NDArray[n
         off = np.angle(np.exp(1j * (geom.azimuth_rad[0] - radars.az_center_rad[r])))
         mask &= np.abs(off) <= half
     return mask
+
+
+def covers(radars: RadarParams, r: int, points_m: F64) -> NDArray[np.bool_]:
+    """(P,) radar `r`'s volume holds each (P, 3) point (`coverage_mask`); nan points: no."""
+    finite: NDArray[np.bool_] = np.asarray(np.isfinite(points_m).all(axis=1), dtype=bool)
+    geom = radar_geometry(radars.pos_m[r : r + 1], np.where(finite[:, None], points_m, 0.0))
+    return np.asarray(coverage_mask(radars, r, geom) & finite, dtype=bool).reshape(-1)
 
 
 def look_snr(
