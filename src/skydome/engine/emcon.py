@@ -40,7 +40,15 @@ from skydome.sensors.emission import (
 )
 from skydome.tracking.base import TrackState
 
-__all__ = ["after_sense", "arrivals", "no_coverage", "no_look", "quiet", "radar_summary"]
+__all__ = [
+    "after_sense",
+    "arrivals",
+    "no_coverage",
+    "no_look",
+    "quiet",
+    "radar_summary",
+    "silences",
+]
 
 
 def _emission(p: SimParams) -> EmissionParams:
@@ -180,6 +188,18 @@ def after_sense(
     return em
 
 
+def silences(off_s: F64, on_s: F64, end_s: float) -> F64:
+    """(S, 2) a radar's silences, from its `radar_off` and `radar_on` event times.
+
+    Each silence runs from a `radar_off` to the first `radar_on` after it (events
+    are in time order), or to `end_s` (the radar's destruction, the run's end) if
+    earlier.
+    """
+    stop = np.r_[on_s, end_s][np.searchsorted(on_s, off_s, side="left")]
+    out: F64 = np.column_stack([off_s, np.minimum(stop, end_s)])
+    return out
+
+
 def radar_summary(p: SimParams, kind: I64, time_s: F64, radar: I64) -> dict[str, Any]:
     """The run summary's `radars` section, from the event columns.
 
@@ -208,10 +228,8 @@ def radar_summary(p: SimParams, kind: I64, time_s: F64, radar: I64) -> dict[str,
         t, k = time_s[mine], kind[mine]
         end = min(float(dead[r]), p.duration_s)
         offs = t[k == off_k]
-        ons = t[k == on_k]
-        # Each silence ends at the first radar_on after it (events are in time order).
-        stop = np.r_[ons, end][np.searchsorted(ons, offs, side="left")]
-        off_s = float(np.sum(np.minimum(stop, end) - np.minimum(offs, end)))
+        span = silences(offs, t[k == on_k], end)
+        off_s = float(np.sum(span[:, 1] - np.minimum(offs, end)))
         rows.append(
             {
                 "name": name,

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from skydome.engine.emcon import silences
 from skydome.report.data import RunData
 from skydome.report.figures import coverage_ring
 from skydome.report.templates import json_script, render_page
@@ -132,9 +133,8 @@ def _radar_states(d: RunData, radars: list[dict[str, Any]]) -> None:
         mine = ev[ev["radar"] == rad["name"]]
         offs = mine[mine["kind"] == "radar_off"]["time_s"].to_numpy(dtype=float)
         ons = mine[mine["kind"] == "radar_on"]["time_s"].to_numpy(dtype=float)
-        stop = np.r_[ons, end][np.searchsorted(ons, offs)]
         rad["dead"] = None if dead is None else round(float(dead), 1)
-        rad["off"] = _r(np.column_stack([offs, np.minimum(stop, end)]), 1)
+        rad["off"] = _r(silences(offs, ons, end), 1)
 
 
 def _summary_tables(s: dict[str, Any]) -> list[dict[str, list[Any]]]:
