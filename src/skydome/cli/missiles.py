@@ -17,7 +17,7 @@ from rich import box
 from rich.table import Table
 
 from skydome.cli._app import ScenarioArg, app, err, out
-from skydome.cli.systems import SYSTEM_HELP
+from skydome.cli.systems import Systems
 from skydome.errors import UserError
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def missiles(
     figure: Annotated[
         Path, typer.Option("--figure", help="Envelope figure to write (.png, .svg or .pdf).")
     ] = Path("envelopes.png"),
-    system: Annotated[list[str] | None, typer.Option("--system", help=SYSTEM_HELP)] = None,
+    system: Systems = None,
 ) -> None:
     """Each missile type's envelope flown by its own physics: table and figure."""
     import numpy as np

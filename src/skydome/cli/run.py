@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from skydome.cli._app import ScenarioArg, app, err, out
-from skydome.cli.systems import SYSTEM_HELP
+from skydome.cli.systems import Systems
 from skydome.errors import UserError
 from skydome.scenario.builtin import builtin_names, builtin_text
 
@@ -53,7 +53,7 @@ def run(
             help="Also write detections.parquet (every radar detection; `skydome track` input).",
         ),
     ] = False,
-    system: Annotated[list[str] | None, typer.Option("--system", help=SYSTEM_HELP)] = None,
+    system: Systems = None,
 ) -> None:
     """Run one replication; print a summary and write the run directory.
 

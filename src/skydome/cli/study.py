@@ -25,7 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from skydome.cli._app import ScenarioArg, app, err, out
-from skydome.cli.systems import SYSTEM_HELP
+from skydome.cli.systems import Systems
 from skydome.errors import UserError
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def mc(
     chunk_size: ChunkSize = None,
     connect_timeout: ConnectTimeout = 10.0,
     report: Report = False,
-    system: Annotated[list[str] | None, typer.Option("--system", help=SYSTEM_HELP)] = None,
+    system: Systems = None,
     settings: Annotated[
         list[str] | None,
         typer.Option(
@@ -188,7 +188,7 @@ def sweep(
     chunk_size: ChunkSize = None,
     connect_timeout: ConnectTimeout = 10.0,
     report: Report = False,
-    system: Annotated[list[str] | None, typer.Option("--system", help=SYSTEM_HELP)] = None,
+    system: Systems = None,
 ) -> None:
     """Run the full grid of --set values, N replications per cell, common random numbers.
 

@@ -3,25 +3,33 @@
 Lists each template's name, title, provenance and missile types with their tabled
 range, ceiling and average speed (the public figures the physics is tuned to; fly
 them with `skydome missiles --system NAME`). A scenario uses templates in its
-`systems:` section, and `skydome run SCENARIO --system NAME` (also `mc`) replaces a
+`systems:` section, and `skydome run SCENARIO --system NAME` (also `mc`, `sweep`) replaces a
 scenario's defence by templates at its batteries' sites (docs/systems.md).
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
 from skydome.cli._app import app, out
 
-__all__ = ["SYSTEM_HELP", "systems"]
+__all__ = ["Systems", "systems"]
 
-SYSTEM_HELP = (
-    "Replace the scenario's defence by this system template at its batteries' sites "
-    "(repeat for a mix, e.g. --system s400 --system patriot; `skydome systems` lists them)."
-)
-"""Help of the `--system` option of `run`, `mc` and `missiles`."""
+Systems = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--system",
+        help="Replace the scenario's defence by this system template at its batteries' "
+        "sites (repeat for a mix, e.g. --system s400 --system patriot; `skydome systems` "
+        "lists them).",
+    ),
+]
+"""The `--system` option of `run`, `mc`, `sweep` and `missiles`."""
 
 
 @app.command()
