@@ -6,9 +6,18 @@ message and exits with code 2; nothing else catches it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Problem", "ScenarioError", "UserError"]
+__all__ = ["Problem", "ScenarioError", "UserError", "field_path"]
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """A field path as messages write it: ("raids", 0, "arm") -> raids[0].arm."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out
 
 
 class UserError(Exception):

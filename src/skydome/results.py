@@ -24,7 +24,7 @@ from skydome.engine.emcon import radar_summary
 from skydome.engine.identification import identification_summary
 from skydome.events import EVENT_KINDS, NOTES
 from skydome.io import staged_run_dir, write_atomic_dir, write_atomic_file
-from skydome.scenario.compile_identification import KINDS
+from skydome.scenario.compile_identification import HOSTILE
 from skydome.sensors.coverage import REPORT_ALTITUDE_M, REPORT_RCS_M2, Coverage, coverage
 from skydome.sensors.params import RadarParams
 
@@ -145,7 +145,7 @@ def summarize(r: RunResult) -> dict[str, Any]:
     # a fratricide is no kill.
     attack = np.ones(th.n, dtype=bool)
     if p.identity is not None:
-        attack = p.identity.kind == KINDS.index("hostile")
+        attack = p.identity.kind == HOSTILE
     n_killed = int((killed & attack).sum())
     # Only a scenario with an identification gets the block: other summaries stay as they were.
     extra = (

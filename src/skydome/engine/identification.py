@@ -49,7 +49,7 @@ from skydome.engagement.evaluation import ground_cpa
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.params import AssetParams
 from skydome.events import EVENT_KINDS, NOTES, EventLog, Events
-from skydome.scenario.compile_identification import DECOY, FRIENDLY, KINDS, IdentParams
+from skydome.scenario.compile_identification import DECOY, FRIENDLY, HOSTILE, KINDS, IdentParams
 from skydome.tracking.base import TrackState
 
 __all__ = [
@@ -203,7 +203,7 @@ class ContestedIdentification:
         ids = picture.truth[rows]
         real = ids >= 0
         hide = np.zeros(ids.shape, dtype=bool)
-        hide[real] = self.params.kind[ids[real]] != KINDS.index("hostile")
+        hide[real] = self.params.kind[ids[real]] != HOSTILE
         out: I64 = np.where(hide, -1, ids)
         return out
 

@@ -16,7 +16,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from skydome.errors import Problem, ScenarioError
+from skydome.errors import Problem, ScenarioError, field_path
 from skydome.scenario.builtin import builtin_names, builtin_path
 from skydome.scenario.limits import MAX_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
 from skydome.scenario.schema import NAME_PATTERN, NAME_RULE, Scenario, unwrap_type
@@ -98,10 +98,10 @@ def _expand_systems(data: dict[str, Any], root: yaml.Node | None, file: str) -> 
         line = _line_of(root, loc)
         if isinstance(issue, ValidationError):
             for p in problems_from_validation(issue, None, model=SystemUse):
-                where = _format_path(loc) + ("." + p.path if p.path else "")
+                where = field_path(loc) + ("." + p.path if p.path else "")
                 problems.append(Problem(where, p.message, line))
         else:
-            problems.append(Problem(_format_path(loc), issue, line))
+            problems.append(Problem(field_path(loc), issue, line))
     if problems:
         raise ScenarioError(file, problems)
     return expanded
@@ -263,10 +263,10 @@ def _tree_problems(root: yaml.Node) -> list[Problem]:
             size[key] = 1 + sum(size[k] for k in kids)
             height[key] = 1 + max((height[k] for k in kids), default=0)
             if size[key] > MAX_YAML_NODES:
-                where = _format_path(loc) or "the file"
+                where = field_path(loc) or "the file"
                 return [
                     Problem(
-                        _format_path(loc),
+                        field_path(loc),
                         f"{where} holds more than {MAX_YAML_NODES:,} values (counting every "
                         "use of an alias)",
                         node.start_mark.line + 1,
@@ -277,9 +277,9 @@ def _tree_problems(root: yaml.Node) -> list[Problem]:
             continue  # an alias of a node already checked
         line = node.start_mark.line + 1
         if key in on_path:
-            return [Problem(_format_path(loc), "an alias refers to its own anchor", line)]
+            return [Problem(field_path(loc), "an alias refers to its own anchor", line)]
         if len(loc) >= MAX_YAML_DEPTH:
-            return [Problem(_format_path(loc), _DEEP, line)]
+            return [Problem(field_path(loc), _DEEP, line)]
         on_path.add(key)
         stack.append((node, loc, True))
         if isinstance(node, yaml.MappingNode):
@@ -291,7 +291,7 @@ def _tree_problems(root: yaml.Node) -> list[Problem]:
                 if k.value in first:
                     problems.append(
                         Problem(
-                            _format_path((*loc, k.value)),
+                            field_path((*loc, k.value)),
                             f"duplicate key {k.value!r} (first given on line "
                             f"{first[k.value]}); give each field once",
                             k_line,
@@ -306,16 +306,6 @@ def _tree_problems(root: yaml.Node) -> list[Problem]:
 
 
 # --------------------------------------------------------------------------- messages
-
-
-def _format_path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
 
 
 def _line_of(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
@@ -472,7 +462,7 @@ def _problem_from_pydantic(
             if loc[-1].endswith(suffix):
                 msg += f"; the unit is in the name ({suffix[1:]}): was it given in {smaller}?"
                 break
-    return Problem(_format_path(loc), prefix + msg, _line_of(root, line_loc))
+    return Problem(field_path(loc), prefix + msg, _line_of(root, line_loc))
 
 
 def _cross_reference_problems(s: Scenario, root: yaml.Node | None) -> list[Problem]:
@@ -480,7 +470,7 @@ def _cross_reference_problems(s: Scenario, root: yaml.Node | None) -> list[Probl
     problems: list[Problem] = []
 
     def add(loc: tuple[int | str, ...], msg: str) -> None:
-        problems.append(Problem(_format_path(loc), msg, _line_of(root, loc)))
+        problems.append(Problem(field_path(loc), msg, _line_of(root, loc)))
 
     sections: dict[str, list[str]] = {
         "assets": [x.name for x in s.assets],

@@ -37,7 +37,6 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated, Any
@@ -45,7 +44,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import Field, ValidationError
 
-from skydome.errors import Problem, ScenarioError
+from skydome.errors import Problem, ScenarioError, field_path
 from skydome.scenario.schema import Battery, MissileType, Radar
 from skydome.scenario.schema._base import Name, Point, _Model
 from skydome.scenario.schema.weapons import BALLISTIC_CLASS
@@ -157,7 +156,9 @@ def load_template(name: str) -> SystemTemplate:
         try:
             model.model_validate(value)
         except ValidationError as e:
-            problems.extend(Problem(_path((*loc, *err["loc"])), err["msg"]) for err in e.errors())
+            problems.extend(
+                Problem(field_path((*loc, *err["loc"])), err["msg"]) for err in e.errors()
+            )
 
     radars = data["radars"] if isinstance(data["radars"], list) else []
     for i, r in enumerate(radars):
@@ -193,14 +194,6 @@ def load_template(name: str) -> SystemTemplate:
         missiles=dict(missiles),
         battery=dict(battery),
     )
-
-
-def _path(loc: Sequence[int | str]) -> str:
-    """A field path as messages write it: systems[0].load.X."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out
 
 
 def unknown_system(name: str, names: list[str]) -> str:
