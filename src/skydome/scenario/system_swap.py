@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from skydome.errors import Problem, ScenarioError
+from skydome.errors import Problem, ScenarioError, field_path
 from skydome.scenario.load import parse_scenario
 from skydome.scenario.schema import Battery, Scenario
 from skydome.scenario.systems import (
@@ -159,7 +159,7 @@ def with_systems(
     data[SECTION] = uses
     expanded, issues = expand_systems(data)
     if issues:  # the templates and the uses built here are valid: a defect if reached
-        raise ScenarioError(file, [Problem(str(loc), str(msg)) for loc, msg in issues])
+        raise ScenarioError(file, [Problem(field_path(loc), str(msg)) for loc, msg in issues])
     kept = set(expanded["missiles"])
     doc = expanded.get("doctrine") or {}
     for key in ("min_threat_value", "reserve_share"):
