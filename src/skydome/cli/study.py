@@ -103,6 +103,15 @@ ChunkSize = Annotated[
         show_default=False,
     ),
 ]
+BatchSize = Annotated[
+    int | None,
+    typer.Option(
+        "--batch",
+        help="Replications each worker steps together as one array program (default: "
+        "automatic, up to 256 as memory allows; 1: one at a time). Results do not depend on it.",
+        show_default=False,
+    ),
+]
 ConnectTimeout = Annotated[
     float, typer.Option("--connect-timeout", help="Seconds to wait for a Dask scheduler.")
 ]
@@ -125,6 +134,7 @@ def mc(
     ci_metric: CiMetric = "p_no_leaker",
     confidence: Confidence = 0.95,
     chunk_size: ChunkSize = None,
+    batch: BatchSize = None,
     connect_timeout: ConnectTimeout = 10.0,
     report: Report = False,
     system: Systems = None,
@@ -153,7 +163,7 @@ def mc(
     options = _options(
         n=n, jobs=jobs, scheduler=scheduler, events=events,
         until_ci=until_ci, ci_metric=ci_metric, confidence=confidence, chunk_size=chunk_size,
-        connect_timeout_s=connect_timeout,
+        connect_timeout_s=connect_timeout, batch=batch,
     )  # fmt: skip
     plan = _plan("mc", scenario, changes, seed, options, system)
     target = out_dir if out_dir is not None else Path("studies") / f"{plan.name}-s{plan.seed}"
@@ -186,6 +196,7 @@ def sweep(
     ci_metric: CiMetric = "p_no_leaker",
     confidence: Confidence = 0.95,
     chunk_size: ChunkSize = None,
+    batch: BatchSize = None,
     connect_timeout: ConnectTimeout = 10.0,
     report: Report = False,
     system: Systems = None,
@@ -200,7 +211,7 @@ def sweep(
     options = _options(
         n=n, jobs=jobs, scheduler=scheduler, events=events,
         until_ci=until_ci, ci_metric=ci_metric, confidence=confidence, chunk_size=chunk_size,
-        connect_timeout_s=connect_timeout,
+        connect_timeout_s=connect_timeout, batch=batch,
     )  # fmt: skip
     plan = _plan("sweep", scenario, settings, seed, options, system)
     target = out_dir if out_dir is not None else Path("studies") / f"{plan.name}-sweep-s{plan.seed}"
@@ -221,6 +232,7 @@ _FLAGS = {
     "ci_metric": "--ci-metric",
     "confidence": "--confidence",
     "chunk_size": "--chunk-size",
+    "batch": "--batch",
     "connect_timeout_s": "--connect-timeout",
     "seed": "--seed",
 }

@@ -24,7 +24,8 @@ import numpy as np
 import pyarrow as pa
 
 from skydome import __version__
-from skydome.engine import simulate
+from skydome.engine import default_pipeline
+from skydome.engine.batch import auto_batch_size, simulate_batch
 from skydome.results import events_table, summarize
 from skydome.scenario import SimParams
 from skydome.study.metrics import Row, replication_row
@@ -50,6 +51,8 @@ class Work:
 
     cells: tuple[SimParams, ...]
     events: bool
+    batch: int | None = None
+    """Replications stepped together (None: `auto_batch_size` per cell; 1: one at a time)."""
 
 
 @dataclass(frozen=True)
@@ -101,29 +104,62 @@ def run_chunk(work: Work | None, chunk: Chunk) -> ChunkResult:
     if w is None:  # pragma: no cover - a pool without its initializer
         raise RuntimeError("skydome worker has no study installed")
     params = w.cells[chunk.cell]
+    pipe = default_pipeline(params)
+    size = w.batch if w.batch is not None else auto_batch_size(params)
     rows: list[Row] = []
     events: list[pa.Table] = []
-    for k, seed in enumerate(chunk.seeds):
-        i = chunk.start + k
+    for first in range(0, len(chunk.seeds), size):
+        seeds = chunk.seeds[first : first + size]
         t0 = time.perf_counter()
         try:
-            result = simulate(params, seed=seed)
-            row = replication_row(summarize(result))
+            results = simulate_batch(params, seeds, pipeline=pipe, batched=size > 1)
         except Exception as e:
-            raise ReplicationError(
-                f"replication {i} of cell {chunk.cell} (seed {seed}) failed: "
-                f"{type(e).__name__}: {e}; reproduce it with `skydome run SCENARIO --seed {seed}`"
-            ) from e
-        wall = time.perf_counter() - t0
-        rows.append({"cell": chunk.cell, "replication": i, "seed": seed, **row, "wall_s": wall})
-        if w.events:
-            ev = events_table(result)
-            n = ev.num_rows
-            ev = ev.add_column(0, "replication", pa.array(np.full(n, i, dtype=np.int64)))
-            ev = ev.add_column(0, "cell", pa.array(np.full(n, chunk.cell, dtype=np.int64)))
-            events.append(ev)
+            raise _batch_error(params, chunk, first, seeds, e) from e
+        # A batch's replications share its wall time.
+        wall = (time.perf_counter() - t0) / len(seeds)
+        for k, (seed, result) in enumerate(zip(seeds, results, strict=True)):
+            i = chunk.start + first + k
+            try:
+                row = replication_row(summarize(result))
+            except Exception as e:
+                raise ReplicationError(
+                    f"replication {i} of cell {chunk.cell} (seed {seed}) failed: "
+                    f"{type(e).__name__}: {e}; reproduce it with "
+                    f"`skydome run SCENARIO --seed {seed}`"
+                ) from e
+            rows.append({"cell": chunk.cell, "replication": i, "seed": seed, **row, "wall_s": wall})
+            if w.events:
+                ev = events_table(result)
+                n = ev.num_rows
+                ev = ev.add_column(0, "replication", pa.array(np.full(n, i, dtype=np.int64)))
+                ev = ev.add_column(0, "cell", pa.array(np.full(n, chunk.cell, dtype=np.int64)))
+                events.append(ev)
     ev = pa.concat_tables(events) if events else None
     return ChunkResult(chunk.cell, chunk.start, rows, ev, t_start)
+
+
+def _batch_error(
+    params: SimParams, chunk: Chunk, first: int, seeds: tuple[int, ...], error: Exception
+) -> ReplicationError:
+    """The error of a failed batch, naming the replication that fails alone if one does."""
+    for k, seed in enumerate(seeds):
+        try:
+            if len(seeds) > 1:
+                simulate_batch(params, [seed], batched=False)
+            else:
+                raise error
+        except Exception as e:
+            return ReplicationError(
+                f"replication {chunk.start + first + k} of cell {chunk.cell} (seed {seed}) "
+                f"failed: {type(e).__name__}: {e}; reproduce it with "
+                f"`skydome run SCENARIO --seed {seed}`"
+            )
+    last = chunk.start + first + len(seeds) - 1
+    return ReplicationError(
+        f"the batch of replications {chunk.start + first}-{last} of cell {chunk.cell} failed "
+        f"({type(error).__name__}: {error}), though each runs alone: a defect of the "
+        "batched engine; run the study with --batch 1"
+    )
 
 
 class InlineExecutor(cf.Executor):

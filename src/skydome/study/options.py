@@ -27,6 +27,9 @@ __all__ = [
     "max_jobs",
 ]
 
+MAX_BATCH = 4096
+"""Most replications `--batch` may step together (memory grows with it)."""
+
 MAX_REPLICATIONS = 10_000_000
 """Most replications one study may plan (`n` x cells): every row is held in memory."""
 
@@ -86,7 +89,11 @@ class StudyOptions:
             is at most this wide (full width, in the metric's unit) in every cell.
         ci_metric: the metric the stopping rule watches.
         confidence: nominal coverage of every interval in the summary.
-        chunk_size: replications per task (default: adaptive, ~2 s of work).
+        chunk_size: replications per task (default: adaptive: ~2 s of work, or
+            one batch when the scenario's replications are stepped together).
+        batch: replications stepped together as one array program
+            (`skydome.engine.simulate_batch`); None: chosen from the scenario's
+            size and the replications left; 1: one at a time.
         connect_timeout_s: how long to wait for a Dask scheduler and its workers.
 
     Raises:
@@ -105,6 +112,7 @@ class StudyOptions:
     confidence: float = 0.95
     chunk_size: int | None = None
     connect_timeout_s: float = 10.0
+    batch: int | None = None
 
     def __post_init__(self) -> None:
         """Check every field on its own, and the fields that depend on each other."""
@@ -115,6 +123,8 @@ class StudyOptions:
         self.check_counts()
         if self.chunk_size is not None and self.chunk_size < 1:
             raise OptionError("chunk_size", f"expected at least 1, got {self.chunk_size}")
+        if self.batch is not None and not 1 <= self.batch <= MAX_BATCH:
+            raise OptionError("batch", f"expected 1 to {MAX_BATCH}, got {self.batch}")
         if not 0.5 <= self.confidence < 1.0:
             raise OptionError("confidence", f"expected a value in [0.5, 1), got {self.confidence}")
         if self.until_ci is not None and not self.until_ci > 0.0:

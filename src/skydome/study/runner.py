@@ -19,6 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from skydome.engine.batch import auto_batch_size
 from skydome.errors import UserError
 from skydome.io import write_atomic_file
 from skydome.seeding import replication_seed
@@ -49,6 +50,10 @@ __all__ = ["FIRST_CHECKPOINT", "StudyResult", "run_study"]
 
 FIRST_CHECKPOINT = 100
 """With a stopping rule, the interval is first looked at after this many replications."""
+
+_BATCH_PROBE_CELLS = 64
+"""The automatic batch size of a sweep is the smallest of its first cells' (they differ
+in a few values, rarely in what the batched step covers)."""
 
 _CHUNK_TARGET_S = 2.0
 """Adaptive chunks aim at about this much work, so a crash loses little and tasks balance."""
@@ -98,6 +103,8 @@ class _Runner:
     open_backend: Callable[[], Backend]
     chunk_size: int | None
     progress: ProgressFn | None
+    batch: int = 1
+    """Replications a worker steps together (1: one at a time): chunks of batches."""
     done: dict[tuple[int, int], Row] = field(default_factory=dict)
     backend: Backend | None = None
     workers: int = 0
@@ -214,6 +221,10 @@ class _Runner:
     def _next_size(self, remaining: int, workers: int, warm: int) -> int:
         if self.chunk_size is not None:
             return self.chunk_size
+        if self.batch > 1:
+            # A whole batch per chunk (a killed chunk is re-run whole), smaller at
+            # the end so that the workers finish together.
+            return max(1, min(self.batch, math.ceil(remaining / (2 * workers))))
         if warm > 0 and self._wall_n == 0:
             return 1
         # Guided self-scheduling: big chunks while much remains, small ones at the
@@ -278,7 +289,12 @@ def run_study(
         else:
             raise OptionError("n", "give the number of replications")
         StudyOptions(n=n).check_counts(n_cells)
-    work = Work(tuple(c.params for c in plan.cells), options.events)
+    work = Work(tuple(c.params for c in plan.cells), options.events, options.batch)
+    batch = (
+        options.batch
+        if options.batch is not None
+        else min(auto_batch_size(c.params) for c in plan.cells[:_BATCH_PROBE_CELLS])
+    )
 
     def open_backend() -> Backend:
         if options.scheduler is not None:
@@ -296,6 +312,7 @@ def run_study(
         open_backend=open_backend,
         chunk_size=options.chunk_size,
         progress=progress,
+        batch=batch,
     )
     until = options.stopping_rule
     try:

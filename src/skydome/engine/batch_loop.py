@@ -1,0 +1,413 @@
+"""Reference batch kernels: each replication's slice through the single-run stage.
+
+Every batched kernel of `skydome.engine.batch_step` has the signature of the
+function of the same name here, which loops over replications and calls the
+single-run stage on each one's rows. These are the kernels' oracles (a kernel
+must return exactly what its loop returns) and the fallback for stages
+without a vectorised form: correct, not faster than single runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skydome.arrays import F64, I64, concat_rows, take_rows
+from skydome.engagement.assessment import Outcome
+from skydome.engagement.flyout import InFlight
+from skydome.engagement.launchers import Launchers
+from skydome.engagement.params import BatteryParams
+from skydome.engine.pipeline import Arrivals, Flyout, KillAssessment, Pipeline
+from skydome.engine.state import Missiles, WorldState
+from skydome.sensors.base import Detections
+from skydome.sensors.jamming import Jammers
+from skydome.threats import Threats
+from skydome.tracking.base import CoverageFn, ScanReport, Tracker, TrackState
+
+B = NDArray[np.bool_]
+
+
+def offsets(rep: I64, n_reps: int) -> I64:
+    """(R+1,) where each replication's rows start in a table sorted by replication."""
+    return np.searchsorted(rep, np.arange(n_reps + 1)).astype(np.int64)
+
+
+def _reps(n: int, k: int) -> I64:
+    return np.full(n, k, dtype=np.int64)
+
+
+# --- truth and sensing ---------------------------------------------------------------
+
+
+def truth_batch(th: Threats, t_s: float, evade_start_s: F64, n_reps: int) -> tuple[F64, F64]:
+    """(R*N, 3) positions and velocities of every replication's threats at `t_s`."""
+    n = th.n
+    parts = [
+        th.state_at(t_s, evade_start_s=evade_start_s[k * n : (k + 1) * n]) for k in range(n_reps)
+    ]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def jammers_batch(th: Threats, pos_m: F64, in_sky: B, n_reps: int) -> tuple[Jammers, I64]:
+    """The jammers on the air in every replication (as `step` builds them) and their rep."""
+    on_air = in_sky & np.tile(th.jam_erp_w > 0.0, n_reps)
+    rows = np.flatnonzero(on_air)
+    local = rows % th.n
+    jam = Jammers(pos_m[rows], th.jam_erp_w[local], th.jam_bandwidth_hz[local])
+    return jam, rows // th.n
+
+
+def _jammers_of(jam: Jammers, rows: B) -> Jammers:
+    return Jammers(jam.pos_m[rows], jam.erp_w[rows], jam.bandwidth_hz[rows])
+
+
+def detect_batch(
+    sensor: object,
+    radar: int,
+    t_s: float,
+    pos_m: F64,
+    in_sky: B,
+    jam: Jammers,
+    jam_rep: I64,
+    rngs: Sequence[np.random.Generator],
+    n_reps: int,
+) -> tuple[Detections, I64]:
+    """One radar's scan in every replication: detections sorted by replication, and their rep."""
+    n = pos_m.shape[0] // n_reps
+    dets, reps = [], []
+    for k in range(n_reps):
+        sl = slice(k * n, (k + 1) * n)
+        d = sensor.detect(  # type: ignore[attr-defined]
+            radar, t_s, pos_m[sl], in_sky[sl], _jammers_of(jam, jam_rep == k), rngs[k]
+        )
+        dets.append(d)
+        reps.append(_reps(d.n, k))
+    return _concat_detections(dets, t_s, radar), np.concatenate(reps)
+
+
+def _concat_detections(dets: list[Detections], t_s: float, radar: int) -> Detections:
+    return Detections(
+        time_s=t_s,
+        radar=radar,
+        pos_m=np.concatenate([d.pos_m for d in dets]),
+        cov_m2=np.concatenate([d.cov_m2 for d in dets]),
+        polar=np.concatenate([d.polar for d in dets]),
+        truth=np.concatenate([d.truth for d in dets]),
+    )
+
+
+# --- tracking --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchTracks:
+    """The air pictures of R replications: one table sorted by replication.
+
+    Attributes:
+        tracks: every replication's tracks (`TrackState.next_id` unused).
+        rep: (T,) replication of each row.
+        next_id: (R,) the id each replication's next new track gets.
+    """
+
+    tracks: TrackState
+    rep: I64
+    next_id: I64
+
+    @staticmethod
+    def empty(n_reps: int, time_s: float = 0.0) -> BatchTracks:
+        """No tracks in any replication."""
+        return BatchTracks(
+            TrackState.empty(time_s), np.zeros(0, dtype=np.int64), np.zeros(n_reps, np.int64)
+        )
+
+    @staticmethod
+    def join(pictures: Sequence[TrackState]) -> BatchTracks:
+        """One batch of single pictures (all at the same time)."""
+        tracks = _concat_tracks(pictures)
+        rep = np.concatenate([_reps(p.n, k) for k, p in enumerate(pictures)])
+        next_id = np.array([p.next_id for p in pictures], dtype=np.int64)
+        return BatchTracks(tracks, rep, next_id)
+
+    def split(self) -> list[TrackState]:
+        """Each replication's picture."""
+        cut = offsets(self.rep, self.next_id.size)
+        return [
+            replace(self.tracks.select(np.arange(cut[k], cut[k + 1])), next_id=int(self.next_id[k]))
+            for k in range(self.next_id.size)
+        ]
+
+    def select(self, keep: B | I64) -> BatchTracks:
+        """The rows selected by a mask or sorted indices."""
+        return BatchTracks(self.tracks.select(keep), self.rep[keep], self.next_id)
+
+
+def _concat_tracks(pictures: Sequence[TrackState]) -> TrackState:
+    first = pictures[0]
+    names = (
+        "x", "P", "track_id", "hits", "opportunities", "misses", "confirmed", "born_s",
+        "last_update_s", "truth", "quality", "mode_x", "mode_P", "mode_prob",
+    )  # fmt: skip
+    with_rows = [p for p in pictures if p.n] or [first]
+    cols: dict[str, Any] = {
+        k: np.concatenate([getattr(p, k) for p in with_rows]) for k in names
+    }
+    return replace(first, next_id=0, **cols)
+
+
+@dataclass(frozen=True)
+class BatchScanReport:
+    """Every replication's `ScanReport` rows and their replication."""
+
+    confirmed_ids: I64
+    confirmed_truth: I64
+    confirmed_rep: I64
+    deleted_ids: I64
+    deleted_truth: I64
+    deleted_rep: I64
+
+
+def step_batch(
+    tracker: Tracker, bt: BatchTracks, det: Detections, det_rep: I64, coverage: CoverageFn
+) -> tuple[BatchTracks, BatchScanReport]:
+    """One scan of one radar in every replication through the tracker."""
+    n_reps = bt.next_id.size
+    cut = offsets(det_rep, n_reps)
+    pics, reports = [], []
+    for k, pic in enumerate(bt.split()):
+        rows = np.arange(cut[k], cut[k + 1])
+        d = Detections(
+            det.time_s, det.radar, det.pos_m[rows], det.cov_m2[rows], det.polar[rows],
+            det.truth[rows],
+        )  # fmt: skip
+        p, r = tracker.step(pic, d, coverage)
+        pics.append(p)
+        reports.append(r)
+    return BatchTracks.join(pics), _join_reports(reports)
+
+
+def _join_reports(reports: list[ScanReport]) -> BatchScanReport:
+    def cat(name: str) -> I64:
+        return np.concatenate([getattr(r, name) for r in reports]).astype(np.int64)
+
+    return BatchScanReport(
+        cat("confirmed_ids"),
+        cat("confirmed_truth"),
+        np.concatenate([_reps(r.confirmed_ids.size, k) for k, r in enumerate(reports)]),
+        cat("deleted_ids"),
+        cat("deleted_truth"),
+        np.concatenate([_reps(r.deleted_ids.size, k) for k, r in enumerate(reports)]),
+    )
+
+
+# --- decisions -----------------------------------------------------------------------
+
+
+def tile_batteries(bat: BatteryParams, n_reps: int) -> BatteryParams:
+    """The batteries of R replications, battery k*B + b being battery b of replication k."""
+    out: dict[str, Any] = {}
+    n_b = bat.pos_m.shape[0]
+    for name, value in vars(bat).items():
+        if isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == n_b:
+            reps = (n_reps,) + (1,) * (value.ndim - 1)
+            out[name] = np.tile(value, reps)
+        else:
+            out[name] = value
+    return replace(bat, **out)
+
+
+def _launchers_of(ln: Launchers, k: int, n_b: int) -> tuple[Launchers, I64]:
+    rows = np.flatnonzero(ln.battery // n_b == k)
+    part = Launchers(
+        ln.battery[rows] - k * n_b, ln.stock[rows], ln.ready_s[rows],
+        ln.reserve[k * n_b : (k + 1) * n_b],
+    )  # fmt: skip
+    return part, rows
+
+
+def decide_batch(
+    pipe: Pipeline,
+    t: float,
+    tracks: TrackState,
+    trep: I64,
+    inflight: InFlight,
+    irep: I64,
+    waiting: I64,
+    wrep: I64,
+    launchers: Launchers,
+    bat_tiled: BatteryParams,
+    first_missile_id: I64,
+    n_reps: int,
+) -> tuple[InFlight, I64, Launchers, F64, I64, I64]:
+    """`step._decide` in every replication.
+
+    Returns:
+        The new missiles (sorted by replication) and their replication, the
+        launchers after launching, each new missile's score and rank, and (T,)
+        the hold reason of every track row.
+    """
+    from skydome.engine.step import _decide
+
+    n_b = pipe.params.batteries.pos_m.shape[0]
+    tcut, icut = offsets(trep, n_reps), offsets(irep, n_reps)
+    stock, ready, reserve = launchers.stock.copy(), launchers.ready_s.copy(), launchers.reserve
+    reserve = reserve.copy()
+    news, reps, scores, ranks, reasons = [], [], [], [], []
+    for k in range(n_reps):
+        tk = tracks.select(np.arange(tcut[k], tcut[k + 1]))
+        ik = inflight.take(np.arange(icut[k], icut[k + 1]))
+        lk, rows = _launchers_of(launchers, k, n_b)
+        new, lk, score, rank, reason = _decide(
+            pipe, t, tk, ik, waiting[wrep == k], lk, int(first_missile_id[k])
+        )
+        stock[rows], ready[rows] = lk.stock, lk.ready_s
+        reserve[k * n_b : (k + 1) * n_b] = lk.reserve
+        news.append(new)
+        reps.append(_reps(new.n, k))
+        scores.append(score)
+        ranks.append(rank)
+        reasons.append(reason)
+    new = news[0]
+    for other in news[1:]:
+        new = new.concat(other)
+    return (
+        new,
+        np.concatenate(reps),
+        Launchers(launchers.battery, stock, ready, reserve),
+        np.concatenate(scores),
+        np.concatenate(ranks).astype(np.int64),
+        np.concatenate(reasons).astype(np.int64),
+    )
+
+
+# --- flyout and assessment -------------------------------------------------------------
+
+
+def _world_of(w: WorldState, k: int, n: int, n_a: int) -> WorldState:
+    th, a = slice(k * n, (k + 1) * n), slice(k * n_a, (k + 1) * n_a)
+    return WorldState(w.kill_time_s[th], w.leak_time_s[th], w.evade_start_s[th], w.asset_value[a])
+
+
+def reads_picture_batch(flyout: Flyout, missiles: Missiles, mrep: I64, t1_s: float) -> bool:
+    """Would any replication's flyout read the picture this step."""
+    reads = getattr(flyout, "reads_picture", None)
+    if reads is None:
+        return True
+    n_reps = int(mrep.max()) + 1 if mrep.size else 0
+    cut = offsets(mrep, n_reps)
+    return any(
+        bool(reads(missiles.take(np.arange(cut[k], cut[k + 1])), t1_s))
+        for k in range(n_reps)
+        if cut[k + 1] > cut[k]
+    )
+
+
+def _tracks_of(tracks: TrackState, trep: I64, k: int, n_reps: int) -> TrackState:
+    cut = offsets(trep, n_reps)
+    return tracks.select(np.arange(cut[k], cut[k + 1]))
+
+
+def advance_batch(
+    flyout: Flyout,
+    missiles: Missiles,
+    mrep: I64,
+    t0_s: float,
+    t1_s: float,
+    world: WorldState,
+    aim: TrackState,
+    trep: I64,
+    rngs: Sequence[np.random.Generator],
+    n_reps: int,
+    params_n: tuple[int, int] | None = None,
+) -> tuple[Missiles, I64, Arrivals | None, I64 | None]:
+    """`Flyout.advance` in every replication with missiles in the air."""
+    n = world.kill_time_s.shape[0] // n_reps
+    n_a = world.asset_value.shape[0] // n_reps
+    cut = offsets(mrep, n_reps)
+    kept: list[Missiles] = []
+    kept_rep, arrived, arr_rep = [], [], []
+    for k in range(n_reps):
+        if cut[k + 1] == cut[k]:
+            continue
+        mk = missiles.take(np.arange(cut[k], cut[k + 1]))
+        mk, arr = flyout.advance(
+            mk, t0_s, t1_s, _world_of(world, k, n, n_a), _tracks_of(aim, trep, k, n_reps), rngs[k]
+        )
+        kept.append(mk)
+        kept_rep.append(_reps(mk.n, k))
+        if arr is not None:
+            arrived.append(arr)
+            arr_rep.append(_reps(arr.due.n, k))
+    out = missiles.take(np.zeros(0, dtype=np.int64))
+    for m in kept:
+        out = out.concat(m)
+    rep = np.concatenate(kept_rep) if kept_rep else np.zeros(0, dtype=np.int64)
+    if not arrived:
+        return out, rep, None, None
+    return out, rep, _concat_arrivals(arrived), np.concatenate(arr_rep)
+
+
+def _concat_arrivals(parts: list[Arrivals]) -> Arrivals:
+    out = parts[0]
+    for p in parts[1:]:
+        out = concat_rows(out, p)
+    return out
+
+
+def assess_batch(
+    assessment: KillAssessment,
+    arrivals: Arrivals,
+    arep: I64,
+    world: WorldState,
+    rngs: Sequence[np.random.Generator],
+    n_reps: int,
+) -> Outcome:
+    """`KillAssessment.assess` in every replication with arrivals; kill times (R*N,)."""
+    n = world.kill_time_s.shape[0] // n_reps
+    n_a = world.asset_value.shape[0] // n_reps
+    cut = offsets(arep, n_reps)
+    kill = world.kill_time_s.copy()
+    outs = []
+    for k in range(n_reps):
+        if cut[k + 1] == cut[k]:
+            continue
+        rows = np.arange(cut[k], cut[k + 1])
+        ak = _take_arrivals(arrivals, rows)
+        o = assessment.assess(ak, _world_of(world, k, n, n_a), rngs[k])
+        kill[k * n : (k + 1) * n] = o.kill_time_s
+        outs.append(o)
+    out = outs[0]
+    for o in outs[1:]:
+        out = concat_rows(out, o)
+    return replace(out, kill_time_s=kill)
+
+
+def _take_arrivals(a: Arrivals, rows: I64) -> Arrivals:
+    return take_rows(a, rows)
+
+
+def launch_batch(
+    flyout: Flyout,
+    missiles: Missiles,
+    mrep: I64,
+    new: InFlight,
+    new_rep: I64,
+    picture: TrackState,
+    trep: I64,
+) -> tuple[Missiles, I64]:
+    """`Flyout.launch` in every replication: rows stay sorted by replication."""
+    n_reps = int(max(mrep.max(initial=-1), new_rep.max(initial=-1), trep.max(initial=-1))) + 1
+    mcut, ncut = offsets(mrep, n_reps), offsets(new_rep, n_reps)
+    out = missiles.take(np.zeros(0, dtype=np.int64))
+    reps = []
+    for k in range(n_reps):
+        mk = missiles.take(np.arange(mcut[k], mcut[k + 1]))
+        if ncut[k + 1] > ncut[k]:
+            nk = new.take(np.arange(ncut[k], ncut[k + 1]))
+            mk = flyout.launch(mk, nk, _tracks_of(picture, trep, k, n_reps))
+        out = out.concat(mk)
+        reps.append(_reps(mk.n, k))
+    return out, np.concatenate(reps) if reps else np.zeros(0, dtype=np.int64)
