@@ -152,9 +152,7 @@ def _concat_tracks(pictures: Sequence[TrackState]) -> TrackState:
         "last_update_s", "truth", "quality", "mode_x", "mode_P", "mode_prob",
     )  # fmt: skip
     with_rows = [p for p in pictures if p.n] or [first]
-    cols: dict[str, Any] = {
-        k: np.concatenate([getattr(p, k) for p in with_rows]) for k in names
-    }
+    cols: dict[str, Any] = {k: np.concatenate([getattr(p, k) for p in with_rows]) for k in names}
     return replace(first, next_id=0, **cols)
 
 
