@@ -44,9 +44,12 @@ class Snap:
 
 def _rich_default() -> SimParams:
     """The default scenario with jammers (self-screening strike aircraft and drones),
-    Swerling 0 and III raids, false alarms and an ESA engagement radar with 3 channels."""
+    Swerling 0 and III raids, evasive breaks on every route raid, false alarms and an ESA
+    engagement radar with 3 channels."""
     d = yaml.safe_load(builtin_text("default"))
     for raid in d["raids"]:
+        if "route" in raid and "evasion" not in raid:  # breaks early in the run
+            raid["evasion"] = {"g": 4, "duration_s": 15}
         if raid["name"] == "strike-wave":
             raid["jammer"] = {"erp_dbw": 0, "bandwidth_mhz": 500}
         elif raid["name"] == "drone-swarm":
@@ -225,3 +228,25 @@ def test_tile_threats_rows() -> None:
     assert tt.drag_t_s is th.drag_t_s
     assert rb.supports_batch(default_pipeline(params).sensor)
     assert not rb.supports_batch(object())
+
+
+@pytest.mark.parametrize("name", ["jammed"])
+def test_scan_during_evasive_breaks(name: str) -> None:
+    """At a time when some replications' threats are in their evasive break (their
+    positions differ from the other replications'), truth and scans still match."""
+    _, sensor, snaps = _world(name)
+    th, n = sensor.threats, sensor.threats.n
+    picked = list(snaps[:5])
+    ev = np.concatenate([s.evade_start_s for s in picked])
+    dur = np.tile(th.evade_dur_s, len(picked))
+    amp = np.tile(th.evade_amp_m, len(picked))
+    fits = ev + dur <= np.tile(th.end_s, len(picked))  # a break that would outlast the route: none
+    can = np.flatnonzero(np.isfinite(ev) & (amp > 0.0) & fits)
+    first = int(can[np.argmin(ev[can])])
+    t = float(ev[first] + 0.3 * dur[first])
+    breaking = (t - ev > 0.0) & (t - ev < dur) & (amp > 0.0) & fits
+    assert 0 < breaking.sum() < breaking.size
+    pos, _ = rb.truth_batch(th, t, ev, len(picked))
+    bits = pos.view(np.int64).reshape(len(picked), n, 3)
+    assert not (bits == bits[:1]).all()  # replications' positions differ
+    _check_batch(sensor, t, picked)

@@ -99,6 +99,11 @@ def tile_threats(th: Threats, n_reps: int) -> Threats:
 def truth_batch(th: Threats, t_s: float, evade_start_s: F64 | None, n_reps: int) -> tuple[F64, F64]:
     """True position and velocity of every threat of every replication at `t_s`.
 
+    Replications differ only by their evasive breaks: every row not in a break at
+    `t_s` is its threat's state without one (the break adds exact zeros), computed
+    once for the N threats and repeated; the rows that may be breaking (a margin of a
+    second around each break) are evaluated on the tiled threats (`tile_threats`).
+
     Args:
         th: the scenario's N threats.
         t_s: time, s (common to the replications).
@@ -110,7 +115,20 @@ def truth_batch(th: Threats, t_s: float, evade_start_s: F64 | None, n_reps: int)
         (pos_m, vel_mps), each (R*N, 3), map frame; rows k*N..(k+1)*N-1 equal
         `th.state_at(t_s, evade_start_s=evade_start_s[k*N:(k+1)*N])`.
     """
-    return tile_threats(th, n_reps).state_at(t_s, evade_start_s=evade_start_s)
+    n = th.n
+    base = None if evade_start_s is None else np.full(n, np.inf)
+    pos0, vel0 = th.state_at(t_s, evade_start_s=base)
+    pos, vel = np.tile(pos0, (n_reps, 1)), np.tile(vel0, (n_reps, 1))
+    if evade_start_s is None:
+        return pos, vel
+    tt = tile_threats(th, n_reps)
+    since = t_s - evade_start_s  # inf before any break; NaN never (start is finite or inf)
+    maybe = np.flatnonzero(
+        (since > -1.0) & (since < tt.evade_dur_s + 1.0) & (tt.evade_amp_m > 0.0) & ~tt.ballistic
+    )
+    if maybe.size:
+        pos[maybe], vel[maybe] = tt.state_at(t_s, maybe, evade_start_s=evade_start_s)
+    return pos, vel
 
 
 def in_sky_batch(th: Threats, t_s: float, kill_time_s: F64, n_reps: int) -> B:
@@ -152,20 +170,52 @@ def supports_batch(sensor: object) -> bool:
     return type(sensor) is RadarSensor
 
 
+def _shared_rows(pos_m: F64, n: int, n_reps: int) -> tuple[I64, I64]:
+    """The rows whose geometry must be computed, and where each row finds its own.
+
+    A row at bit for bit the position of replication 0's row of the same threat
+    (a threat not in an evasive break, in the same state) has the same geometry,
+    unjammed SNR and Pd: replication 0's rows and the others' differing rows are
+    computed, once each.
+
+    Returns:
+        (rows, src): (U,) global rows to compute (replication 0's N first), and
+        (R*N,) the index into `rows` of each row's computed twin.
+    """
+    bits = np.ascontiguousarray(pos_m).view(np.int64).reshape(n_reps, n, 3)
+    same = (bits == bits[:1]).all(axis=2).reshape(-1)
+    extra = np.flatnonzero(~same)
+    rows = np.concatenate([np.arange(n), extra])
+    src = np.tile(np.arange(n), n_reps)
+    src[extra] = n + np.arange(extra.size)
+    return rows, src
+
+
 def _jam_to_noise_batch(
     radars: RadarParams,
     r: int,
     geom: RadarGeometry,
+    src: I64,
     jam: Jammers,
     jam_rep: I64,
     n: int,
     n_reps: int,
-) -> tuple[F64, B]:
+) -> tuple[I64, F64]:
     """`jamming.jam_to_noise` of radar `r` in every replication, each against its own jammers.
 
+    Args:
+        radars: all radars.
+        r: index of the radar.
+        geom: geometry of the computed rows (`_shared_rows`), fields (1, U).
+        src: (R*N,) each row's index into `geom`.
+        jam: the jammers of every replication, sorted by replication.
+        jam_rep: (J,) replication of each jammer.
+        n: N, threats per replication.
+        n_reps: R.
+
     Returns:
-        ((R*N,) total J/N of each look, zero in replications without jammers;
-        (R,) the replications that have jammers).
+        (rows, jn): the rows of the replications that have jammers, (K,) ascending,
+        and the total J/N of each of those looks.
     """
     jg = radar_geometry(radars.pos_m[r : r + 1], jam.pos_m)
     r_j = np.maximum(jg.slant_m[0], 1.0)
@@ -176,24 +226,31 @@ def _jam_to_noise_batch(
         jam.erp_w * wl * wl * band * jg.visible[0]
         / ((4.0 * math.pi) ** 2 * r_j * r_j * radars.noise_power_w[r])
     )  # fmt: skip
-    los_t = line_of_sight_unit(geom)  # (R*N, 3)
+    los_t = line_of_sight_unit(geom)  # (U, 3), one row per computed row
     los_j = line_of_sight_unit(jg)  # (J, 3)
     cos_main = math.cos(0.5 * radars.beamwidth_rad[r])
     main, side = radars.gain[r], radars.sidelobe_gain[r]
     off = np.searchsorted(jam_rep, np.arange(n_reps + 1))
-    out = np.zeros(n * n_reps)
+    jammed = np.flatnonzero(off[1:] > off[:-1])
+    out = np.empty((jammed.size, n))
     # The two products are BLAS calls whose rounding depends on their shapes: one pair
-    # per replication, with the shapes of the single run's.
-    for k in np.flatnonzero(off[1:] > off[:-1]).tolist():
+    # per replication, with the shapes of the single run's: (N, 3) @ (3, J_k), (N, J_k) @ (J_k,).
+    for i, k in enumerate(jammed.tolist()):
         a, b = off[k], off[k + 1]
-        cos_sep = los_t[k * n : (k + 1) * n] @ los_j[a:b].T  # (N, J_k)
+        cos_sep = los_t[src[k * n : (k + 1) * n]] @ los_j[a:b].T  # (N, J_k)
         gain = np.where(cos_sep >= cos_main, main, side)
-        out[k * n : (k + 1) * n] = gain @ per_gain[a:b]
-    return out, off[1:] > off[:-1]
+        out[i] = gain @ per_gain[a:b]
+    rows = (jammed[:, None] * n + np.arange(n)[None, :]).reshape(-1)
+    return rows, out.reshape(-1)
 
 
-def _dwell_batch(radars: RadarParams, r: int, slant_m: F64, seen: B, n: int, n_reps: int) -> B:
-    """`radar.dwell_mask` of every replication: an ESA's C nearest seen points per replication."""
+def _dwell_batch(
+    radars: RadarParams, r: int, slant_m: F64, src: I64, seen: B, n: int, n_reps: int
+) -> B:
+    """`radar.dwell_mask` of every replication: an ESA's C nearest seen points per replication.
+
+    `slant_m` (U,) of the computed rows, `src` (R*N,) each row's index into it.
+    """
     channels = int(radars.track_channels[r]) if radars.esa[r] else 0
     if channels <= 0:
         return seen
@@ -203,7 +260,7 @@ def _dwell_batch(radars: RadarParams, r: int, slant_m: F64, seen: B, n: int, n_r
     if int(count.max(initial=0)) <= channels:
         return seen
     # Nearest first, ties by index (the single run's stable argsort), per replication.
-    order = np.lexsort((slant_m[rows], rep))
+    order = np.lexsort((slant_m[src[rows]], rep))
     start = np.concatenate([[0], np.cumsum(count)[:-1]])
     rank = np.arange(rows.size) - start[rep[order]]
     dwell = np.zeros(seen.shape[0], dtype=bool)
@@ -258,20 +315,26 @@ def detect_batch(
     r, n = radar, th.n
     tt = tile_threats(th, n_reps)
     radar_pos = radars.pos_m[r : r + 1]
-    geom = radar_geometry(radar_pos, pos_m)
-    seen = coverage_mask(radars, r, geom)
-    slant = geom.slant_m[0]
-    # look_snr, with each replication's own jammers
-    snr: F64 = (
+    # Geometry, unjammed SNR and Pd of each distinct row once (`_shared_rows`): all
+    # elementwise, so a row computed once equals that row computed in its own scan.
+    rows_u, src = _shared_rows(pos_m, n, n_reps)
+    geom = radar_geometry(radar_pos, pos_m[rows_u])
+    seen_u = coverage_mask(radars, r, geom)
+    slant_u = geom.slant_m[0]
+    pfa = radars.pfa[r]
+    # look_snr; jammed replications below, each with its own jammers
+    snr_u: F64 = (
         radars.ref_snr[r]
-        * (tt.rcs_m2 / radars.ref_rcs_m2[r])
-        * (radars.ref_range_m[r] / np.maximum(slant, 1.0)) ** 4
+        * (tt.rcs_m2[rows_u] / radars.ref_rcs_m2[r])
+        * (radars.ref_range_m[r] / np.maximum(slant_u, 1.0)) ** 4
     )
+    pd_u = detection_probability(snr_u, pfa, tt.swerling[rows_u])
+    snr, pd = snr_u[src], pd_u[src]
     if jam.n:
-        jn, jammed = _jam_to_noise_batch(radars, r, geom, jam, jam_rep, n, n_reps)
-        rows = np.flatnonzero(np.repeat(jammed, n))
-        snr[rows] = snr[rows] / (1.0 + jn[rows])
-    pd = detection_probability(snr, radars.pfa[r], tt.swerling)
+        jrows, jn = _jam_to_noise_batch(radars, r, geom, src, jam, jam_rep, n, n_reps)
+        snr_j = snr[jrows] / (1.0 + jn)
+        snr[jrows] = snr_j
+        pd[jrows] = detection_probability(snr_j, pfa, tt.swerling[jrows])
     # The draws: replication k's generator, the single scan's calls in its order.
     lam = float(radars.false_alarms_per_scan[r])
     u = np.empty(n * n_reps)
@@ -282,15 +345,16 @@ def detect_batch(
         g.standard_normal((n, 3), out=unit_noise[k * n : (k + 1) * n])
         if lam > 0.0:
             fa_u.append(g.random((int(g.poisson(lam)), 3)))
-    seen &= in_sky
-    seen = _dwell_batch(radars, r, slant, seen, n, n_reps)
+    seen = seen_u[src] & in_sky
+    seen = _dwell_batch(radars, r, slant_u, src, seen, n, n_reps)
     hit = (seen & (u < pd)).nonzero()[0]
     rep = hit // n
+    hu = src[hit]
     sig = measurement_sigma(radars, r, snr[hit])
     noise = unit_noise[hit] * sig
-    rng_m = np.maximum(slant[hit] + noise[:, 0], 1.0)
-    az = geom.azimuth_rad[0, hit] + noise[:, 1]
-    el = geom.elevation_rad[0, hit] + noise[:, 2]
+    rng_m = np.maximum(slant_u[hu] + noise[:, 0], 1.0)
+    az = geom.azimuth_rad[0, hu] + noise[:, 1]
+    el = geom.elevation_rad[0, hu] + noise[:, 2]
     truth = hit - rep * n
     if lam > 0.0:
         counts = np.array([a.shape[0] for a in fa_u], dtype=np.int64)
