@@ -183,7 +183,10 @@ def _shared_rows(pos_m: F64, n: int, n_reps: int) -> tuple[I64, I64]:
         (R*N,) the index into `rows` of each row's computed twin.
     """
     bits = np.ascontiguousarray(pos_m).view(np.int64).reshape(n_reps, n, 3)
-    same = (bits == bits[:1]).all(axis=2).reshape(-1)
+    b0 = bits[:1]
+    same = (
+        (bits[..., 0] == b0[..., 0]) & (bits[..., 1] == b0[..., 1]) & (bits[..., 2] == b0[..., 2])
+    ).reshape(-1)
     extra = np.flatnonzero(~same)
     rows = np.concatenate([np.arange(n), extra])
     src = np.tile(np.arange(n), n_reps)
