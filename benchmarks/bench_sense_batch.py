@@ -4,7 +4,7 @@ One "scan" here is the engine's sense stage at one time for one radar: truth of
 every threat, jammers, and that radar's detections, for R replications. The loop
 does it as the single engine does, replication by replication
 (`Threats.state_at`, `RadarSensor.detect`); the batch calls
-`skydome.sensors.radar_batch` once for all R. The replications are real states of
+`skydome.engine.sense_batch` once for all R. The replications are real states of
 the built-in default scenario (single engine stepped to a few times, several
 seeds), and every radar scans at each of those times; the figures are the median
 over alternating repeats of the ms per radar scan.
@@ -25,19 +25,27 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from skydome.engine.stages import default_pipeline  # noqa: E402
+from skydome.arrays import F64  # noqa: E402
+from skydome.engine import sense_batch as rb  # noqa: E402
+from skydome.engine.stages import RadarSensor, default_pipeline  # noqa: E402
 from skydome.engine.state import SimState  # noqa: E402
 from skydome.engine.step import Rngs, step  # noqa: E402
 from skydome.scenario import compile_scenario, load_scenario  # noqa: E402
-from skydome.sensors import radar_batch as rb  # noqa: E402
+from skydome.scenario.compile import SimParams  # noqa: E402
 from skydome.sensors.jamming import Jammers  # noqa: E402
 
+Rep = tuple[F64, F64, tuple[np.random.Generator, ...]]
+"""One replication's state: kill times, evasive-break starts, radar streams."""
 
-def states(scenario: str, seeds: int, times: list[float]) -> tuple:
+
+def states(
+    scenario: str, seeds: int, times: list[float]
+) -> tuple[SimParams, RadarSensor, dict[float, list[Rep]]]:
     """Compiled scenario, sensor, and per time a list of (kill, evade, radar rngs) per seed."""
     params = compile_scenario(load_scenario(scenario))
     pipe = default_pipeline(params)
-    out: dict[float, list] = {t: [] for t in times}
+    assert isinstance(pipe.sensor, RadarSensor)
+    out: dict[float, list[Rep]] = {t: [] for t in times}
     for seed in range(1, seeds + 1):
         rngs = Rngs.from_seed(seed, params.radars.names)
         st = SimState.initial(params, pipe.flyout.empty())
@@ -47,11 +55,13 @@ def states(scenario: str, seeds: int, times: list[float]) -> tuple:
                 k += 1
                 st, _ = step(pipe, st, k * params.step_s, rngs)
             w = st.world
-            out[t].append((w.kill_time_s.copy(), w.evade_start_s.copy(), rngs.radar))
+            out[t].append((w.kill_time_s.copy(), w.evade_start_s.copy(), copy.deepcopy(rngs.radar)))
     return params, pipe.sensor, out
 
 
-def run_loop(sensor, t, reps, gens) -> int:
+def run_loop(
+    sensor: RadarSensor, t: float, reps: list[Rep], gens: list[list[np.random.Generator]]
+) -> int:
     """The single engine's sense stage, replication by replication, every radar."""
     th = sensor.threats
     m = 0
@@ -65,7 +75,14 @@ def run_loop(sensor, t, reps, gens) -> int:
     return m
 
 
-def run_batch(sensor, t, kill, ev, n_reps, gens) -> int:
+def run_batch(
+    sensor: RadarSensor,
+    t: float,
+    kill: F64,
+    ev: F64,
+    n_reps: int,
+    gens: list[list[np.random.Generator]],
+) -> int:
     """The same with `radar_batch`."""
     th = sensor.threats
     in_sky = rb.in_sky_batch(th, t, kill, n_reps)

@@ -1,4 +1,4 @@
-"""Batched sensing (`skydome.sensors.radar_batch`) equals the single-replication code.
+"""Batched sensing (`engine.sense_batch`, `sensors.radar_batch`) equals the single-run code.
 
 Replication states are real: the single engine is stepped for several seeds and
 its world state (kill and evasion times) and radar streams are snapshotted at two
@@ -19,15 +19,17 @@ import pytest
 import yaml
 
 from skydome.arrays import F64
+from skydome.engine import sense_batch as rb
 from skydome.engine.stages import RadarSensor, default_pipeline
 from skydome.engine.state import SimState
 from skydome.engine.step import Rngs, step
 from skydome.scenario import builtin_text, compile_scenario, load_scenario
 from skydome.scenario.compile import SimParams
 from skydome.scenario.load import parse_scenario
-from skydome.sensors import radar_batch as rb
+from skydome.sensors import radar_batch
 from skydome.sensors.base import Detections
 from skydome.sensors.jamming import Jammers
+from skydome.sensors.radar import detect
 
 HERE = Path(__file__).parent
 
@@ -250,3 +252,33 @@ def test_scan_during_evasive_breaks(name: str) -> None:
     bits = pos.view(np.int64).reshape(len(picked), n, 3)
     assert not (bits == bits[:1]).all()  # replications' positions differ
     _check_batch(sensor, t, picked)
+
+
+def test_sensor_kernel_carries_ids_and_checks_shapes() -> None:
+    """`sensors.radar_batch.detect_batch` against `radar.detect` with other ids, and a
+    batch whose rows do not match R x N is refused."""
+    _, sensor, snaps = _world("jammed")
+    th, n, t = sensor.threats, sensor.threats.n, snaps[0].t_s
+    picked = list(snaps[:2])
+    ids = np.arange(n, dtype=np.int64) * 7 + 100
+    ev = np.concatenate([s.evade_start_s for s in picked])
+    pos, _ = rb.truth_batch(th, t, ev, 2)
+    in_sky = rb.in_sky_batch(th, t, np.concatenate([s.kill_time_s for s in picked]), 2)
+    jam, jam_rep = rb.jammers_batch(th, pos, in_sky, 2)
+    gens = [copy.deepcopy(s.radar_rngs[0]) for s in picked]
+    det, rep = radar_batch.detect_batch(
+        sensor.radars, 0, t, pos, th.rcs_m2, ids, gens, in_sky, th.swerling, jam, jam_rep
+    )
+    for k, s in enumerate(picked):
+        rows = slice(k * n, (k + 1) * n)
+        on = in_sky[rows] & (th.jam_erp_w > 0.0)
+        one = detect(
+            sensor.radars, 0, t, pos[rows], th.rcs_m2, ids, copy.deepcopy(s.radar_rngs[0]),
+            in_sky[rows], th.swerling,
+            Jammers(pos[rows][on], th.jam_erp_w[on], th.jam_bandwidth_hz[on]),
+        )  # fmt: skip
+        assert _same(det.truth[rep == k], one.truth) and _same(det.cov_m2[rep == k], one.cov_m2)
+    with pytest.raises(ValueError, match="rows"):
+        radar_batch.detect_batch(
+            sensor.radars, 0, t, pos[:-1], th.rcs_m2, ids, gens, in_sky, th.swerling, jam, jam_rep
+        )

@@ -1,173 +1,46 @@
-"""Batched sensing: truth and radar scans of R replications of one scenario at once.
+"""Batched radar scans: one radar's scan in R replications of one scenario at once.
 
-The batch layout is rep-major (see the batched engine): per-threat arrays are
-(R*N,), row k*N + i is threat i of replication k; a scan's `Detections` hold the
-rows of every replication, sorted by replication, each block in the order the
-single run gives (targets by threat index, then false alarms), with a `rep`
-array beside them. Threat ids (`Detections.truth`) stay local (0..N-1).
+`detect_batch` is `skydome.sensors.radar.detect` for R replications whose N
+targets are stacked rep-major: row k*N + i is target i of replication k. Its
+detections hold the rows of every replication, sorted by replication, each block
+in the order the single scan gives (targets by index, then false alarms), with a
+`rep` array beside them; target ids stay local.
 
-Every function here equals, byte for byte, the single-replication code run on
-each replication's slice and concatenated:
+It equals, byte for byte, `detect` run on each replication's slice and
+concatenated. All the arithmetic is `detect`'s, elementwise per row (numpy's
+elementwise loops give a value the same result wherever it sits in an array), so
+geometry, unjammed SNR and Pd are computed once per distinct position
+(`_shared_rows`: rows at replication 0's position of the same target share them)
+and gathered to every row. The per-replication work is the random draws (the same
+calls, sizes and order on each replication's own generator) and, under jamming,
+the two small matrix products of `jam_to_noise` (BLAS, whose rounding may depend
+on the shapes: one pair per jammed replication with the single scan's shapes, so
+the jammer sums are those of the single scan and a jammer only raises the noise
+of its own replication).
 
-* `truth_batch` evaluates `Threats.state_at` on the threats tiled R times
-  (`tile_threats`): the kinematics are elementwise per threat (the route and
-  ballistic rows are gathered by index, the segment lookup is a per-row count,
-  the re-entry table lookup a per-row search), so a tiled row computes exactly
-  what its original computes.
-* `detect_batch` is `skydome.sensors.radar.detect` (as `RadarSensor.detect`
-  calls it) vectorised over all R*N rows; the only per-replication work is the
-  random draws (the same calls, sizes and order on each replication's own
-  generator) and, under jamming, the two small matrix products of
-  `jam_to_noise` (BLAS: computed per replication with the single run's shapes,
-  so the jammer sums are those of the single run, and a jammer only ever
-  raises the noise of its own replication's radars).
+The engine-facing side (threat truth, jammers, the `RadarSensor` stage) is
+`skydome.engine.sense_batch`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import fields
 
 import numpy as np
 from numpy.typing import NDArray
 
 from skydome.arrays import F64, I64
-from skydome.engine.stages import RadarSensor
 from skydome.geo import RadarGeometry, polar_to_map, radar_geometry
 from skydome.sensors.base import Detections
 from skydome.sensors.detection import detection_probability
 from skydome.sensors.jamming import Jammers, line_of_sight_unit
 from skydome.sensors.params import RadarParams
 from skydome.sensors.radar import coverage_mask, measurement_sigma, polar_covariance
-from skydome.threats import Threats
 
-__all__ = [
-    "detect_batch",
-    "in_sky_batch",
-    "jammers_batch",
-    "supports_batch",
-    "tile_threats",
-    "truth_batch",
-]
+__all__ = ["detect_batch"]
 
 B = NDArray[np.bool_]
-
-_NOT_PER_THREAT = frozenset({"type_names", "drag_t_s"})
-"""`Threats` fields that are not one row per threat (kept as they are when tiling)."""
-
-_TILED: dict[tuple[int, int], tuple[Threats, Threats]] = {}
-"""(id(threats), R) -> (threats, tiled): the tiled copy is built once per scenario and R
-(its route and ballistic rows are cached on it). The original is held so its id stays
-unique while the entry lives."""
-
-_TILED_MAX = 8
-
-
-def tile_threats(th: Threats, n_reps: int) -> Threats:
-    """The threats of `n_reps` replications: every per-threat array repeated R times.
-
-    Row k*N + i of each (N, ...) field is row i of `th`; the re-entry time tables
-    (`drag_t_s`, indexed by `reentry_row`) and the type names are shared. Cached per
-    (`th`, R).
-
-    Args:
-        th: the scenario's N threats.
-        n_reps: R, the number of replications.
-
-    Returns:
-        A `Threats` of R*N threats.
-    """
-    key = (id(th), n_reps)
-    hit = _TILED.get(key)
-    if hit is not None and hit[0] is th:
-        return hit[1]
-    n = th.n
-    values: dict[str, object] = {}
-    for f in fields(th):
-        v = getattr(th, f.name)
-        if f.name not in _NOT_PER_THREAT and isinstance(v, np.ndarray) and v.shape[:1] == (n,):
-            v = np.tile(v, (n_reps,) + (1,) * (v.ndim - 1))
-        values[f.name] = v
-    tiled = Threats(**values)  # type: ignore[arg-type]
-    if len(_TILED) >= _TILED_MAX:
-        _TILED.pop(next(iter(_TILED)))
-    _TILED[key] = (th, tiled)
-    return tiled
-
-
-def truth_batch(th: Threats, t_s: float, evade_start_s: F64 | None, n_reps: int) -> tuple[F64, F64]:
-    """True position and velocity of every threat of every replication at `t_s`.
-
-    Replications differ only by their evasive breaks: every row not in a break at
-    `t_s` is its threat's state without one (the break adds exact zeros), computed
-    once for the N threats and repeated; the rows that may be breaking (a margin of a
-    second around each break) are evaluated on the tiled threats (`tile_threats`).
-
-    Args:
-        th: the scenario's N threats.
-        t_s: time, s (common to the replications).
-        evade_start_s: (R*N,) evasive-break start of each threat of each replication
-            (engine state; inf: none), or None: no threat evades.
-        n_reps: R.
-
-    Returns:
-        (pos_m, vel_mps), each (R*N, 3), map frame; rows k*N..(k+1)*N-1 equal
-        `th.state_at(t_s, evade_start_s=evade_start_s[k*N:(k+1)*N])`.
-    """
-    n = th.n
-    base = None if evade_start_s is None else np.full(n, np.inf)
-    pos0, vel0 = th.state_at(t_s, evade_start_s=base)
-    pos, vel = np.tile(pos0, (n_reps, 1)), np.tile(vel0, (n_reps, 1))
-    if evade_start_s is None:
-        return pos, vel
-    tt = tile_threats(th, n_reps)
-    since = t_s - evade_start_s  # inf before any break; NaN never (start is finite or inf)
-    maybe = np.flatnonzero(
-        (since > -1.0) & (since < tt.evade_dur_s + 1.0) & (tt.evade_amp_m > 0.0) & ~tt.ballistic
-    )
-    if maybe.size:
-        pos[maybe], vel[maybe] = tt.state_at(t_s, maybe, evade_start_s=evade_start_s)
-    return pos, vel
-
-
-def in_sky_batch(th: Threats, t_s: float, kill_time_s: F64, n_reps: int) -> B:
-    """(R*N,) threats launched, not gone and not killed at `t_s` (the engine's `in_sky`).
-
-    Args:
-        th: the scenario's N threats.
-        t_s: time, s.
-        kill_time_s: (R*N,) kill time of each threat of each replication (inf: alive).
-        n_reps: R.
-    """
-    alive: B = np.tile((th.launch_s <= t_s) & (t_s < th.end_s), n_reps) & (kill_time_s > t_s)
-    return alive
-
-
-def jammers_batch(th: Threats, pos_m: F64, in_sky: B, n_reps: int) -> tuple[Jammers, I64]:
-    """The jammers radiating in every replication (those carried by threats in the sky).
-
-    Args:
-        th: the scenario's N threats.
-        pos_m: (R*N, 3) true positions (`truth_batch`).
-        in_sky: (R*N,) threats in the sky.
-        n_reps: R.
-
-    Returns:
-        (jammers, rep): the J jammers of all replications, sorted by replication and
-        within one in threat order (the single run's `Jammers`), and (J,) the
-        replication of each.
-    """
-    tt = tile_threats(th, n_reps)
-    on_air = in_sky & (tt.jam_erp_w > 0.0)  # jammers radiate while airborne
-    rows = np.flatnonzero(on_air)
-    jam = Jammers(pos_m[rows], tt.jam_erp_w[rows], tt.jam_bandwidth_hz[rows])
-    return jam, rows // max(th.n, 1)
-
-
-def supports_batch(sensor: object) -> bool:
-    """Whether `detect_batch` reproduces `sensor` (the built-in `RadarSensor`, any radars)."""
-    return type(sensor) is RadarSensor
 
 
 def _shared_rows(pos_m: F64, n: int, n_reps: int) -> tuple[I64, I64]:
@@ -283,44 +156,46 @@ def _clutter_arith(radars: RadarParams, r: int, u: F64) -> tuple[F64, F64, F64]:
 
 
 def detect_batch(
-    sensor: RadarSensor,
-    radar: int,
+    radars: RadarParams,
+    r: int,
     t_s: float,
     pos_m: F64,
-    in_sky: B,
-    jam: Jammers,
-    jam_rep: I64,
+    rcs_m2: F64,
+    ids: I64,
     rngs: Sequence[np.random.Generator],
-    n_reps: int,
+    present: B,
+    swerling: I64,
+    jammers: Jammers,
+    jam_rep: I64,
 ) -> tuple[Detections, I64]:
-    """One scan of radar `radar` in every replication (`RadarSensor.detect`, batched).
+    """One scan of radar `r` in each of R replications (`radar.detect`, batched).
 
     Args:
-        sensor: the scenario's radar sensor stage (`supports_batch`).
-        radar: index of the scanning radar.
+        radars: all radars.
+        r: index of the scanning radar.
         t_s: scan time, s (common).
-        pos_m: (R*N, 3) true positions of every threat of every replication.
-        in_sky: (R*N,) threats in the sky.
-        jam: jammers radiating in every replication, sorted by replication
-            (`jammers_batch`).
-        jam_rep: (J,) replication of each jammer.
+        pos_m: (R*N, 3) true target positions, rep-major.
+        rcs_m2: (N,) target mean RCS (the same in every replication).
+        ids: (N,) target ids, carried into `Detections.truth`.
         rngs: R generators, replication k's stream of this radar; each is advanced
-            exactly as the single `detect` advances it.
-        n_reps: R.
+            exactly as `detect` advances it.
+        present: (R*N,) False for targets not in the sky.
+        swerling: (N,) Swerling case of each target.
+        jammers: the jammers radiating in every replication, sorted by replication.
+        jam_rep: (J,) replication of each jammer.
 
     Returns:
         (detections, rep): every replication's detections in one `Detections`,
-        sorted by replication (block k equals the single run's scan of
-        replication k: targets by threat index, then false alarms), and (M,) the
-        replication of each row.
+        sorted by replication (block k equals `detect` on replication k's slice:
+        targets by index, then false alarms), and (M,) the replication of each row.
     """
-    radars, th = sensor.radars, sensor.threats
-    r, n = radar, th.n
-    tt = tile_threats(th, n_reps)
+    n, n_reps = rcs_m2.shape[0], len(rngs)
+    if pos_m.shape[0] != n * n_reps:
+        raise ValueError(f"detect_batch: {pos_m.shape[0]} rows for {n_reps} x {n} targets")
     radar_pos = radars.pos_m[r : r + 1]
-    # Geometry, unjammed SNR and Pd of each distinct row once (`_shared_rows`): all
-    # elementwise, so a row computed once equals that row computed in its own scan.
+    # Geometry, unjammed SNR and Pd of each distinct row once (`_shared_rows`).
     rows_u, src = _shared_rows(pos_m, n, n_reps)
+    tgt_u = rows_u % max(n, 1)
     geom = radar_geometry(radar_pos, pos_m[rows_u])
     seen_u = coverage_mask(radars, r, geom)
     slant_u = geom.slant_m[0]
@@ -328,16 +203,16 @@ def detect_batch(
     # look_snr; jammed replications below, each with its own jammers
     snr_u: F64 = (
         radars.ref_snr[r]
-        * (tt.rcs_m2[rows_u] / radars.ref_rcs_m2[r])
+        * (rcs_m2[tgt_u] / radars.ref_rcs_m2[r])
         * (radars.ref_range_m[r] / np.maximum(slant_u, 1.0)) ** 4
     )
-    pd_u = detection_probability(snr_u, pfa, tt.swerling[rows_u])
+    pd_u = detection_probability(snr_u, pfa, swerling[tgt_u])
     snr, pd = snr_u[src], pd_u[src]
-    if jam.n:
-        jrows, jn = _jam_to_noise_batch(radars, r, geom, src, jam, jam_rep, n, n_reps)
+    if jammers.n:
+        jrows, jn = _jam_to_noise_batch(radars, r, geom, src, jammers, jam_rep, n, n_reps)
         snr_j = snr[jrows] / (1.0 + jn)
         snr[jrows] = snr_j
-        pd[jrows] = detection_probability(snr_j, pfa, tt.swerling[jrows])
+        pd[jrows] = detection_probability(snr_j, pfa, swerling[jrows % n])
     # The draws: replication k's generator, the single scan's calls in its order.
     lam = float(radars.false_alarms_per_scan[r])
     u = np.empty(n * n_reps)
@@ -348,17 +223,17 @@ def detect_batch(
         g.standard_normal((n, 3), out=unit_noise[k * n : (k + 1) * n])
         if lam > 0.0:
             fa_u.append(g.random((int(g.poisson(lam)), 3)))
-    seen = seen_u[src] & in_sky
+    seen = seen_u[src] & present
     seen = _dwell_batch(radars, r, slant_u, src, seen, n, n_reps)
     hit = (seen & (u < pd)).nonzero()[0]
-    rep = hit // n
+    rep = hit // max(n, 1)
     hu = src[hit]
     sig = measurement_sigma(radars, r, snr[hit])
     noise = unit_noise[hit] * sig
     rng_m = np.maximum(slant_u[hu] + noise[:, 0], 1.0)
     az = geom.azimuth_rad[0, hu] + noise[:, 1]
     el = geom.elevation_rad[0, hu] + noise[:, 2]
-    truth = hit - rep * n
+    truth = ids[hit - rep * n]
     if lam > 0.0:
         counts = np.array([a.shape[0] for a in fa_u], dtype=np.int64)
         fa_rep = np.repeat(np.arange(n_reps), counts)
