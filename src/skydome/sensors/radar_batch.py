@@ -46,8 +46,8 @@ B = NDArray[np.bool_]
 def _shared_rows(pos_m: F64, n: int, n_reps: int) -> tuple[I64, I64]:
     """The rows whose geometry must be computed, and where each row finds its own.
 
-    A row at bit for bit the position of replication 0's row of the same threat
-    (a threat not in an evasive break, in the same state) has the same geometry,
+    A row at bit for bit the position of replication 0's row of the same target
+    (a threat not in an evasive break, say) has the same geometry,
     unjammed SNR and Pd: replication 0's rows and the others' differing rows are
     computed, once each.
 
