@@ -46,8 +46,8 @@ class Snap:
 
 def _rich_default() -> SimParams:
     """The default scenario with jammers (self-screening strike aircraft and drones),
-    Swerling 0 and III raids, evasive breaks on every route raid, false alarms and an ESA
-    engagement radar with 3 channels."""
+    Swerling III raids (a mix of models), evasive breaks on every route raid, false
+    alarms and an ESA engagement radar with 3 channels."""
     d = yaml.safe_load(builtin_text("default"))
     for raid in d["raids"]:
         if "route" in raid and "evasion" not in raid:  # breaks early in the run
@@ -56,11 +56,11 @@ def _rich_default() -> SimParams:
             raid["jammer"] = {"erp_dbw": 0, "bandwidth_mhz": 500}
         elif raid["name"] == "drone-swarm":
             raid["jammer"] = {"erp_dbw": -10, "bandwidth_mhz": 100}
-        elif raid["name"] == "stealth-pair":
-            raid["swerling"] = 0
+        elif raid["name"] == "stealth-pair":  # not Swerling 0: scipy.stats costs seconds to import
+            raid["swerling"] = 3
         elif raid["name"] == "cruise-north":
             raid["swerling"] = 3
-    d["radars"][0]["false_alarms_per_scan"] = 5.0
+    d["radars"][0]["false_alarms_per_scan"] = 1.0
     d["radars"][2]["false_alarms_per_scan"] = 2.0
     d["radars"][2]["scan"] = "esa"
     d["radars"][2]["track_channels"] = 3
@@ -69,13 +69,13 @@ def _rich_default() -> SimParams:
 
 SCENARIOS = {
     # name: (params factory, seeds, snapshot times)
-    "default": (lambda: compile_scenario(load_scenario("default")), (1, 2, 3), (150.0, 300.0)),
-    "saturation": (lambda: compile_scenario(load_scenario("saturation")), (1, 2), (150, 300.0)),
-    "jammed": (_rich_default, (4, 5), (240.0, 360.0)),
+    "default": (lambda: compile_scenario(load_scenario("default")), (1, 2, 3), (100.0, 180.0)),
+    "saturation": (lambda: compile_scenario(load_scenario("saturation")), (1, 2), (100.0, 180.0)),
+    "jammed": (_rich_default, (4, 5), (150.0, 240.0)),
     "ballistic-raid": (
         lambda: compile_scenario(load_scenario(str(HERE / "scenarios" / "ballistic_raid.yaml"))),
         (1, 2),
-        (240.0, 330.0),
+        (200.0, 280.0),
     ),
 }
 
@@ -156,22 +156,19 @@ def _check_batch(
     return n_det
 
 
-@pytest.mark.parametrize("n_reps", [1, 3, 5])
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_scan_equals_single_replications(name: str, n_reps: int) -> None:
+def test_scan_equals_single_replications(name: str) -> None:
+    """R = 1, 3, 5 replications at distinct states (kills, evasive-break starts)."""
     _, sensor, snaps = _world(name)
-    picked = [snaps[i % len(snaps)] for i in range(n_reps)]
-    t = max(s.t_s for s in picked)
-    assert sum(_check_batch(sensor, t, picked)) > 0  # something seen: the test can fail
-
-
-def test_states_differ_between_replications() -> None:
-    """The snapshots are distinct states: kills and evasive breaks vary."""
-    for name in SCENARIOS:
-        _, _, snaps = _world(name)
-        states = {s.kill_time_s.tobytes() + s.evade_start_s.tobytes() for s in snaps}
-        assert len(states) >= 3 if name == "default" else len(states) >= 2
-        assert any(np.isfinite(s.evade_start_s).any() for s in snaps)
+    states = {s.kill_time_s.tobytes() + s.evade_start_s.tobytes() for s in snaps}
+    assert len(states) >= 2
+    if name != "ballistic-raid":  # nothing is killed there this early
+        assert len({s.kill_time_s.tobytes() for s in snaps}) >= 2
+    assert any(np.isfinite(s.evade_start_s).any() for s in snaps)
+    for n_reps in (1, 3, 5):
+        picked = [snaps[i % len(snaps)] for i in range(n_reps)]
+        t = max(s.t_s for s in picked)
+        assert sum(_check_batch(sensor, t, picked)) > 0  # something seen: the test can fail
 
 
 def test_jammers_only_jam_their_own_replication() -> None:
@@ -220,7 +217,7 @@ def test_early_time_before_launches() -> None:
 
 
 def test_tile_threats_rows() -> None:
-    params, _, _ = _world("ballistic-raid")
+    params = compile_scenario(load_scenario(str(HERE / "scenarios" / "ballistic_raid.yaml")))
     th = params.threats
     tt = rb.tile_threats(th, 3)
     assert tt is rb.tile_threats(th, 3)
