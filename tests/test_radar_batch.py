@@ -279,3 +279,37 @@ def test_sensor_kernel_carries_ids_and_checks_shapes() -> None:
         radar_batch.detect_batch(
             sensor.radars, 0, t, pos[:-1], th.rcs_m2, ids, gens, in_sky, th.swerling, jam, jam_rep
         )
+
+
+def test_swerling_mix_with_steady_targets() -> None:
+    """Swerling 0, I and III targets in one scan (scipy's Marcum Q for Swerling 0), the
+    replications' skies differing; positions of the default raid at 400 s, no stepping."""
+    params = compile_scenario(load_scenario("default"))
+    th, n, n_reps = params.threats, params.threats.n, 3
+    pos1, _ = th.state_at(400.0)
+    pos = np.tile(pos1, (n_reps, 1))
+    pos[n + 5] += 10.0  # one replication's threat elsewhere: its geometry is its own
+    sky = np.random.default_rng(0).random(n * n_reps) < 0.8
+    swerling = np.array([0, 1, 3], dtype=np.int64)[np.arange(n) % 3]
+    ids = np.arange(n, dtype=np.int64)
+    jam = Jammers(pos[[2, 3, 2 * n + 1]], np.array([1.0, 5.0, 2.0]), np.array([1e8, 1e8, 5e7]))
+    jam_rep = np.array([0, 0, 2], dtype=np.int64)
+    steady_seen = 0
+    for r in range(params.radars.n):
+        gens = [np.random.default_rng([r, k]) for k in range(n_reps)]
+        det, rep = radar_batch.detect_batch(
+            params.radars, r, 400.0, pos, th.rcs_m2, ids, gens, sky, swerling, jam, jam_rep
+        )
+        for k in range(n_reps):
+            rows = slice(k * n, (k + 1) * n)
+            mine = jam_rep == k
+            g1 = np.random.default_rng([r, k])
+            one = detect(
+                params.radars, r, 400.0, pos[rows], th.rcs_m2, ids, g1, sky[rows], swerling,
+                Jammers(jam.pos_m[mine], jam.erp_w[mine], jam.bandwidth_hz[mine]),
+            )  # fmt: skip
+            for f in ("pos_m", "cov_m2", "polar", "truth"):
+                assert _same(getattr(det, f)[rep == k], getattr(one, f)), (r, k, f)
+            assert gens[k].bit_generator.state == g1.bit_generator.state
+        steady_seen += int((swerling[det.truth[det.truth >= 0]] == 0).sum())
+    assert steady_seen > 0
