@@ -170,12 +170,18 @@ def _check_decision(cfg: str, seeds: tuple[int, ...], t: float) -> bool:
     _same(logged, np.concatenate([h[1][1] for h in helds]), "held logged")
     _same(hrep, np.repeat(np.arange(len(seeds)), [h[1][0].size for h in helds]), "held rep")
     parts = [(k, p) for k, h in enumerate(helds) for p in h[2]]
-    _same(rows.track_id, np.concatenate([p["track_id"] for _, p in parts] or [[]]).astype(np.int64), "held track")
+    _same(
+        rows.track_id,
+        np.concatenate([p["track_id"] for _, p in parts] or [[]]).astype(np.int64),
+        "held track",
+    )
     if parts:
         _same(rows.threat_id, np.concatenate([p["threat_id"] for _, p in parts]), "held threat")
         _same(rows.note, np.concatenate([p["note"] for _, p in parts]), "held note")
         _same(rows.pos_m[:, 0], np.concatenate([p["x_m"] for _, p in parts]), "held x")
-        _same(rows.rep, np.concatenate([np.full(p["track_id"].size, k) for k, p in parts]), "held rep")
+        _same(
+            rows.rep, np.concatenate([np.full(p["track_id"].size, k) for k, p in parts]), "held rep"
+        )
     return bool(new.n)
 
 
@@ -271,8 +277,14 @@ def test_greedy_kernel_equals_greedy_planner(seed: int, n_reps: int) -> None:
             continue
         plan = planner.plan(
             PlanRequest(
-                np.zeros(sizes[k]), orders[k] - cut[k], salvo[s], feasible[s], t_rel[s],
-                stock[k], tch[k], mch[k],
+                np.zeros(sizes[k]),
+                orders[k] - cut[k],
+                salvo[s],
+                feasible[s],
+                t_rel[s],
+                stock[k],
+                tch[k],
+                mch[k],
             )  # fmt: skip
         )
         want = np.full(sizes[k], -1)

@@ -24,6 +24,7 @@ order, same launchers, scores, ranks and hold reasons, byte for byte.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -69,7 +70,7 @@ def tile_batteries(bat: BatteryParams, n_reps: int) -> BatteryParams:
     Names repeat too; `organic` and `cue_delay_s` are tiled when present.
     """
 
-    def t(a: NDArray[np.generic]) -> NDArray[np.generic]:
+    def t(a: Any) -> Any:
         return np.tile(a, (n_reps,) + (1,) * (a.ndim - 1))
 
     return replace(
@@ -88,7 +89,7 @@ def tile_batteries(bat: BatteryParams, n_reps: int) -> BatteryParams:
         launch_interval_s=t(bat.launch_interval_s),
         organic=t(bat.organic) if bat.organic.size else bat.organic,
         cue_delay_s=t(bat.cue_delay_s) if bat.cue_delay_s.size else bat.cue_delay_s,
-    )  # type: ignore[arg-type]
+    )
 
 
 def tile_launchers(ln: Launchers, n_reps: int) -> Launchers:
@@ -182,7 +183,8 @@ def greedy_plan_batch(
         feasible: (N, B, M) options of each candidate row.
         t_intercept_rel_s: (N, B, M) intercept times, s from now.
         stock: (R, B, M) rounds on the launchers per replication.
-        target_channels_free: (R, B), missile_channels_free: (R, B).
+        target_channels_free: (R, B) targets each battery can still engage.
+        missile_channels_free: (R, B) missiles each battery can still guide.
         crep: (N,) replication of each candidate row.
     """
     from skydome.engine.decide_kernels import greedy_kernel
@@ -190,9 +192,7 @@ def greedy_plan_batch(
     n, n_b, n_m = feasible.shape
     s = planner.salvo_size
     feas = (feasible & (stock >= s)[crep]).reshape(n, n_b * n_m)
-    pref = (planner.missiles.cost[None, None, :] + 1e-6 * t_intercept_rel_s).reshape(
-        n, n_b * n_m
-    )
+    pref = (planner.missiles.cost[None, None, :] + 1e-6 * t_intercept_rel_s).reshape(n, n_b * n_m)
     out: I64 = greedy_kernel(
         order.astype(np.int64),
         cut.astype(np.int64),
@@ -215,7 +215,8 @@ def allocate_slots_batch(
     Args:
         ln: the launchers (global battery ids, sorted by battery).
         bat_tiled: the tiled batteries (launch intervals).
-        g: (K,) global battery of each missile; m: (K,) its type.
+        g: (K,) global battery of each missile.
+        m: (K,) type of each missile.
         earliest_s: (K,) earliest launch time.
     """
     from skydome.engine.decide_kernels import slots_kernel
@@ -237,7 +238,9 @@ def allocate_slots_batch(
     return launcher, t_launch
 
 
-def start_reloads_batch(ln: Launchers, bat_tiled: BatteryParams, t_s: float) -> tuple[Launchers, I64]:
+def start_reloads_batch(
+    ln: Launchers, bat_tiled: BatteryParams, t_s: float
+) -> tuple[Launchers, I64]:
     """`launchers.start_reloads` on tiled launchers, without its loop over batteries.
 
     Equal per replication to `start_reloads` on the replication's launchers
@@ -332,7 +335,7 @@ def decide_batch(
     cand = np.flatnonzero(open_ & fresh & mature)
     if cand.size == 0:
         return nothing
-    has_stock = stock.reshape(n_reps, -1).any(axis=1)
+    has_stock: B = np.asarray(stock.reshape(n_reps, -1).any(axis=1))
     dry = ~has_stock[trep[cand]]
     if dry.any():
         reason[cand[dry]] = fc.HOLD_LAUNCHER
@@ -473,9 +476,20 @@ def _plan_each(
         s = slice(lo, hi)
         plan: Plan = pipe.planner.plan(
             PlanRequest(
-                score[s], order[s] - lo, salvo[s], feasible[s], t_rel[s], stock[k], tch[k],
-                mch[k], pk[s], None if value is None else value[s],
-                None if later is None else later[s], None, None, reloads[k],
+                score[s],
+                order[s] - lo,
+                salvo[s],
+                feasible[s],
+                t_rel[s],
+                stock[k],
+                tch[k],
+                mch[k],
+                pk[s],
+                None if value is None else value[s],
+                None if later is None else later[s],
+                None,
+                None,
+                reloads[k],
             )  # fmt: skip
         )
         rows.append(plan.rows + lo)
@@ -562,7 +576,9 @@ def log_held_batch(
         tracks: the air picture the decision saw (sorted by replication).
         trep: (T,) replication of each track row.
         reason: (T,) `decide_batch`'s reason per track row.
-        prev_track, prev_logged, prev_rep: (H,) the record of the last decision.
+        prev_track: (H,) the confirmed tracks at the last decision,
+        prev_logged: (H,) the reasons logged for them (bit masks), and
+        prev_rep: (H,) their replications.
 
     Returns:
         The held events, then the new record: (H',) track ids, logged reasons

@@ -67,9 +67,10 @@ def greedy_kernel(
             pick = -1
             for o in range(n_opt):
                 b = option_battery[o]
-                if not (
-                    feasible[i, o] and inv[o] >= salvo_size and tch[b] >= 1
-                ) or mch[b] < salvo_size:
+                if (
+                    not (feasible[i, o] and inv[o] >= salvo_size and tch[b] >= 1)
+                    or mch[b] < salvo_size
+                ):
                     continue
                 v = preference[i, o]
                 if np.isnan(v):  # np.argmin stops at a nan: nothing for this row
