@@ -32,10 +32,10 @@ from numpy.typing import NDArray
 from skydome.arrays import F64, I64, find_ids
 from skydome.engagement import fire_control as fc
 from skydome.engagement.flyout import InFlight
+from skydome.engagement.geometry import InterceptGrid
 from skydome.engagement.launchers import Launchers, commit_launches
 from skydome.engagement.params import BatteryParams
 from skydome.engine import battle
-from skydome.engine.battle import fire_control_cover
 from skydome.engine.network import network_active
 from skydome.engine.pipeline import Pipeline, Plan, PlanRequest
 from skydome.engine.stages import (
@@ -46,7 +46,9 @@ from skydome.engine.stages import (
     ValueAtRiskEvaluation,
     WtaPlanner,
 )
-from skydome.engine.step import _HELD_NOTE, _KEEP, _has_rules, _quality_gate
+from skydome.engine.step import _HELD_NOTE, _KEEP, _has_rules
+from skydome.scenario.compile import SimParams
+from skydome.sensors.radar import covers
 from skydome.tracking.base import TrackState
 
 __all__ = [
@@ -356,9 +358,11 @@ def decide_batch(
     deadline = np.where(threatening & np.isfinite(ta.tgo_s), ta.tgo_s, params.duration_s)
     ttype = np.where(ident >= 0, params.threats.type_index[np.maximum(ident, 0)], -1)
     grid = pipe.intercept.grid(pos, vel, bat, deadline, ttype)
-    cover = fire_control_cover(params, grid)
-    reachable = grid.feasible & cover
-    correctable = _quality_gate(params, tracks, cand, t, grid)
+    # The cover and the quality gate matter only where the grid is feasible, resp.
+    # reachable (`reachable`, `feasible` and the hold reasons read them there):
+    # computed at those cells only, with the single run's elementwise arithmetic.
+    reachable = grid.feasible & _cover_at(params, grid)
+    correctable = _quality_gate_at(params, tracks, cand, t, grid, reachable)
     if doc.engage_order == "time_to_go":
         order = np.lexsort((-score, ta.tgo_s, crep))
     elif doc.engage_order == "range":
@@ -506,7 +510,7 @@ def _plan_each(
 
 
 def _doctrine_rules(
-    params: object,
+    params: SimParams,
     feasible: B,
     allowed: B,
     salvo: I64,
@@ -515,9 +519,6 @@ def _doctrine_rules(
     crep: I64,
 ) -> B:
     """`battle.doctrine_rules` with each row's replication's stock and reloads ((R, B, M))."""
-    from skydome.scenario.compile import SimParams
-
-    assert isinstance(params, SimParams)
     doc, bat = params.doctrine, params.batteries
     ok = feasible & allowed[:, None, :]
     if not doc.reserve_share.any():
@@ -527,6 +528,46 @@ def _doctrine_rules(
     exclusive = types & (types.sum(axis=1, keepdims=True) == 1)
     above = (stock + reloads - keep[None])[crep] >= salvo[:, None, None]
     out: B = ok & (above | exclusive[:, None, :])
+    return out
+
+
+def _cover_at(params: SimParams, grid: InterceptGrid) -> B:
+    """`battle.fire_control_cover` at the feasible cells of `grid` (False elsewhere)."""
+    bat = params.batteries
+    ok: B = np.ones(grid.feasible.shape, dtype=bool)
+    for b in np.flatnonzero(bat.fc_radar >= 0):  # batteries: a handful
+        n_i, m_i = np.nonzero(grid.feasible[:, b])
+        ok[:, b] = False
+        ok[n_i, b, m_i] = covers(params.radars, int(bat.fc_radar[b]), grid.pip_m[n_i, b, m_i])
+    return ok
+
+
+def _quality_gate_at(
+    params: SimParams, tracks: TrackState, cand: I64, t: float, grid: InterceptGrid, at: B
+) -> B:
+    """`step._quality_gate` at the cells `at` (N, B, M) (False elsewhere).
+
+    The same elementwise arithmetic per cell: `fire_control.position_sigma_m` of
+    the cell's track and horizon, the distance flown to its intercept point, the
+    correctable error and the k-sigma test.
+    """
+    doc, mis = params.doctrine, params.missiles
+    if doc.quality_sigmas <= 0.0:
+        return np.ones(grid.feasible.shape, dtype=bool)
+    n_i, b_i, m_i = np.nonzero(at)
+    horizon = (t - tracks.time_s) + grid.t_intercept_rel_s[n_i, b_i, m_i]
+    sigma = fc.position_sigma_m(
+        tracks.P[cand[n_i]], horizon, params.tracker.q_mps2, doc.max_track_age_s
+    )
+    guided = params.flyout == "guided" and mis.physics is not None
+    terminal = mis.physics.seeker_m if guided and mis.physics is not None else mis.basket_m
+    d = grid.pip_m[n_i, b_i, m_i] - params.batteries.pos_m[b_i]
+    flight = np.sqrt(np.sum(d * d, axis=-1))
+    reach = terminal[m_i] + doc.midcourse_share * flight
+    with np.errstate(invalid="ignore"):
+        fits = doc.quality_sigmas * sigma <= reach
+    out: B = np.zeros(grid.feasible.shape, dtype=bool)
+    out[n_i, b_i, m_i] = fits & (tracks.hits[cand[n_i]] >= 0)
     return out
 
 
