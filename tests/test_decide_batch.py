@@ -44,6 +44,7 @@ CONFIGS = {
     "saturation-kinematic-greedy": ("saturation", "kinematic", "greedy", None, 150.0),
     "saturation-kinematic-wta": ("saturation", "kinematic", "wta", None, 100.0),
     "default-kinematic-adaptive-reserve": ("default", "kinematic", "greedy", "rules", 200.0),
+    "saturation-kinematic-shoot-shoot-range": ("saturation", "kinematic", "greedy", "ss", 100.0),
 }
 
 
@@ -53,6 +54,8 @@ def _params(name: str, flyout: str, planner: str, variant: str | None) -> Any:
     if variant == "rules":
         share = np.full(doc.reserve_share.shape, 0.8)
         doc = replace(doc, policy="adaptive", reserve_share=share, engage_order="time_to_go")
+    elif variant == "ss":
+        doc = replace(doc, policy="shoot_shoot", max_missiles_per_target=3, engage_order="range")
     return replace(p, flyout=flyout, doctrine=doc)
 
 
