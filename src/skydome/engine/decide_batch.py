@@ -473,9 +473,13 @@ def _plan_each(
 ) -> tuple[I64, I64, I64]:
     """The pipeline's planner called once per replication with a candidate (rows global)."""
     rows, opts, counts = [], [], []
+    # The WTA heuristic plans nothing where nothing is feasible: every Pk is 0, so
+    # `useful_counts` caps every option at 0 rounds; those replications are skipped.
+    planner = pipe.planner
+    skip_empty = type(planner) is WtaPlanner and planner.doctrine.wta_solver == "heuristic"
     for k in range(ccut.size - 1):
         lo, hi = int(ccut[k]), int(ccut[k + 1])
-        if hi == lo:
+        if hi == lo or (skip_empty and not feasible[lo:hi].any()):
             continue
         s = slice(lo, hi)
         plan: Plan = pipe.planner.plan(
