@@ -38,13 +38,13 @@ REPS = {1: (13,), 3: (12, 14, 15), 5: SEEDS}
 
 # (scenario, flyout, planner, policy/rules variant, run until t, s)
 CONFIGS = {
-    "default-kinematic-greedy": ("default", "kinematic", "greedy", None, 240.0),
-    "default-kinematic-wta": ("default", "kinematic", "wta", None, 150.0),
+    "default-kinematic-greedy": ("default", "kinematic", "greedy", None, 160.0),
+    "default-kinematic-wta": ("default", "kinematic", "wta", None, 110.0),
     "default-guided-greedy": ("default", "guided", "greedy", None, 40.0),
-    "saturation-kinematic-greedy": ("saturation", "kinematic", "greedy", None, 150.0),
-    "saturation-kinematic-wta": ("saturation", "kinematic", "wta", None, 100.0),
-    "default-kinematic-adaptive-reserve": ("default", "kinematic", "greedy", "rules", 200.0),
-    "saturation-kinematic-shoot-shoot-range": ("saturation", "kinematic", "greedy", "ss", 100.0),
+    "saturation-kinematic-greedy": ("saturation", "kinematic", "greedy", None, 110.0),
+    "saturation-kinematic-wta": ("saturation", "kinematic", "wta", None, 80.0),
+    "default-kinematic-adaptive-reserve": ("default", "kinematic", "greedy", "rules", 150.0),
+    "saturation-kinematic-shoot-shoot-range": ("saturation", "kinematic", "greedy", "ss", 70.0),
 }
 
 
