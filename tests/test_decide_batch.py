@@ -56,6 +56,11 @@ def _params(name: str, flyout: str, planner: str, variant: str | None) -> Any:
         doc = replace(doc, policy="adaptive", reserve_share=share, engage_order="time_to_go")
     elif variant == "ss":
         doc = replace(doc, policy="shoot_shoot", max_missiles_per_target=3, engage_order="range")
+        # small magazines and reserves: launchers run dry, reload, and tracks wait for one
+        bat = p.batteries
+        load, n_l = np.minimum(bat.load, 1), np.minimum(bat.launchers, 2)
+        bat = replace(bat, launchers=n_l, load=load, inventory=load * n_l[:, None], reserve=load)
+        p = replace(p, batteries=bat)
     return replace(p, flyout=flyout, doctrine=doc)
 
 
@@ -194,8 +199,10 @@ def test_decide_batch_equals_single(cfg: str) -> None:
     for n_reps, seeds in REPS.items():  # one test per scenario: its runs recorded once
         times = sorted(set.intersection(*(set(_record(cfg, s)) for s in seeds)))
         assert times
+        # every decision with a launch in one of the replications, every 4th of the rest
+        busy = [t for t in times if any(_record(cfg, s)[t]["out"][0].n for s in seeds)]
         launched = 0
-        for t in times[:: 4 if n_reps > 1 else 2]:
+        for t in sorted(set(busy) | set(times[::4])):
             launched += _check_decision(cfg, seeds, t)
         assert launched > 0, n_reps  # the comparison saw launches
 
