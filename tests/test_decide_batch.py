@@ -140,10 +140,20 @@ def _same(a: Any, b: Any, what: str) -> None:
     assert a.tobytes() == b.tobytes() or a.dtype.kind == "f", what
 
 
-def _check_decision(cfg: str, seeds: tuple[int, ...], t: float) -> bool:
+def _check_decision(cfg: str, seeds: tuple[int, ...], t: float, dry: int | None = None) -> bool:
+    """decide_batch (and log_held_batch) at `t` against the recorded single decisions.
+
+    `dry`: this replication's launchers are emptied first (the single decision is
+    then recomputed; the held log is not compared).
+    """
     pipe = _pipe(cfg)
     recs = [_record(cfg, s)[t] for s in seeds]
     args = [r["args"] for r in recs]
+    if dry is not None:
+        a = list(args[dry])
+        a[5] = replace(a[5], stock=np.zeros_like(a[5].stock))
+        args[dry] = tuple(a)
+        recs = [{"args": x, "out": stepmod._decide(*x)} for x in args]
     tracks, trep = _join_tracks([a[2] for a in args])
     inflight, irep = _join_inflight([a[3] for a in args])
     waiting = np.concatenate([a[4] for a in args]).astype(np.int64)
@@ -156,6 +166,8 @@ def _check_decision(cfg: str, seeds: tuple[int, ...], t: float) -> bool:
         len(seeds),
     )  # fmt: skip
     outs = [r["out"] for r in recs]
+    if dry is not None:  # the emptied replication held its candidates for want of a launcher
+        assert (outs[dry][4] == stepmod.fc.HOLD_LAUNCHER).any()
     want_new, want_rep = _join_inflight([o[0] for o in outs])
     for f in fields(InFlight):
         _same(getattr(new, f.name), getattr(want_new, f.name), f"new.{f.name}")
@@ -166,6 +178,8 @@ def _check_decision(cfg: str, seeds: tuple[int, ...], t: float) -> bool:
     _same(score, np.concatenate([o[2] for o in outs]), "score")
     _same(rank, np.concatenate([o[3] for o in outs]), "rank")
     _same(reason, np.concatenate([o[4] for o in outs]), "reason")
+    if dry is not None:
+        return bool(new.n)
     # held events and record
     helds = [r["held"] for r in recs]
     prev_track = np.concatenate([h[0][2] for h in helds]).astype(np.int64)
@@ -205,6 +219,15 @@ def test_decide_batch_equals_single(cfg: str) -> None:
         for t in sorted(set(busy) | set(times[::4])):
             launched += _check_decision(cfg, seeds, t)
         assert launched > 0, n_reps  # the comparison saw launches
+
+
+def test_decide_batch_dry_replication() -> None:
+    """A replication whose launchers are all empty holds its candidates; the others fire."""
+    cfg = "default-kinematic-greedy"
+    seeds = REPS[3]
+    times = sorted(set.intersection(*(set(_record(cfg, s)) for s in seeds)))
+    busy = [t for t in times if any(_record(cfg, s)[t]["out"][0].n for s in seeds)]
+    assert sum(_check_decision(cfg, seeds, t, dry=1) for t in busy[:6]) > 0
 
 
 def test_tile_launchers() -> None:
