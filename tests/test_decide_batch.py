@@ -41,6 +41,7 @@ CONFIGS = {
     "default-kinematic-greedy": ("default", "kinematic", "greedy", None, 160.0),
     "default-kinematic-wta": ("default", "kinematic", "wta", None, 110.0),
     "default-guided-greedy": ("default", "guided", "greedy", None, 40.0),
+    "saturation-guided-wta": ("saturation", "guided", "wta", None, 30.0),
     "saturation-kinematic-greedy": ("saturation", "kinematic", "greedy", None, 110.0),
     "saturation-kinematic-wta": ("saturation", "kinematic", "wta", None, 80.0),
     "default-kinematic-adaptive-reserve": ("default", "kinematic", "greedy", "rules", 150.0),
