@@ -1,4 +1,4 @@
-"""Batched tracker scan (`skydome.tracking.gnn_batch.step_batch`) against one `step` per replication.
+"""The batched tracker scan (`gnn_batch.step_batch`) against one `step` per replication.
 
 Records the scans of a few seeds of a built-in scenario (`simulate(...,
 record_detections=True)`), builds every replication's picture up to a window of

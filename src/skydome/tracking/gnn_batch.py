@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,9 +43,10 @@ from scipy.spatial import cKDTree
 
 from skydome.arrays import F64, I64
 from skydome.sensors.base import Detections
+from skydome.tracking import gating
 from skydome.tracking.association import min_weight_matching
 from skydome.tracking.base import CoverageFn, Kinematics, TrackState
-from skydome.tracking.gating import DENSE_PAIRS, Gated, gate_threshold
+from skydome.tracking.gating import Gated, gate_threshold
 from skydome.tracking.gnn import GnnTracker
 from skydome.tracking.kalman import CvModel, KalmanFilter, mahalanobis_sq
 from skydome.tracking.management import manage, score_increment
@@ -203,7 +205,9 @@ def _pairs_within(trep: I64, n_reps: int, zrep: I64) -> tuple[I64, I64]:
     return ti, dj
 
 
-def _pairs_tree(pos: F64, trep: I64, z: F64, zrep: I64, radius: F64, k0: int = 4) -> tuple[I64, I64]:
+def _pairs_tree(
+    pos: F64, trep: I64, z: F64, zrep: I64, radius: F64, k0: int = 4
+) -> tuple[I64, I64]:
     """A superset of the same-replication pairs closer than `radius` (track's), by one k-d tree.
 
     Replication k's points are shifted by k times an offset along x larger than
@@ -273,7 +277,7 @@ def _gate_batch(
     trR = R[:, 0, 0] + R[:, 1, 1] + R[:, 2, 2]
     nk = np.bincount(trep, minlength=n_reps)
     mk = np.bincount(zrep, minlength=n_reps)
-    dense_rep = nk * mk <= DENSE_PAIRS  # the coarse test each replication's single run takes
+    dense_rep = nk * mk <= gating.DENSE_PAIRS  # the coarse test each replication's single run takes
     if int((nk * mk).sum()) <= BATCH_DENSE_PAIRS:
         ti, dj = _pairs_within(trep, n_reps, zrep)
     else:
@@ -532,7 +536,7 @@ def step_batch(
     # Each replication's rows: its kept tracks, then its new ones.
     order = np.argsort(np.concatenate([kept_rep, brep]), kind="stable") if k else None
 
-    def grow(a: NDArray[np.generic], tail: NDArray[np.generic]) -> NDArray[np.generic]:
+    def grow(a: NDArray[Any], tail: NDArray[Any]) -> NDArray[Any]:
         kept = a if every else a[keep]
         if not k:
             return kept
@@ -592,4 +596,3 @@ def _grow_modes(a: F64, tail: F64, keep: B, every: bool, order: I64 | None) -> F
             tail = kept[:0]
     out: F64 = np.concatenate([kept, tail])[order]
     return out
-
