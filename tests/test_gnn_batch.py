@@ -122,9 +122,8 @@ def test_matching_and_large_clusters_are_exercised(monkeypatch: pytest.MonkeyPat
     assert len(calls) > 10
 
 
-def test_tree_candidates_and_single_tree_gate(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The k-d tree candidate search, with single runs gating by tree or dense per scan."""
-    monkeypatch.setattr(gnn_batch, "BATCH_DENSE_PAIRS", 0)
+def test_single_runs_gating_by_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Single runs gating by k-d tree or dense test scan by scan (per problem size)."""
     monkeypatch.setattr(gating, "DENSE_PAIRS", 60)  # small problems dense, larger by tree
     _replay("default", 3)
     _replay("saturation", 2)

@@ -16,11 +16,10 @@ Why the results are the single run's bits:
   (`kf_predict`'s matmuls, the 3 x 3 cofactor inverses, the einsums give every
   row the same bits whatever the number of rows);
 - gating never pairs rows of different replications: candidate pairs are
-  enumerated within each replication (or found by one k-d tree whose
-  coordinates are shifted by replication, a shift used only to *find*
-  candidates), then the single run's own tests (its coarse test of the mode,
-  dense or tree, that replication's problem size would take, and the chi-square
-  gate) run on the unshifted numbers;
+  found by one sort of the detections on (replication, east) keys, a shift
+  used only to *find* candidates, then the single run's own tests (the coarse
+  test of the mode, dense or tree, that replication's problem size takes, and
+  the chi-square gate) run on the unshifted numbers;
 - global nearest neighbour's weights use each replication's own cost range and
   problem size; the matching (`min_weight_matching`) then solves the union of
   the replications' sparse problems, whose clusters never span replications,
@@ -39,7 +38,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.spatial import cKDTree
 
 from skydome.arrays import F64, I64
 from skydome.sensors.base import Detections
@@ -52,13 +50,9 @@ from skydome.tracking.kalman import CvModel, KalmanFilter, mahalanobis_sq
 from skydome.tracking.management import manage, score_increment
 from skydome.tracking.params import TrackerParams
 
-__all__ = ["BATCH_DENSE_PAIRS", "BatchScanReport", "BatchTracks", "step_batch", "supports_batch"]
+__all__ = ["BatchScanReport", "BatchTracks", "step_batch", "supports_batch"]
 
 B = NDArray[np.bool_]
-
-BATCH_DENSE_PAIRS = 200_000
-"""Up to this many within-replication (track, detection) pairs in a batch, the
-candidates of the gate are all of them; above, a k-d tree finds them."""
 
 _FIELDS = (
     "x",
@@ -194,61 +188,38 @@ def supports_batch(tracker: object) -> bool:
 # --- gating -------------------------------------------------------------------------------
 
 
-def _pairs_within(trep: I64, n_reps: int, zrep: I64) -> tuple[I64, I64]:
-    """Every (track, detection) pair of the same replication, sorted by track then detection."""
-    z_off = _offsets(zrep, n_reps)
-    cnt = (z_off[1:] - z_off[:-1])[trep]  # detections per track's replication
-    total = int(cnt.sum())
-    ti = np.repeat(np.arange(trep.size, dtype=np.int64), cnt)
-    start = np.cumsum(cnt) - cnt  # first pair of each track
-    dj = np.arange(total, dtype=np.int64) - np.repeat(start - z_off[:-1][trep], cnt)
-    return ti, dj
+def _pairs_sweep(pos: F64, trep: I64, z: F64, zrep: I64, radius: F64) -> tuple[I64, I64]:
+    """A superset of the same-replication pairs closer than `radius` (track's), by one sort.
 
+    Detections are sorted on the key rep * offset + x (the offset larger than
+    the data's east extent plus twice the largest radius, so no key window
+    reaches another replication); each track's candidates are the detections
+    whose key lies within its radius of its own key (two `searchsorted`), the
+    window widened by more than the keys' rounding. The keys serve only to
+    *find* candidates; every test runs on the unshifted coordinates.
 
-def _pairs_tree(
-    pos: F64, trep: I64, z: F64, zrep: I64, radius: F64, k0: int = 4
-) -> tuple[I64, I64]:
-    """A superset of the same-replication pairs closer than `radius` (track's), by one k-d tree.
-
-    Replication k's points are shifted by k times an offset along x larger than
-    the data's extent plus twice the largest radius, so a query never reaches
-    another replication; the query radius is widened by more than the shift's
-    rounding. The pairs are candidates only (their tests use unshifted numbers).
+    Returns:
+        (track, detection) candidate pairs, sorted by track then detection.
     """
-    lo = np.minimum(pos.min(axis=0), z.min(axis=0))
-    hi = np.maximum(pos.max(axis=0), z.max(axis=0))
-    r_max = float(radius.max())
-    off = 2.0 * (float((hi - lo).max()) + 2.0 * r_max + 1.0)
-    zs = z.copy()
-    zs[:, 0] += zrep * off
-    ps = pos.copy()
-    ps[:, 0] += trep * off
-    scale = float(max(np.abs(zs).max(), np.abs(ps).max()))
-    r_all = radius * (1.0 + 1e-9) + 64.0 * np.finfo(np.float64).eps * scale
-    m = z.shape[0]
-    tree = cKDTree(zs, balanced_tree=False, compact_nodes=False)
-    rows = np.arange(pos.shape[0])
-    k = min(k0, m)
-    ti: list[I64] = []
-    dj: list[I64] = []
-    while rows.size:  # at most log4(m) rounds
-        r = r_all[rows]
-        dist, idx = tree.query(ps[rows], k=k, distance_upper_bound=float(r.max()) * 1.000001)
-        dist = np.asarray(dist, dtype=np.float64).reshape(rows.size, k)
-        idx = np.asarray(idx, dtype=np.int64).reshape(rows.size, k)
-        ok = dist <= r[:, None]
-        more = ok[:, -1] if k < m else np.zeros(rows.size, dtype=bool)
-        a, b = np.nonzero(ok & ~more[:, None])
-        ti.append(rows[a])
-        dj.append(idx[a, b])
-        rows = rows[more]
-        k = min(4 * k, m)
-    t_all = np.concatenate(ti).astype(np.int64)
-    d_all = np.concatenate(dj).astype(np.int64)
-    same = trep[t_all] == zrep[d_all]  # (the shift already ensures it)
-    t_all, d_all = t_all[same], d_all[same]
-    order = np.lexsort((d_all, t_all))
-    return t_all[order], d_all[order]
+    x0 = float(min(pos[:, 0].min(), z[:, 0].min()))
+    span = float(max(pos[:, 0].max(), z[:, 0].max())) - x0
+    off = 2.0 * (span + 2.0 * float(radius.max()) + 1.0)
+    zkey = zrep * off + (z[:, 0] - x0)
+    order = np.argsort(zkey, kind="stable")
+    zs = zkey[order]
+    tkey = trep * off + (pos[:, 0] - x0)
+    top = float(max(zs[-1], tkey.max()))
+    r = radius * (1.0 + 1e-9) + 16.0 * np.finfo(np.float64).eps * top
+    lo = np.searchsorted(zs, tkey - r, side="left")
+    cnt = np.searchsorted(zs, tkey + r, side="right") - lo
+    ti = np.repeat(np.arange(pos.shape[0], dtype=np.int64), cnt)
+    first = np.cumsum(cnt) - cnt
+    dj = order[np.arange(ti.size, dtype=np.int64) - np.repeat(first - lo, cnt)]
+    same = trep[ti] == zrep[dj]  # (the offset already ensures it)
+    if not same.all():
+        ti, dj = ti[same], dj[same]
+    o = np.argsort(ti * z.shape[0] + dj, kind="stable")
+    return ti[o], dj[o]
 
 
 def _gate_batch(
@@ -278,17 +249,15 @@ def _gate_batch(
     nk = np.bincount(trep, minlength=n_reps)
     mk = np.bincount(zrep, minlength=n_reps)
     dense_rep = nk * mk <= gating.DENSE_PAIRS  # the coarse test each replication's single run takes
-    if int((nk * mk).sum()) <= BATCH_DENSE_PAIRS:
-        ti, dj = _pairs_within(trep, n_reps, zrep)
-    else:
-        # Radius of the single run's tree (its largest trR is its replication's).
-        z_off = _offsets(zrep, n_reps)
-        has = mk > 0
-        tr_max = np.zeros(n_reps)
-        tr_max[has] = np.maximum.reduceat(trR, z_off[:-1][has])
-        radius = np.sqrt(gamma * (trP + tr_max[trep]))
-        # The dense test's reach: |nu|^2 <= gamma trP + gamma trR <= the same bound.
-        ti, dj = _pairs_tree(pos, trep, z, zrep, radius)
+    # Candidates within the radius of the single run's k-d tree (its largest trR
+    # is its replication's), which bounds its dense test too:
+    # |nu|^2 <= gamma trP + gamma trR <= gamma (trP + max trR).
+    z_off = _offsets(zrep, n_reps)
+    has = mk > 0
+    tr_max = np.zeros(n_reps)
+    tr_max[has] = np.maximum.reduceat(trR, z_off[:-1][has])
+    radius = np.sqrt(gamma * (trP + tr_max[trep]))
+    ti, dj = _pairs_sweep(pos, trep, z, zrep, radius)
     if ti.size == 0:
         return Gated.none()
     # The single run's coarse test, on unshifted numbers; the dense test's
