@@ -332,6 +332,7 @@ def _gnn_assign_batch(g: Gated, prep: I64, n_tracks: I64, n_dets: I64, n_cols: i
 
 def _associate_batch(
     kin: Kinematics,
+    P3: F64,
     rows: I64,
     trep: I64,
     det: Detections,
@@ -340,12 +341,15 @@ def _associate_batch(
     n_reps: int,
     gamma: float,
 ) -> Gated:
-    """GNN between the track rows `rows` and detection rows `cols`, per replication."""
+    """GNN between the track rows `rows` and detection rows `cols`, per replication.
+
+    `P3` is (N, 3, 3) `kin.P[:, :3, :3]`, contiguous (gathered once per scan).
+    """
     if rows.size == 0 or cols.size == 0:
         return Gated.none()
     rr, cr = trep[rows], drep[cols]
     g = _gate_batch(
-        kin.x[rows, :3], kin.P[rows, :3, :3], rr, det.pos_m[cols], det.cov_m2[cols], cr,
+        kin.x[rows, :3], P3.take(rows, axis=0), rr, det.pos_m[cols], det.cov_m2[cols], cr,
         n_reps, gamma,
     )  # fmt: skip
     a = _gnn_assign_batch(
@@ -357,6 +361,7 @@ def _associate_batch(
 
 def _pair_initiators_batch(
     kin: Kinematics,
+    P3: F64,
     rows: I64,
     trep: I64,
     tau_s: F64,
@@ -373,7 +378,7 @@ def _pair_initiators_batch(
         return Gated.none()
     rr, cr = trep[rows], drep[cols]
     g = _gate_batch(
-        kin.x[rows, :3], kin.P[rows, :3, :3], rr, det.pos_m[cols], det.cov_m2[cols], cr,
+        kin.x[rows, :3], P3.take(rows, axis=0), rr, det.pos_m[cols], det.cov_m2[cols], cr,
         n_reps, gamma,
     )  # fmt: skip
     if g.n == 0:
@@ -442,6 +447,7 @@ def step_batch(
     if state.n:
         kin = tracker.motion.predict(kin, dt)
     gamma = gate_threshold(p.gate_probability)
+    P3 = np.ascontiguousarray(kin.P[:, :3, :3])
 
     tentative = ~state.confirmed
     free = np.ones(det.n, dtype=bool)
@@ -450,7 +456,7 @@ def step_batch(
         if not sel.any():
             continue
         a = _associate_batch(
-            kin, sel.nonzero()[0], trep, det, free.nonzero()[0], det_rep, n_reps, gamma
+            kin, P3, sel.nonzero()[0], trep, det, free.nonzero()[0], det_rep, n_reps, gamma
         )
         free[a.det] = False
         parts.append(a)
@@ -458,7 +464,7 @@ def step_batch(
     if single.size:
         parts.append(
             _pair_initiators_batch(
-                kin, single, trep, t - state.last_update_s[single], det, free.nonzero()[0],
+                kin, P3, single, trep, t - state.last_update_s[single], det, free.nonzero()[0],
                 det_rep, n_reps, gamma, p, coverage,
             )
         )  # fmt: skip
