@@ -24,7 +24,7 @@ from skydome.tracking.gnn import GnnTracker
 from skydome.tracking.gnn_batch import BatchTracks, step_batch, supports_batch
 
 SEEDS = (11, 12, 13, 14, 15)
-DURATION_S = {"default": 300.0, "saturation": 200.0}
+DURATION_S = {"default": 240.0, "saturation": 160.0}
 
 
 @cache
