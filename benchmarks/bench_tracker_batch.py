@@ -19,21 +19,8 @@ import numpy as np
 from skydome.engine.simulate import simulate
 from skydome.engine.stages import default_pipeline
 from skydome.scenario import compile_scenario, load_scenario
-from skydome.sensors.base import Detections
 from skydome.tracking.base import TrackState
-from skydome.tracking.gnn_batch import BatchTracks, step_batch
-
-
-def _join(ds: list[Detections]) -> tuple[Detections, np.ndarray]:
-    det = Detections(
-        ds[0].time_s,
-        ds[0].radar,
-        np.concatenate([d.pos_m for d in ds]),
-        np.concatenate([d.cov_m2 for d in ds]),
-        np.concatenate([d.polar for d in ds]),
-        np.concatenate([d.truth for d in ds]),
-    )
-    return det, np.repeat(np.arange(len(ds)), [d.n for d in ds])
+from skydome.tracking.gnn_batch import BatchTracks, join_detections, step_batch
 
 
 def main() -> None:
@@ -62,7 +49,7 @@ def main() -> None:
         tile = [k % a.seeds for k in range(n_reps)]
         single = [pics[i] for i in tile]
         bt = BatchTracks.join(single)
-        dets = [_join([runs[i][j] for i in tile]) for j in window]
+        dets = [join_detections([runs[i][j] for i in tile]) for j in window]
         covs = [pipe.sensor.coverage(runs[0][j].radar) for j in window]
         t0 = time.perf_counter()
         for j, cov in zip(window, covs, strict=True):

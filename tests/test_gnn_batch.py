@@ -17,11 +17,10 @@ import pytest
 from skydome.engine.simulate import simulate
 from skydome.engine.stages import default_pipeline
 from skydome.scenario import compile_scenario, load_scenario
-from skydome.sensors.base import Detections
 from skydome.tracking import gating, gnn_batch
 from skydome.tracking.base import ScanReport, TrackState
 from skydome.tracking.gnn import GnnTracker
-from skydome.tracking.gnn_batch import BatchTracks, step_batch, supports_batch
+from skydome.tracking.gnn_batch import BatchTracks, join_detections, step_batch, supports_batch
 
 SEEDS = (11, 12, 13, 14, 15)
 DURATION_S = {"default": 240.0, "saturation": 160.0}
@@ -33,18 +32,6 @@ def _scenario(name: str):  # type: ignore[no-untyped-def]
     pipe = default_pipeline(params)
     runs = tuple(tuple(simulate(params, seed=s, record_detections=True).detections) for s in SEEDS)
     return pipe, runs
-
-
-def _join(ds: list[Detections]) -> tuple[Detections, np.ndarray]:
-    det = Detections(
-        ds[0].time_s,
-        ds[0].radar,
-        np.concatenate([d.pos_m for d in ds]),
-        np.concatenate([d.cov_m2 for d in ds]),
-        np.concatenate([d.polar for d in ds]),
-        np.concatenate([d.truth for d in ds]),
-    )
-    return det, np.repeat(np.arange(len(ds), dtype=np.int64), [d.n for d in ds])
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -96,7 +83,7 @@ def _replay(name: str, n_reps: int, drop: int = 0) -> int:
         for k in range(n_reps):
             pics[k], r = tracker.step(pics[k], ds[k], cov)
             reps.append(r)
-        det, det_rep = _join(ds)
+        det, det_rep = join_detections(ds)
         bt, rep = step_batch(tracker, bt, det, det_rep, cov)
         _assert_equal(bt, rep, pics, reps)
     return n_scans
@@ -127,6 +114,14 @@ def test_single_runs_gating_by_tree(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gating, "DENSE_PAIRS", 60)  # small problems dense, larger by tree
     _replay("default", 3)
     _replay("saturation", 2)
+
+
+def test_join_detections_rejects_mixed_scans() -> None:
+    _, runs = _scenario("default")
+    a, b = runs[0][0], runs[0][1]
+    assert (a.time_s, a.radar) != (b.time_s, b.radar)
+    with pytest.raises(ValueError):
+        join_detections([a, b])
 
 
 def test_replication_without_detections() -> None:
@@ -172,13 +167,10 @@ def test_supports_batch_builtins_only() -> None:
 def test_older_scan_raises() -> None:
     pipe, runs = _scenario("default")
     bt = BatchTracks.empty(1)
-    d = runs[0][5]
-    bt, _ = step_batch(
-        pipe.tracker, bt, d, np.zeros(d.n, dtype=np.int64), pipe.sensor.coverage(d.radar)
-    )
+    for d in runs[0][:30]:
+        rep = np.zeros(d.n, dtype=np.int64)
+        bt, _ = step_batch(pipe.tracker, bt, d, rep, pipe.sensor.coverage(d.radar))
     old = dataclasses.replace(runs[0][0], time_s=d.time_s - 1.0)
-    if bt.tracks.n:
-        with pytest.raises(ValueError):
-            step_batch(
-                pipe.tracker, bt, old, np.zeros(old.n, dtype=np.int64), pipe.sensor.coverage(0)
-            )
+    assert bt.tracks.n
+    with pytest.raises(ValueError):
+        step_batch(pipe.tracker, bt, old, np.zeros(old.n, dtype=np.int64), pipe.sensor.coverage(0))

@@ -50,7 +50,7 @@ from skydome.tracking.kalman import CvModel, KalmanFilter, mahalanobis_sq
 from skydome.tracking.management import manage, score_increment
 from skydome.tracking.params import TrackerParams
 
-__all__ = ["BatchScanReport", "BatchTracks", "step_batch", "supports_batch"]
+__all__ = ["BatchScanReport", "BatchTracks", "join_detections", "step_batch", "supports_batch"]
 
 B = NDArray[np.bool_]
 
@@ -171,6 +171,30 @@ class BatchScanReport:
     deleted_ids: I64
     deleted_truth: I64
     deleted_rep: I64
+
+
+def join_detections(scans: Sequence[Detections]) -> tuple[Detections, I64]:
+    """One radar scan of every replication as one table (replication k = scans[k]).
+
+    Returns:
+        (the detections, sorted by replication; (M,) replication of each row).
+        Time and radar are the first scan's (all must be the same scan).
+    """
+    if not scans:
+        raise ValueError("join_detections: no scans")
+    if len({(d.time_s, d.radar) for d in scans}) > 1:
+        raise ValueError("join_detections: scans of different times or radars")
+    d0 = scans[0]
+    det = Detections(
+        d0.time_s,
+        d0.radar,
+        np.concatenate([d.pos_m for d in scans]),
+        np.concatenate([d.cov_m2 for d in scans]),
+        np.concatenate([d.polar for d in scans]),
+        np.concatenate([d.truth for d in scans]),
+    )
+    rep = np.repeat(np.arange(len(scans), dtype=np.int64), [d.n for d in scans])
+    return det, rep
 
 
 def supports_batch(tracker: object) -> bool:
