@@ -146,7 +146,10 @@ def _check_step(
     n_reps = len(seeds)
     snaps = [_run(name, flyout, s)[k - 1] for s in seeds]
     if worlds is not None:
-        snaps = [replace(sn, state=replace(sn.state, world=w)) for sn, w in zip(snaps, worlds, strict=True)]
+        snaps = [
+            replace(sn, state=replace(sn.state, world=w))
+            for sn, w in zip(snaps, worlds, strict=True)
+        ]
     t0, t1 = snaps[0].state.t_s, (k) * p.step_s
     fly, ass = pipe.flyout, pipe.assessment
     assert supports_batch(fly, ass)
@@ -179,22 +182,40 @@ def _check_step(
         eng_ref.append(g_e)
 
     # --- the batch
-    mrep = np.concatenate([np.full(s.state.missiles.n, r, dtype=np.int64) for r, s in enumerate(snaps)])
+    mrep = np.concatenate(
+        [np.full(s.state.missiles.n, r, dtype=np.int64) for r, s in enumerate(snaps)]
+    )
     missiles = _cat([s.state.missiles for s in snaps])
     pic = _cat_pictures([s.state.picture for s in snaps])
-    trep = np.concatenate([np.full(s.state.picture.n, r, dtype=np.int64) for r, s in enumerate(snaps)])
-    world = WorldState(*(np.concatenate([getattr(s.state.world, f.name) for s in snaps]) for f in dataclasses.fields(WorldState)))
-    seek, eng = [copy.deepcopy(s.seeker) for s in snaps], [copy.deepcopy(s.engagement) for s in snaps]
+    trep = np.concatenate(
+        [np.full(s.state.picture.n, r, dtype=np.int64) for r, s in enumerate(snaps)]
+    )
+    world = WorldState(
+        *(
+            np.concatenate([getattr(s.state.world, f.name) for s in snaps])
+            for f in dataclasses.fields(WorldState)
+        )
+    )
+    seek, eng = (
+        [copy.deepcopy(s.seeker) for s in snaps],
+        [copy.deepcopy(s.engagement) for s in snaps],
+    )
     n_arr = n_sw = 0
     if missiles.n:
+        reads = getattr(fly, "reads_picture", None)
         assert reads_picture_batch(fly, missiles, mrep, t1) == any(
-            s.state.missiles.n and (getattr(fly, "reads_picture", None) is None or fly.reads_picture(s.state.missiles, t1))  # type: ignore[attr-defined]
-            for s in snaps
+            s.state.missiles.n and (reads is None or reads(s.state.missiles, t1)) for s in snaps
         )
         aim = aim_picture_batch(fly, missiles, mrep, pic, t1, _per_rep_predict(pipe, trep, n_reps))
-        m_b, mrep_b, arr_b, arep_b = advance_batch(fly, missiles, mrep, t0, t1, world, aim, trep, seek, n_reps)
+        m_b, mrep_b, arr_b, arep_b = advance_batch(
+            fly, missiles, mrep, t0, t1, world, aim, trep, seek, n_reps
+        )
         _assert_same(m_b, _cat(ref_m), "missiles")
-        _assert_same(mrep_b, np.concatenate([np.full(m.n, r, dtype=np.int64) for r, m in enumerate(ref_m)]), "mrep")
+        _assert_same(
+            mrep_b,
+            np.concatenate([np.full(m.n, r, dtype=np.int64) for r, m in enumerate(ref_m)]),
+            "mrep",
+        )
         if not ref_arr:
             assert arr_b is None and arep_b is None
             kill_b = world.kill_time_s
@@ -229,21 +250,28 @@ def _check_step(
     if any(x.n for x in news):
         pic_a = _cat_pictures(pics)
         trep_a = np.concatenate([np.full(x.n, r, dtype=np.int64) for r, x in enumerate(pics)])
-        got, grep = launch_batch(fly, missiles, mrep, _cat(news), np.concatenate(new_rep), pic_a, trep_a)
+        got, grep = launch_batch(
+            fly, missiles, mrep, _cat(news), np.concatenate(new_rep), pic_a, trep_a
+        )
         _assert_same(got, _cat(ref_l), "launch")
-        _assert_same(grep, np.concatenate([np.full(m.n, r, dtype=np.int64) for r, m in enumerate(ref_l)]), "launch rep")
+        _assert_same(
+            grep,
+            np.concatenate([np.full(m.n, r, dtype=np.int64) for r, m in enumerate(ref_l)]),
+            "launch rep",
+        )
     return n_arr, n_sw, sum(x.n for x in news)
 
 
 def _steps(name: str, flyout: str, seeds: tuple[int, ...], every: int) -> list[int]:
-    """Steps where some replication has missiles: all with arrivals or launches, every `every`-th else."""
+    """Steps with missiles flying: all with arrivals or launches, every `every`-th of the others."""
     out = []
     for k in range(1, N_STEPS[name] + 1):
         sn = [_run(name, flyout, s)[k - 1] for s in seeds]
         flying = any(x.state.missiles.n for x in sn)
         event = any(
             x.after.c2.n_launched > x.state.c2.n_launched
-            or x.after.missiles.n < x.state.missiles.n + x.after.c2.n_launched - x.state.c2.n_launched
+            or x.after.missiles.n
+            < x.state.missiles.n + x.after.c2.n_launched - x.state.c2.n_launched
             for x in sn
         )
         if event or (flying and k % every == 0):
@@ -325,7 +353,8 @@ def test_cross_replication_acquisition_is_impossible() -> None:
     pipe = _pipe(name, flyout)
     snaps = _run(name, flyout, SEEDS[0])
     k = next(
-        i + 1 for i, s in enumerate(snaps)
+        i + 1
+        for i, s in enumerate(snaps)
         if s.after.missiles.physics is not None and (s.after.missiles.physics.target >= 0).any()
     )
     sn = snaps[k - 1]
@@ -345,9 +374,14 @@ def test_cross_replication_acquisition_is_impossible() -> None:
     t1 = k * pipe.params.step_s
     aim = aim_picture_batch(pipe.flyout, missiles, mrep, pic, t1, _per_rep_predict(pipe, trep, 2))
     gens = [copy.deepcopy(sn.seeker), copy.deepcopy(sn.seeker)]
-    m, mrep_b, arr, arep = advance_batch(pipe.flyout, missiles, mrep, st.t_s, t1, world, aim, trep, gens, 2)
-    tgt0 = np.concatenate([m.physics.target[mrep_b == 0]] + ([] if arr is None or arr.ended is None else [arr.ended.target[arep == 0]]))  # type: ignore[union-attr]
-    tgt1 = np.concatenate([m.physics.target[mrep_b == 1]] + ([] if arr is None or arr.ended is None else [arr.ended.target[arep == 1]]))  # type: ignore[union-attr]
+    m, mrep_b, arr, arep = advance_batch(
+        pipe.flyout, missiles, mrep, st.t_s, t1, world, aim, trep, gens, 2
+    )
+    assert m.physics is not None
+    tgt = [m.physics.target[mrep_b == r] for r in range(2)]
+    if arr is not None and arr.ended is not None and arep is not None:
+        tgt = [np.concatenate([tgt[r], arr.ended.target[arep == r]]) for r in range(2)]
+    tgt0, tgt1 = tgt
     assert (tgt0 >= 0).any()
     assert (tgt1 < 0).all()
 
@@ -355,14 +389,20 @@ def test_cross_replication_acquisition_is_impossible() -> None:
 def test_empty_batch() -> None:
     pipe = _pipe("default", "kinematic")
     n = pipe.params.threats.n
-    world = WorldState(np.full(2 * n, np.inf), np.full(2 * n, np.inf), np.full(2 * n, np.inf), np.ones(2))
+    world = WorldState(
+        np.full(2 * n, np.inf), np.full(2 * n, np.inf), np.full(2 * n, np.inf), np.ones(2)
+    )
     empty = pipe.flyout.empty()
     none = np.zeros(0, dtype=np.int64)
     gens = [np.random.default_rng(1), np.random.default_rng(2)]
     for fly in (pipe.flyout, _pipe("default", "guided").flyout):
         e = fly.empty()
-        m, r, arr, arep = advance_batch(fly, e, none, 0.0, 1.0, world, TrackState.empty(), none, gens, 2)
+        m, r, arr, arep = advance_batch(
+            fly, e, none, 0.0, 1.0, world, TrackState.empty(), none, gens, 2
+        )
         assert m.n == 0 and r.size == 0 and arr is None and arep is None
-    got, rep = launch_batch(pipe.flyout, empty, none, InFlight.empty(), none, TrackState.empty(), none)
+    got, rep = launch_batch(
+        pipe.flyout, empty, none, InFlight.empty(), none, TrackState.empty(), none
+    )
     assert got.n == 0 and rep.size == 0
     assert isinstance(Outcome, type) and isinstance(Arrivals, type) and isinstance(Missiles, type)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -108,7 +109,7 @@ def tile_threats(threats: Threats, n_reps: int) -> Threats:
     if hit is not None and hit[0] is threats:
         return hit[1]
     n = threats.n
-    changes: dict[str, NDArray[np.generic]] = {}
+    changes: dict[str, Any] = {}
     for f in fields(threats):
         v = getattr(threats, f.name)
         if f.name in _NOT_TILED or not isinstance(v, np.ndarray) or v.shape[:1] != (n,):
@@ -219,7 +220,8 @@ def aim_picture_batch(
 
     Args:
         flyout: the flyout stage.
-        missiles, mrep: every replication's missiles and their replications.
+        missiles: every replication's missiles, sorted by replication.
+        mrep: (K,) replication of each.
         picture: every replication's tracks (common `time_s`).
         t1_s: the step's time, s.
         predict: (picture, t, rows) -> (rows, 6) the tracker's extrapolation,
@@ -248,7 +250,8 @@ def advance_batch(
         flyout: the single-replication flyout stage.
         missiles: (K rows) every replication's missiles, sorted by replication.
         mrep: (K,) replication of each.
-        t0_s, t1_s: the step, s (common to every replication).
+        t0_s: start of the step, s (common to every replication).
+        t1_s: its end, s.
         world: rep-major truth ((R*N,) per-threat arrays).
         aim: every replication's picture as the flyout reads it (`aim_picture_batch`).
         trep: (T,) replication of each track row.
@@ -331,8 +334,9 @@ def _acquire_batch(
     """`guided._acquire` per replication: the nearest live threat of the missile's own rep.
 
     Args:
-        est_m: (A, 3) track estimates; mpos_m: (A, 3) missile positions;
-            seeker_m: (A,) seeker ranges, m.
+        est_m: (A, 3) track estimates, m.
+        mpos_m: (A, 3) missile positions, m.
+        seeker_m: (A,) seeker ranges, m.
         rep: (A,) replication of each missile.
         threats: the threats tiled R times (`tile_threats`).
         alive: (R*N,) live threats.
@@ -382,7 +386,11 @@ def guided_advance_batch(
     Args:
         fl: (K rows) the missiles, sorted by replication (`target` local).
         mrep: (K,) replication of each.
-        t0_s, t1_s, dt_s, tp, max_tof_s: as `guided.advance`.
+        t0_s: start of the interval, s.
+        t1_s: its end, s.
+        dt_s: guidance step, s.
+        tp: the library's physics.
+        max_tof_s: (M,) longest flight of each type, s.
         threats: the scenario's N threats (not tiled).
         kill_time_s: (R*N,) rep-major times of death.
         tracks: the picture with globally unique track ids.
@@ -481,9 +489,7 @@ def guided_advance_batch(
             s.t_s[act], pos, s.vel_mps[act], s.mass_kg[act], np.zeros(act.size, dtype=bool),
             np.full(act.size, np.nan), np.full(act.size, np.nan), s.acc_mps2[act],
         )  # fmt: skip
-        new, _ = step(
-            sub, take_rows(phys_all, act), tgt_pos, tgt_vel, tgt_acc, h, guide_pos_m=seen
-        )
+        new, _ = step(sub, take_rows(phys_all, act), tgt_pos, tgt_vel, tgt_acc, h, guide_pos_m=seen)
         new = turn_over(new, est, tp, m[act], h)
         s.t_s[act] = new.t_s
         s.pos_m[act] = new.pos_m
@@ -539,9 +545,7 @@ def _noise(rngs: Sequence[np.random.Generator], rep: I64) -> F64:
     )
 
 
-def _uniforms(
-    rngs: Sequence[np.random.Generator], rep: I64, draws: int
-) -> tuple[F64, ...]:
+def _uniforms(rngs: Sequence[np.random.Generator], rep: I64, draws: int) -> tuple[F64, ...]:
     """`draws` arrays (K,) of uniforms: replication r draws `draws` times rng.random(k_r) in turn.
 
     `rep` is sorted; each replication's draws are made in the single run's order
@@ -593,9 +597,7 @@ def assess_batch(
     )  # fmt: skip
 
 
-def _first_successes(
-    success: B, tid_g: I64, t: F64, kill_time_s: F64
-) -> tuple[B, F64]:
+def _first_successes(success: B, tid_g: I64, t: F64, kill_time_s: F64) -> tuple[B, F64]:
     """`assessment._first_successes` on global threat rows (rows of a rep keep their order)."""
     cand = np.flatnonzero(success)
     order = cand[np.lexsort((cand, t[cand], tid_g[cand]))]
@@ -659,9 +661,7 @@ def _assess_kinematic(
     sigma = missiles.homing_sigma_m[due.mtype]
     success = acquired & (u < carleton_kill_probability(r_end, sigma, pk))
     killer, new_kill = _first_successes(success, tid_g, t, kill_time_s)
-    destroyed = ~killer & (
-        (has_aim & (new_kill[a_g] <= t)) | (acquired & (new_kill[tid_g] <= t))
-    )
+    destroyed = ~killer & ((has_aim & (new_kill[a_g] <= t)) | (acquired & (new_kill[tid_g] <= t)))
     code = np.select(
         [killer, destroyed, ~held, ~reach, acquired, seen],
         [KILL, DESTROYED, TRACK_LOST, OUT_OF_REACH, MISS_PK, MISS_BASKET],
