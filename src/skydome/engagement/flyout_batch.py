@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import F64, I64, take_rows
+from skydome.arrays import F64, I64
 from skydome.engagement.assessment import (
     DESTROYED,
     KILL,
@@ -52,7 +52,7 @@ from skydome.engagement.assessment import (
     carleton_kill_probability,
 )
 from skydome.engagement.flyout import InFlight, midcourse_update, track_status
-from skydome.engagement.guidance import APN, ZEM, MissileState, step
+from skydome.engagement.guidance import APN, ZEM, MissileState, _f64, _kernel, _state
 from skydome.engagement.guided import (
     COARSE_STEP_S,
     CPA,
@@ -425,7 +425,6 @@ def guided_advance_batch(
     t_end = np.full(k, np.nan)
     miss = np.full(k, np.nan)
     m = fl.mtype
-    phys_all = _physics(tp, m)
     span = t1_s - t0_s
     est0 = aim_pos + aim_vel * (t0_s - aim_t)[:, None]
     if (target >= 0).any():
@@ -489,7 +488,7 @@ def guided_advance_batch(
             s.t_s[act], pos, s.vel_mps[act], s.mass_kg[act], np.zeros(act.size, dtype=bool),
             np.full(act.size, np.nan), np.full(act.size, np.nan), s.acc_mps2[act],
         )  # fmt: skip
-        new, _ = step(sub, take_rows(phys_all, act), tgt_pos, tgt_vel, tgt_acc, h, guide_pos_m=seen)
+        new = _step_rows(sub, tp, m[act], tgt_pos, tgt_vel, tgt_acc, h, seen)
         new = turn_over(new, est, tp, m[act], h)
         s.t_s[act] = new.t_s
         s.pos_m[act] = new.pos_m
@@ -529,6 +528,54 @@ def guided_advance_batch(
         miss_m=miss[rows],
         pos_m=s.pos_m[rows],
     )
+
+
+_TYPE_KERNEL: dict[tuple[int, float], tuple[TypePhysics, F64, I64, bool, bool]] = {}
+"""`_type_kernel` cache: (id(tp), dt) -> (tp, params, laws, gravity, bias); a few entries."""
+
+
+def _type_kernel(tp: TypePhysics, dt_s: float) -> tuple[F64, I64, bool, bool]:
+    """(M, 14) kernel parameter rows of each missile type for step `dt_s`, (M,) laws, flags.
+
+    `MissilePhysics.kernel_params` is row by row, so the rows of the K missiles
+    are these rows at their types (no per-step gathering of every physics field).
+    """
+    key = (id(tp), dt_s)
+    hit = _TYPE_KERNEL.get(key)
+    if hit is None or hit[0] is not tp:
+        phys = _physics(tp, np.arange(tp.mass_kg.shape[0]))
+        hit = (tp, phys.kernel_params(dt_s), phys.kernel_law, phys.gravity,
+               phys.gravity_bias and phys.gravity)  # fmt: skip
+        if len(_TYPE_KERNEL) >= 64:
+            _TYPE_KERNEL.clear()
+        _TYPE_KERNEL[key] = hit
+    return hit[1], hit[2], hit[3], hit[4]
+
+
+def _step_rows(
+    s: MissileState,
+    tp: TypePhysics,
+    mtype: I64,
+    target_pos_m: F64,
+    target_vel_mps: F64,
+    target_acc_mps2: F64,
+    dt_s: float,
+    guide_pos_m: F64 | None,
+) -> MissileState:
+    """`guidance.step` (numba backend) of missiles of types `mtype`, the type rows gathered.
+
+    The same compiled kernel on the same inputs as `guidance.step(s,
+    _physics(tp, mtype), ...)`; the lateral acceleration output is dropped.
+    """
+    prm_t, law_t, gravity, bias = _type_kernel(tp, dt_s)
+    tpos = _f64(target_pos_m)
+    *out, _ = _kernel()(
+        s.t_s, s.pos_m, s.vel_mps, s.mass_kg, s.done, s.miss_m, s.t_end_s,
+        _f64(s.acc_mps2), tpos, _f64(target_vel_mps), _f64(target_acc_mps2),
+        tpos if guide_pos_m is None else _f64(guide_pos_m),
+        prm_t[mtype], law_t[mtype], gravity, bias, float(dt_s),
+    )  # fmt: skip
+    return _state(out)
 
 
 def _noise(rngs: Sequence[np.random.Generator], rep: I64) -> F64:
