@@ -349,7 +349,9 @@ def _acquire_batch(
     """
     reps, inv = np.unique(rep, return_inverse=True)
     rows = (reps[:, None] * n + np.arange(n)[None, :]).reshape(-1)
-    tpos_all, _ = threats.state_at(t, rows, evade_start_s=evade_start_s)
+    on = np.flatnonzero(alive[rows])  # the live threats only, as the single run
+    tpos_all = np.zeros((rows.size, 3))
+    tpos_all[on] = threats.state_at(t, rows[on], evade_start_s=evade_start_s)[0]
     tpos = tpos_all.reshape(reps.size, n, 3)[inv]  # (A, N, 3)
     live = alive[rows].reshape(reps.size, n)[inv]  # (A, N)
     d_est = np.linalg.norm(tpos - est_m[:, None, :], axis=2)  # (A, N)
@@ -681,13 +683,18 @@ def _assess_kinematic(
     aim = due.threat if guided_on is None else guided_on
     base = arep * n
     g_all = (base[:, None] + np.arange(n)[None, :]).reshape(-1)  # (K*N,) global rows
-    pos_all, _ = tiled.state_at(np.repeat(t, n), g_all, evade_start_s=evade_start_s)
-    pos_all = pos_all.reshape(k, n, 3)
     in_sky = (
         (t[:, None] >= threats.launch_s[None, :])
         & (t[:, None] < threats.end_s[None, :])
         & (t[:, None] < kill_time_s[g_all].reshape(k, n))
     )
+    # Every threat in the sky at every arriving missile's own time (K, N); the
+    # others are masked (inf) wherever the single run reads them, so only these
+    # rows are computed (`state_at` is row by row).
+    sky = np.flatnonzero(in_sky.reshape(-1))
+    pos_flat = np.zeros((k * n, 3))
+    pos_flat[sky] = tiled.state_at(np.repeat(t, n)[sky], g_all[sky], evade_start_s=evade_start_s)[0]
+    pos_all = pos_flat.reshape(k, n, 3)
     dist = np.where(in_sky, np.linalg.norm(pos_all - due.pip_m[:, None, :], axis=2), np.inf)
     basket = missiles.basket_m[due.mtype]
     has_aim = aim >= 0
