@@ -13,7 +13,8 @@ its launch (`flyout.launch`) for every replication; the batch does
 figure is ms per step over the steps from the first launch to the end of the
 window, both on the same inputs (outputs are not checked here: the tests do);
 CPU time of the process (`time.process_time`: the machine is shared), every
-`--every`-th step of the window.
+`--every`-th step of the window. `tile ms`: tiling the threats R times
+(`tile_threats`), once per batch run, not counted per step.
 
     python benchmarks/bench_flyout_batch.py [--reps 16 64 256] [--seeds 6] [--steps 110] [--every 1]
 """
@@ -33,6 +34,7 @@ from skydome.engagement.flyout_batch import (
     aim_picture_batch,
     assess_batch,
     launch_batch,
+    tile_threats,
 )
 from skydome.engine.pipeline import Pipeline
 from skydome.engine.stages import default_pipeline
@@ -159,6 +161,10 @@ def main() -> None:
             first = min(next(k for k, sn in enumerate(run) if sn.after.missiles.n) for run in runs)
             steps = range(first + 1, args.steps, args.every)
             for n_reps in args.reps:
+                # Once per batch run, not per step (the threats tiled R times): untimed.
+                t0 = time.process_time()
+                tile_threats(pipe.params.threats, n_reps)
+                t_tile = time.process_time() - t0
                 t_loop = t_batch = 0.0
                 for k in steps:
                     snaps = [runs[r % args.seeds][k] for r in range(n_reps)]
@@ -183,7 +189,8 @@ def main() -> None:
                 n = len(steps)
                 print(
                     f"{name:<11}{flyout:<10}{n_reps:>5}{1e3 * t_loop / n:>14.2f}"
-                    f"{1e3 * t_batch / n:>15.2f}{t_loop / max(t_batch, 1e-12):>7.1f}",
+                    f"{1e3 * t_batch / n:>15.2f}{t_loop / max(t_batch, 1e-12):>7.1f}"
+                    f"{1e3 * t_tile:>12.1f}",
                     flush=True,
                 )
 
