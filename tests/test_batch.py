@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import yaml
 
 from skydome.engine import RunResult, simulate
 from skydome.engine.batch import auto_batch_size, simulate_batch, unbatched_reason
-from skydome.engine.batch_step import BatchEventLog
+from skydome.engine.batch_step import BatchEventLog, kernels
 from skydome.engine.stages import default_pipeline
 from skydome.events import EventLog
 from skydome.results import events_table, summarize
@@ -158,3 +159,35 @@ def test_batch_option_is_checked(tmp_path: Path) -> None:
     assert "--batch: expected 1 to 4096, got 0" in res.stderr
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "s").exists()
+
+
+class _Wrapped:
+    """A stage the batched kernels do not know: every call goes to the built-in one."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@pytest.mark.parametrize("flyout", ["kinematic", "guided"])
+def test_stages_without_a_batched_kernel_run_per_replication_inside_the_batch(
+    flyout: str,
+) -> None:
+    params = _params("default", flyout, 500.0)
+    base = default_pipeline(params)
+    pipe = replace(
+        base,
+        sensor=_Wrapped(base.sensor),
+        tracker=_Wrapped(base.tracker),
+        planner=_Wrapped(base.planner),
+        flyout=_Wrapped(base.flyout),
+    )
+    kern = kernels(pipe)
+    assert set(kern.looped) == {"flyout", "decision", "sensor", "tracker"}
+    assert kernels(base).looped == ()
+    assert unbatched_reason(pipe) is None
+    seeds = [41, 42, 43]
+    for r in simulate_batch(params, seeds, pipeline=pipe):
+        assert_same_run(r, simulate(params, seed=r.seed, pipeline=base))

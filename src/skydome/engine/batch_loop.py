@@ -10,8 +10,7 @@ without a vectorised form: correct, not faster than single runs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +26,7 @@ from skydome.sensors.base import Detections
 from skydome.sensors.jamming import Jammers
 from skydome.threats import Threats
 from skydome.tracking.base import CoverageFn, ScanReport, Tracker, TrackState
+from skydome.tracking.gnn_batch import BatchScanReport, BatchTracks
 
 B = NDArray[np.bool_]
 
@@ -103,71 +103,6 @@ def _concat_detections(dets: list[Detections], t_s: float, radar: int) -> Detect
 # --- tracking --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BatchTracks:
-    """The air pictures of R replications: one table sorted by replication.
-
-    Attributes:
-        tracks: every replication's tracks (`TrackState.next_id` unused).
-        rep: (T,) replication of each row.
-        next_id: (R,) the id each replication's next new track gets.
-    """
-
-    tracks: TrackState
-    rep: I64
-    next_id: I64
-
-    @staticmethod
-    def empty(n_reps: int, time_s: float = 0.0) -> BatchTracks:
-        """No tracks in any replication."""
-        return BatchTracks(
-            TrackState.empty(time_s), np.zeros(0, dtype=np.int64), np.zeros(n_reps, np.int64)
-        )
-
-    @staticmethod
-    def join(pictures: Sequence[TrackState]) -> BatchTracks:
-        """One batch of single pictures (all at the same time)."""
-        tracks = _concat_tracks(pictures)
-        rep = np.concatenate([_reps(p.n, k) for k, p in enumerate(pictures)])
-        next_id = np.array([p.next_id for p in pictures], dtype=np.int64)
-        return BatchTracks(tracks, rep, next_id)
-
-    def split(self) -> list[TrackState]:
-        """Each replication's picture."""
-        cut = offsets(self.rep, self.next_id.size)
-        return [
-            replace(self.tracks.select(np.arange(cut[k], cut[k + 1])), next_id=int(self.next_id[k]))
-            for k in range(self.next_id.size)
-        ]
-
-    def select(self, keep: B | I64) -> BatchTracks:
-        """The rows selected by a mask or sorted indices."""
-        return BatchTracks(self.tracks.select(keep), self.rep[keep], self.next_id)
-
-
-def _concat_tracks(pictures: Sequence[TrackState]) -> TrackState:
-    first = pictures[0]
-    names = (
-        "x", "P", "track_id", "hits", "opportunities", "misses", "confirmed", "born_s",
-        "last_update_s", "truth", "quality", "mode_x", "mode_P", "mode_prob",
-    )  # fmt: skip
-    with_rows = [p for p in pictures if p.n] or [first]
-    cols: dict[str, Any] = {k: np.concatenate([getattr(p, k) for p in with_rows]) for k in names}
-    return replace(first, next_id=0, **cols)
-
-
-@dataclass(frozen=True)
-class BatchScanReport:
-    """Every replication's `ScanReport` rows and their replication."""
-
-    confirmed_ids: I64
-    confirmed_truth: I64
-    confirmed_rep: I64
-    deleted_ids: I64
-    deleted_truth: I64
-    deleted_rep: I64
-
-
 def step_batch(
     tracker: Tracker, bt: BatchTracks, det: Detections, det_rep: I64, coverage: CoverageFn
 ) -> tuple[BatchTracks, BatchScanReport]:
@@ -191,30 +126,20 @@ def _join_reports(reports: list[ScanReport]) -> BatchScanReport:
     def cat(name: str) -> I64:
         return np.concatenate([getattr(r, name) for r in reports]).astype(np.int64)
 
+    def reps(name: str) -> I64:
+        return np.concatenate([_reps(getattr(r, name).size, k) for k, r in enumerate(reports)])
+
     return BatchScanReport(
-        cat("confirmed_ids"),
-        cat("confirmed_truth"),
-        np.concatenate([_reps(r.confirmed_ids.size, k) for k, r in enumerate(reports)]),
-        cat("deleted_ids"),
-        cat("deleted_truth"),
-        np.concatenate([_reps(r.deleted_ids.size, k) for k, r in enumerate(reports)]),
+        confirmed_ids=cat("confirmed_ids"),
+        confirmed_truth=cat("confirmed_truth"),
+        confirmed_rep=reps("confirmed_ids"),
+        deleted_ids=cat("deleted_ids"),
+        deleted_truth=cat("deleted_truth"),
+        deleted_rep=reps("deleted_ids"),
     )
 
 
 # --- decisions -----------------------------------------------------------------------
-
-
-def tile_batteries(bat: BatteryParams, n_reps: int) -> BatteryParams:
-    """The batteries of R replications, battery k*B + b being battery b of replication k."""
-    out: dict[str, Any] = {}
-    n_b = bat.pos_m.shape[0]
-    for name, value in vars(bat).items():
-        if isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == n_b:
-            reps = (n_reps,) + (1,) * (value.ndim - 1)
-            out[name] = np.tile(value, reps)
-        else:
-            out[name] = value
-    return replace(bat, **out)
 
 
 def _launchers_of(ln: Launchers, k: int, n_b: int) -> tuple[Launchers, I64]:

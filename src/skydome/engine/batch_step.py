@@ -39,6 +39,7 @@ from skydome.engine.step import _HELD_NOTE, _KEEP, TARGET_SWITCH, Rngs
 from skydome.events import EventLog, Events
 from skydome.scenario.compile import SimParams
 from skydome.tracking.base import TrackState
+from skydome.tracking.gnn_batch import BatchTracks
 
 __all__ = ["BatchEventLog", "BatchState", "run", "step_batch", "unsupported"]
 
@@ -91,17 +92,49 @@ class BatchEventLog:
 
 def unsupported(pipe: Pipeline) -> str | None:
     """What the scenario uses that the batched step does not cover (None: nothing)."""
-    why = unsupported_params(pipe.params)
-    if why is not None:
-        return why
-    return None
+    return unsupported_params(pipe.params)
 
 
-def _kernels() -> tuple[Any, Any, Any, Any]:
-    """The batched kernels: flyout and assessment, decision, sensing, tracking."""
-    from skydome.engine import batch_loop
+@dataclass(frozen=True)
+class Kernels:
+    """The batched form of each stage: a module of kernels with `batch_loop`'s signatures.
 
-    return batch_loop, batch_loop, batch_loop, batch_loop
+    Attributes:
+        flyout: `reads_picture_batch`, `advance_batch`, `assess_batch`, `launch_batch`.
+        decide: `decide_batch`.
+        sense: `truth_batch`, `jammers_batch`, `detect_batch`.
+        track: `step_batch`.
+        looped: the stages without a vectorised kernel (a custom stage, an IMM
+            tracker, ...): their `batch_loop` reference runs each replication's
+            rows through the single-run stage, correct but not faster.
+    """
+
+    flyout: Any
+    decide: Any
+    sense: Any
+    track: Any
+    looped: tuple[str, ...]
+
+
+def kernels(pipe: Pipeline) -> Kernels:
+    """Each stage's vectorised kernels where they cover it, else its reference loop."""
+    from skydome.engagement import flyout_batch
+    from skydome.engine import batch_loop, decide_batch, sense_batch
+    from skydome.tracking import gnn_batch
+
+    looped = []
+
+    def pick(name: str, fast: Any, ok: bool) -> Any:
+        if ok:
+            return fast
+        looped.append(name)
+        return batch_loop
+
+    fly = pick("flyout", flyout_batch, flyout_batch.supports_batch(pipe.flyout, pipe.assessment))
+    dec = pick("decision", decide_batch, decide_batch.supports_batch(pipe))
+    sen = pick("sensor", sense_batch, sense_batch.supports_batch(pipe.sensor))
+    trk = pick("tracker", gnn_batch, gnn_batch.supports_batch(pipe.tracker))
+    return Kernels(fly, dec, sen, trk, tuple(looped))
 
 
 def unsupported_params(p: SimParams) -> str | None:
@@ -146,7 +179,7 @@ class BatchState:
     t_s: float
     n_reps: int
     world: WorldState
-    picture: object  # gnn_batch.BatchTracks (typed loosely: the module loads lazily)
+    picture: BatchTracks
     launchers: Launchers
     pending_track: I64
     pending_until_s: F64
@@ -165,8 +198,6 @@ class BatchState:
     @staticmethod
     def initial(pipe: Pipeline, n_reps: int, bat_tiled: BatteryParams) -> BatchState:
         """Every replication's `SimState.initial`, stacked."""
-        from skydome.engine.batch_loop import BatchTracks
-
         one = SimState.initial(pipe.params, pipe.flyout.empty())
 
         def tile(a: NDArray[Any]) -> NDArray[Any]:
@@ -210,19 +241,20 @@ def run(
     pipe: Pipeline, seeds: Sequence[int], progress: ProgressFn | None = None
 ) -> list[RunResult]:
     """`simulate_batch` for a pipeline `unsupported` has nothing against."""
-    from skydome.engine.batch_loop import tile_batteries
+    from skydome.engine.decide_batch import tile_batteries
 
     p = pipe.params
     n_reps = len(seeds)
     rngs = [Rngs.from_seed(s, p.radars.names) for s in seeds]
     bat_tiled = tile_batteries(p.batteries, n_reps)
     state = BatchState.initial(pipe, n_reps, bat_tiled)
+    kern = kernels(pipe)
     log = BatchEventLog.new()
     n_steps = int(np.ceil(p.duration_s / p.step_s - 1e-9))
     report_every = max(1, n_steps // 100)
     for k in range(1, n_steps + 1):
         t = min(k * p.step_s, p.duration_s)
-        state = step_batch(pipe, state, t, rngs, bat_tiled, log)
+        state = step_batch(pipe, state, t, rngs, bat_tiled, log, kern)
         if progress is not None and (k % report_every == 0 or k == n_steps):
             progress(k / n_steps)
     return _results(pipe, seeds, state, log)
@@ -233,7 +265,6 @@ def _results(
 ) -> list[RunResult]:
     """Each replication's `RunResult`, as `simulate` packs a single run's."""
     from skydome.engine.simulate import _concat, _track_sample, _truth_sample
-    from skydome.tracking.base import TrackState
 
     p = pipe.params
     n, n_a, n_b = p.threats.n, p.assets.value.shape[0], p.batteries.pos_m.shape[0]
@@ -272,6 +303,7 @@ def step_batch(
     rngs: Sequence[Rngs],
     bat_tiled: BatteryParams,
     log: BatchEventLog,
+    kern: Kernels | None = None,
 ) -> BatchState:
     """Advance every replication from `s.t_s` to `t_s` (`skydome.engine.step.step`).
 
@@ -282,11 +314,13 @@ def step_batch(
         rngs: (R,) each replication's random streams (advanced by the draws made).
         bat_tiled: the batteries tiled R times (`decide_batch.tile_batteries`).
         log: receives the step's events.
+        kern: the stages' batched kernels (`kernels(pipe)` if None).
 
     Returns:
         The batch's state at `t_s`.
     """
-    fb, db, rb, gb = _kernels()
+    kern = kernels(pipe) if kern is None else kern
+    fb, db, rb, gb = kern.flyout, kern.decide, kern.sense, kern.track
 
     p = pipe.params
     th, doc = p.threats, p.doctrine
@@ -294,7 +328,6 @@ def step_batch(
     n_reps, n = s.n_reps, th.n
     n_b = p.batteries.pos_m.shape[0]
     world, picture, missiles, mrep = s.world, s.picture, s.missiles, s.missile_rep
-    assert isinstance(picture, gb.BatchTracks)
     pending_track, pending_until, pending_kill, pending_rep = (
         s.pending_track, s.pending_until_s, s.pending_kill, s.pending_rep,
     )  # fmt: skip
