@@ -14,13 +14,41 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["F64", "I64", "concat_rows", "grouped_cumsum", "rank_within_groups", "take_rows"]
+__all__ = [
+    "F64",
+    "I64",
+    "concat_rows",
+    "grouped_cumsum",
+    "rank_within_groups",
+    "rep_key",
+    "rep_offsets",
+    "take_rows",
+]
 
 F64 = NDArray[np.float64]
 """A float64 array (the one definition of this alias)."""
 I64 = NDArray[np.int64]
 """An int64 array (the one definition of this alias)."""
 T = TypeVar("T")
+
+
+def rep_offsets(rep: I64, n_reps: int) -> I64:
+    """(R + 1,) where each replication's block starts in a table sorted by replication.
+
+    Rows `rep_offsets(rep, R)[k]` up to `[k + 1]` are replication k's (batched
+    replications, `skydome.engine.batch_step`).
+    """
+    out: I64 = np.searchsorted(rep, np.arange(n_reps + 1)).astype(np.int64)
+    return out
+
+
+def rep_key(rep: I64, ids: I64) -> I64:
+    """One int64 key per (replication, local id) pair: ids of two replications never meet.
+
+    Ids must be below 2**40 (track, missile and threat ids of a run are far below).
+    """
+    out: I64 = rep.astype(np.int64) * (1 << 40) + ids
+    return out
 
 
 def take_rows(obj: T, sel: NDArray[np.bool_] | I64) -> T:

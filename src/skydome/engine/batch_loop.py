@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import F64, I64, concat_rows, take_rows
+from skydome.arrays import F64, I64, concat_rows, rep_offsets, take_rows
 from skydome.engagement.assessment import Outcome
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.launchers import Launchers
@@ -24,16 +24,10 @@ from skydome.engine.pipeline import Arrivals, Flyout, KillAssessment, Pipeline
 from skydome.engine.state import Missiles, WorldState
 from skydome.sensors.base import Detections
 from skydome.sensors.jamming import Jammers
-from skydome.threats import Threats
 from skydome.tracking.base import CoverageFn, ScanReport, Tracker, TrackState
 from skydome.tracking.gnn_batch import BatchScanReport, BatchTracks
 
 B = NDArray[np.bool_]
-
-
-def offsets(rep: I64, n_reps: int) -> I64:
-    """(R+1,) where each replication's rows start in a table sorted by replication."""
-    return np.searchsorted(rep, np.arange(n_reps + 1)).astype(np.int64)
 
 
 def _reps(n: int, k: int) -> I64:
@@ -41,24 +35,6 @@ def _reps(n: int, k: int) -> I64:
 
 
 # --- truth and sensing ---------------------------------------------------------------
-
-
-def truth_batch(th: Threats, t_s: float, evade_start_s: F64, n_reps: int) -> tuple[F64, F64]:
-    """(R*N, 3) positions and velocities of every replication's threats at `t_s`."""
-    n = th.n
-    parts = [
-        th.state_at(t_s, evade_start_s=evade_start_s[k * n : (k + 1) * n]) for k in range(n_reps)
-    ]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-
-def jammers_batch(th: Threats, pos_m: F64, in_sky: B, n_reps: int) -> tuple[Jammers, I64]:
-    """The jammers on the air in every replication (as `step` builds them) and their rep."""
-    on_air = in_sky & np.tile(th.jam_erp_w > 0.0, n_reps)
-    rows = np.flatnonzero(on_air)
-    local = rows % th.n
-    jam = Jammers(pos_m[rows], th.jam_erp_w[local], th.jam_bandwidth_hz[local])
-    return jam, rows // th.n
 
 
 def _jammers_of(jam: Jammers, rows: B) -> Jammers:
@@ -108,7 +84,7 @@ def step_batch(
 ) -> tuple[BatchTracks, BatchScanReport]:
     """One scan of one radar in every replication through the tracker."""
     n_reps = bt.next_id.size
-    cut = offsets(det_rep, n_reps)
+    cut = rep_offsets(det_rep, n_reps)
     pics, reports = [], []
     for k, pic in enumerate(bt.split()):
         rows = np.arange(cut[k], cut[k + 1])
@@ -175,7 +151,7 @@ def decide_batch(
     from skydome.engine.step import _decide
 
     n_b = pipe.params.batteries.pos_m.shape[0]
-    tcut, icut = offsets(trep, n_reps), offsets(irep, n_reps)
+    tcut, icut = rep_offsets(trep, n_reps), rep_offsets(irep, n_reps)
     stock, ready, reserve = launchers.stock.copy(), launchers.ready_s.copy(), launchers.reserve
     reserve = reserve.copy()
     news, reps, scores, ranks, reasons = [], [], [], [], []
@@ -220,7 +196,7 @@ def reads_picture_batch(flyout: Flyout, missiles: Missiles, mrep: I64, t1_s: flo
     if reads is None:
         return True
     n_reps = int(mrep.max()) + 1 if mrep.size else 0
-    cut = offsets(mrep, n_reps)
+    cut = rep_offsets(mrep, n_reps)
     return any(
         bool(reads(missiles.take(np.arange(cut[k], cut[k + 1])), t1_s))
         for k in range(n_reps)
@@ -229,7 +205,7 @@ def reads_picture_batch(flyout: Flyout, missiles: Missiles, mrep: I64, t1_s: flo
 
 
 def _tracks_of(tracks: TrackState, trep: I64, k: int, n_reps: int) -> TrackState:
-    cut = offsets(trep, n_reps)
+    cut = rep_offsets(trep, n_reps)
     return tracks.select(np.arange(cut[k], cut[k + 1]))
 
 
@@ -249,7 +225,7 @@ def advance_batch(
     """`Flyout.advance` in every replication with missiles in the air."""
     n = world.kill_time_s.shape[0] // n_reps
     n_a = world.asset_value.shape[0] // n_reps
-    cut = offsets(mrep, n_reps)
+    cut = rep_offsets(mrep, n_reps)
     kept: list[Missiles] = []
     kept_rep, arrived, arr_rep = [], [], []
     for k in range(n_reps):
@@ -291,7 +267,7 @@ def assess_batch(
     """`KillAssessment.assess` in every replication with arrivals; kill times (R*N,)."""
     n = world.kill_time_s.shape[0] // n_reps
     n_a = world.asset_value.shape[0] // n_reps
-    cut = offsets(arep, n_reps)
+    cut = rep_offsets(arep, n_reps)
     kill = world.kill_time_s.copy()
     outs = []
     for k in range(n_reps):
@@ -323,7 +299,7 @@ def launch_batch(
 ) -> tuple[Missiles, I64]:
     """`Flyout.launch` in every replication: rows stay sorted by replication."""
     n_reps = int(max(mrep.max(initial=-1), new_rep.max(initial=-1), trep.max(initial=-1))) + 1
-    mcut, ncut = offsets(mrep, n_reps), offsets(new_rep, n_reps)
+    mcut, ncut = rep_offsets(mrep, n_reps), rep_offsets(new_rep, n_reps)
     out = missiles.take(np.zeros(0, dtype=np.int64))
     reps = []
     for k in range(n_reps):

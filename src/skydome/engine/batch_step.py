@@ -25,17 +25,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import F64, I64, find_ids
-from skydome.engagement import fire_control as fc
+from skydome.arrays import F64, I64, rep_key
 from skydome.engagement.assessment import KILL, Outcome
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.launchers import Launchers, start_reloads
 from skydome.engagement.params import BatteryParams
+from skydome.engine import sense_batch
+from skydome.engine.decide_batch import log_held_batch, tile_batteries
 from skydome.engine.network import network_active
 from skydome.engine.pipeline import Pipeline
 from skydome.engine.simulate import ProgressFn, RunResult
 from skydome.engine.state import Missiles, SimState, Tally, WorldState
-from skydome.engine.step import _HELD_NOTE, _KEEP, TARGET_SWITCH, Rngs
+from skydome.engine.step import TARGET_SWITCH, Rngs
 from skydome.events import EventLog, Events
 from skydome.scenario.compile import SimParams
 from skydome.tracking.base import TrackState
@@ -102,7 +103,7 @@ class Kernels:
     Attributes:
         flyout: `reads_picture_batch`, `advance_batch`, `assess_batch`, `launch_batch`.
         decide: `decide_batch`.
-        sense: `truth_batch`, `jammers_batch`, `detect_batch`.
+        sense: `detect_batch` (truth and jammers are the sensor's input: `sense_batch`).
         track: `step_batch`.
         looped: the stages without a vectorised kernel (a custom stage, an IMM
             tracker, ...): their `batch_loop` reference runs each replication's
@@ -119,7 +120,7 @@ class Kernels:
 def kernels(pipe: Pipeline) -> Kernels:
     """Each stage's vectorised kernels where they cover it, else its reference loop."""
     from skydome.engagement import flyout_batch
-    from skydome.engine import batch_loop, decide_batch, sense_batch
+    from skydome.engine import batch_loop, decide_batch
     from skydome.tracking import gnn_batch
 
     looped = []
@@ -232,17 +233,10 @@ class BatchState:
         )
 
 
-def _key(rep: I64, ids: I64) -> I64:
-    """One int64 key per (replication, local id): ids of different replications never meet."""
-    return rep.astype(np.int64) * (1 << 40) + ids
-
-
 def run(
     pipe: Pipeline, seeds: Sequence[int], progress: ProgressFn | None = None
 ) -> list[RunResult]:
     """`simulate_batch` for a pipeline `unsupported` has nothing against."""
-    from skydome.engine.decide_batch import tile_batteries
-
     p = pipe.params
     n_reps = len(seeds)
     rngs = [Rngs.from_seed(s, p.radars.names) for s in seeds]
@@ -371,8 +365,8 @@ def step_batch(
         dead = known & pending_kill
         if dead.any():
             gone = np.isin(
-                _key(picture.rep, picture.tracks.track_id),
-                _key(pending_rep[dead], pending_track[dead]),
+                rep_key(picture.rep, picture.tracks.track_id),
+                rep_key(pending_rep[dead], pending_track[dead]),
             )
             picture = picture.select(~gone)
         pending_track, pending_until = pending_track[~known], pending_until[~known]
@@ -407,8 +401,8 @@ def step_batch(
     due_radars = np.flatnonzero(next_scan <= t + 1e-9)
     if due_radars.size:
         in_sky = np.tile((th.launch_s <= t) & (t < th.end_s), n_reps) & (world.kill_time_s > t)
-        pos, _ = rb.truth_batch(th, t, world.evade_start_s, n_reps)
-        jam, jam_rep = rb.jammers_batch(th, pos, in_sky, n_reps)
+        pos, _ = sense_batch.truth_batch(th, t, world.evade_start_s, n_reps)
+        jam, jam_rep = sense_batch.jammers_batch(th, pos, in_sky, n_reps)
         first_detect = first_detect.copy()
         first_track = first_track.copy()
         next_scan = next_scan.copy()
@@ -457,9 +451,13 @@ def step_batch(
             pipe, t, tracks, picture.rep, missiles.flight, mrep, pending_track[waiting],
             pending_rep[waiting], launchers, bat_tiled, n_launched, n_reps,
         )  # fmt: skip
-        held_track, held_logged, held_rep = _log_held(
-            log, pipe, t, tracks, picture.rep, reason, held_track, held_logged, held_rep
+        held, held_track, held_logged, held_rep = log_held_batch(
+            pipe, t, tracks, picture.rep, reason, held_track, held_logged, held_rep
         )
+        log.add(
+            "held", t, rep=held.rep, n=held.rep.size, threat_id=held.threat_id,
+            track_id=held.track_id, note=held.note, pos_m=held.pos_m,
+        )  # fmt: skip
         if new.n:
             n_launched = n_launched + np.bincount(nrep, minlength=n_reps)
             missiles, mrep = fb.launch_batch(
@@ -510,35 +508,3 @@ def _log_outcomes(log: BatchEventLog, due: InFlight, rep: I64, out: Outcome) -> 
             miss_distance_m=out.miss_m[sel],
             pos_m=out.threat_pos_m[sel],
         )
-
-
-def _log_held(
-    log: BatchEventLog,
-    pipe: Pipeline,
-    t: float,
-    tracks: TrackState,
-    trep: I64,
-    reason: I64,
-    prev_track: I64,
-    prev_logged: I64,
-    prev_rep: I64,
-) -> tuple[I64, I64, I64]:
-    """`step._log_held` for every replication (track ids matched within a replication)."""
-    rows = np.flatnonzero(tracks.confirmed)
-    ids, r, reps = tracks.track_id[rows], reason[rows], trep[rows]
-    known, at = find_ids(_key(prev_rep, prev_track), _key(reps, ids))
-    logged = np.zeros(ids.size, dtype=np.int64)
-    logged[known] = prev_logged[at[known]]
-    r = np.where((r == _KEEP) & ~known, fc.HOLD_QUALITY, r)
-    held = r > fc.HOLD_NONE
-    bit = np.left_shift(1, np.maximum(r, 0))
-    new = held & (logged & bit == 0)
-    if new.any():
-        sel = rows[new]
-        log.add(
-            "held", t, rep=reps[new], n=sel.size, threat_id=tracks.truth[sel],
-            track_id=ids[new], note=_HELD_NOTE[r[new]],
-            pos_m=pipe.predict(tracks, t, sel)[:, :3],
-        )  # fmt: skip
-    logged = np.where(r == fc.HOLD_NONE, 0, np.where(held, logged | bit, logged))
-    return ids, logged, reps

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import F64, I64, find_ids
+from skydome.arrays import F64, I64, find_ids, rep_key, rep_offsets
 from skydome.engagement import fire_control as fc
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.geometry import InterceptGrid
@@ -135,19 +135,7 @@ def supports_batch(pipe: Pipeline) -> bool:
     )
 
 
-def _cuts(rep: I64, n_reps: int) -> I64:
-    """(R + 1,) block offsets of a rep-sorted `rep` column."""
-    cut: I64 = np.searchsorted(rep, np.arange(n_reps + 1)).astype(np.int64)
-    return cut
-
-
-def _key(rep: I64, ids: I64) -> I64:
-    """One int64 key per (replication, local id)."""
-    out: I64 = rep.astype(np.int64) * (1 << 40) + ids
-    return out
-
-
-def _count_per_key(keys: I64, of: I64) -> I64:
+def _count_perrep_key(keys: I64, of: I64) -> I64:
     """(N,) how many of `of` equal each of `keys`."""
     if of.size == 0 or keys.size == 0:
         return np.zeros(keys.size, dtype=np.int64)
@@ -160,7 +148,7 @@ def _count_per_key(keys: I64, of: I64) -> I64:
 
 def _rank_in_blocks(rep: I64, n_reps: int) -> I64:
     """(K,) position of each row within its replication's block (rows sorted by rep)."""
-    cut = _cuts(rep, n_reps)
+    cut = rep_offsets(rep, n_reps)
     out: I64 = np.arange(rep.size, dtype=np.int64) - cut[rep]
     return out
 
@@ -319,14 +307,14 @@ def decide_batch(
     no_rep = np.zeros(0, dtype=np.int64)
     nothing = (InFlight.empty(), no_rep, launchers, np.zeros(0), no_rep.copy(), reason)
     stock = launchers.battery_stock(n_reps * n_b).reshape(n_reps, n_b, n_m)
-    tkey = _key(trep, tracks.track_id)
-    in_air = _count_per_key(tkey, _key(irep, inflight.track_id))
+    tkey = rep_key(trep, tracks.track_id)
+    in_air = _count_perrep_key(tkey, rep_key(irep, inflight.track_id))
     if doc.policy == "shoot_shoot":
         room = np.maximum(doc.max_missiles_per_target - in_air, 0)
     else:
         free = in_air == 0
         if waiting.size:
-            free &= ~np.isin(tkey, _key(wrep, waiting))
+            free &= ~np.isin(tkey, rep_key(wrep, waiting))
         room = np.where(free, doc.salvo_size, 0)
     salvo = np.minimum(room, doc.salvo_size)
     open_ = tracks.confirmed & (salvo > 0)
@@ -346,7 +334,7 @@ def decide_batch(
             return nothing
     n_c = cand.size
     crep = trep[cand]
-    ccut = _cuts(crep, n_reps)
+    ccut = rep_offsets(crep, n_reps)
     salvo = salvo[cand]
     x = pipe.predict(tracks, t, cand)
     pos, vel = x[:, :3], x[:, 3:]
@@ -631,7 +619,7 @@ def log_held_batch(
     """
     rows = np.flatnonzero(tracks.confirmed)
     ids, r, reps = tracks.track_id[rows], reason[rows], trep[rows]
-    known, at = find_ids(_key(prev_rep, prev_track), _key(reps, ids))
+    known, at = find_ids(rep_key(prev_rep, prev_track), rep_key(reps, ids))
     logged = np.zeros(ids.size, dtype=np.int64)
     logged[known] = prev_logged[at[known]]
     r = np.where((r == _KEEP) & ~known, fc.HOLD_QUALITY, r)

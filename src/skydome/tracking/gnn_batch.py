@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import F64, I64
+from skydome.arrays import F64, I64, rep_offsets
 from skydome.sensors.base import Detections
 from skydome.tracking import gating
 from skydome.tracking.association import min_weight_matching
@@ -71,12 +71,6 @@ _FIELDS = (
     "mode_prob",
 )
 """The per-track array fields of `TrackState`."""
-
-
-def _offsets(rep: I64, n_reps: int) -> I64:
-    """(R + 1,) row offsets of each replication's block in a rep-sorted table."""
-    out: I64 = np.searchsorted(rep, np.arange(n_reps + 1)).astype(np.int64)
-    return out
 
 
 @dataclass(frozen=True)
@@ -138,7 +132,7 @@ class BatchTracks:
 
     def split(self) -> list[TrackState]:
         """The single pictures, replication by replication (with their `next_id`)."""
-        off = _offsets(self.rep, self.n_reps).tolist()
+        off = rep_offsets(self.rep, self.n_reps).tolist()
         t = self.tracks
         out = []
         for k in range(self.n_reps):
@@ -276,7 +270,7 @@ def _gate_batch(
     # Candidates within the radius of the single run's k-d tree (its largest trR
     # is its replication's), which bounds its dense test too:
     # |nu|^2 <= gamma trP + gamma trR <= gamma (trP + max trR).
-    z_off = _offsets(zrep, n_reps)
+    z_off = rep_offsets(zrep, n_reps)
     has = mk > 0
     tr_max = np.zeros(n_reps)
     tr_max[has] = np.maximum.reduceat(trR, z_off[:-1][has])
