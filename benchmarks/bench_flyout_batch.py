@@ -1,6 +1,6 @@
 """Claim: batched flyout and kill assessment of R replications beat R single calls per step.
 
-`skydome.engagement.flyout_batch` against the single stages, replication by replication.
+`skydome.engine.flyout_batch` against the single stages, replication by replication.
 
 States are real: the single engine runs a few seeds of a built-in scenario
 (kinematic and guided flyout) and keeps each replication's state before every
@@ -29,7 +29,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from skydome.arrays import concat_rows
-from skydome.engagement.flyout_batch import (
+from skydome.engine.flyout_batch import (
     advance_batch,
     aim_picture_batch,
     assess_batch,
@@ -117,18 +117,22 @@ def _batch(pipe: Pipeline, snaps: list[Snap], t1: float, inputs: dict) -> None: 
                      inputs["trep_after"])  # fmt: skip
 
 
+def _rep(counts: list[int]) -> np.ndarray:
+    """(sum,) replication of each row, `counts[r]` rows of replication r."""
+    return np.repeat(np.arange(len(counts)), counts).astype(np.int64)
+
+
 def _inputs(snaps: list[Snap]) -> dict:  # type: ignore[type-arg]
     """The batch's inputs at one step (built outside the timing: the batched engine holds them)."""
-    rep = lambda counts: np.repeat(np.arange(len(counts)), counts).astype(np.int64)  # noqa: E731
     news = [
         sn.after.missiles.flight.take(sn.after.missiles.flight.missile_id >= sn.state.c2.n_launched)
         for sn in snaps
     ]
     return {
         "missiles": _cat([sn.state.missiles for sn in snaps]),
-        "mrep": rep([sn.state.missiles.n for sn in snaps]),
+        "mrep": _rep([sn.state.missiles.n for sn in snaps]),
         "pic": _cat([sn.state.picture for sn in snaps]),
-        "trep": rep([sn.state.picture.n for sn in snaps]),
+        "trep": _rep([sn.state.picture.n for sn in snaps]),
         "world": WorldState(
             *(
                 np.concatenate([getattr(sn.state.world, f.name) for sn in snaps])
@@ -136,9 +140,9 @@ def _inputs(snaps: list[Snap]) -> dict:  # type: ignore[type-arg]
             )
         ),
         "new": _cat(news),
-        "new_rep": rep([x.n for x in news]),
+        "new_rep": _rep([x.n for x in news]),
         "pic_after": _cat([sn.after.picture for sn in snaps]),
-        "trep_after": rep([sn.after.picture.n for sn in snaps]),
+        "trep_after": _rep([sn.after.picture.n for sn in snaps]),
     }
 
 

@@ -1,4 +1,4 @@
-"""Batched flyout and kill assessment (`skydome.engagement.flyout_batch`) against the single run.
+"""Batched flyout and kill assessment (`skydome.engine.flyout_batch`) against the single run.
 
 Real states come from the single engine (built-in `default` and `saturation`,
 kinematic and guided flyout, several seeds); at steps where missiles fly, the
@@ -21,7 +21,7 @@ import pytest
 from skydome.arrays import F64, I64, concat_rows
 from skydome.engagement.assessment import Outcome
 from skydome.engagement.flyout import InFlight
-from skydome.engagement.flyout_batch import (
+from skydome.engine.flyout_batch import (
     advance_batch,
     aim_picture_batch,
     assess_batch,
@@ -231,7 +231,7 @@ def _check_step(
             _assert_same(replace(out_b, kill_time_s=ref_o.kill_time_s), ref_o, "outcome")
             kill_b = out_b.kill_time_s
             n_arr = arr_b.due.n
-            n_sw = int(np.count_nonzero(out_b.switched))
+            n_sw = 0 if out_b.switched is None else int(np.count_nonzero(out_b.switched))
         _assert_same(kill_b, np.concatenate(ref_kill), "kill_time_s")
     for r in range(n_reps):
         assert seek[r].bit_generator.state == seek_ref[r].bit_generator.state

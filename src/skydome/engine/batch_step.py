@@ -119,8 +119,7 @@ class Kernels:
 
 def kernels(pipe: Pipeline) -> Kernels:
     """Each stage's vectorised kernels where they cover it, else its reference loop."""
-    from skydome.engagement import flyout_batch
-    from skydome.engine import batch_loop, decide_batch
+    from skydome.engine import batch_loop, decide_batch, flyout_batch
     from skydome.tracking import gnn_batch
 
     looped = []

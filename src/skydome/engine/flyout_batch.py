@@ -67,7 +67,7 @@ from skydome.engagement.guided import (
 from skydome.engagement.guided import SPENT as SPENT_FLIGHT
 from skydome.engagement.guided_launch import lofted, turn_over
 from skydome.engagement.params import MissileParams, TypePhysics
-from skydome.engine.pipeline import Arrivals
+from skydome.engine.pipeline import Arrivals, Flyout, KillAssessment
 from skydome.engine.stages import GuidedFlyout, KinematicFlyout, LethalityAssessment
 from skydome.engine.state import Missiles, WorldState
 from skydome.threats import Threats
@@ -153,7 +153,7 @@ def _rekeyed_picture(picture: TrackState, trep: I64, stride: int) -> TrackState:
 
 
 def launch_batch(
-    flyout: KinematicFlyout | GuidedFlyout,
+    flyout: Flyout,
     missiles: Missiles,
     mrep: I64,
     new: InFlight,
@@ -176,6 +176,7 @@ def launch_batch(
         (missiles, mrep): K + J rows sorted by replication, each replication's
         existing missiles then its new ones (the single run's order).
     """
+    assert type(flyout) in (KinematicFlyout, GuidedFlyout), "see supports_batch"
     if isinstance(flyout, GuidedFlyout):
         mis = flyout.params.missiles
         assert mis.physics is not None and missiles.physics is not None
@@ -197,9 +198,7 @@ def launch_batch(
     return both, rep
 
 
-def reads_picture_batch(
-    flyout: KinematicFlyout | GuidedFlyout, missiles: Missiles, mrep: I64, t1_s: float
-) -> bool:
+def reads_picture_batch(flyout: Flyout, missiles: Missiles, mrep: I64, t1_s: float) -> bool:
     """Whether `advance` of any replication to `t1_s` reads the picture.
 
     Kinematic: some missile (of any replication) arrives; guided: always.
@@ -209,7 +208,7 @@ def reads_picture_batch(
 
 
 def aim_picture_batch(
-    flyout: KinematicFlyout | GuidedFlyout,
+    flyout: Flyout,
     missiles: Missiles,
     mrep: I64,
     picture: TrackState,
@@ -233,7 +232,7 @@ def aim_picture_batch(
 
 
 def advance_batch(
-    flyout: KinematicFlyout | GuidedFlyout,
+    flyout: Flyout,
     missiles: Missiles,
     mrep: I64,
     t0_s: float,
@@ -264,6 +263,7 @@ def advance_batch(
         (None: none in any) and their replications. `arrivals.ended.row`
         indexes the batch's input rows.
     """
+    assert type(flyout) in (KinematicFlyout, GuidedFlyout), "see supports_batch"
     if isinstance(flyout, GuidedFlyout):
         return _advance_guided(flyout, missiles, mrep, t0_s, t1_s, world, aim, trep, rngs_seeker)
     fl = missiles.flight
@@ -610,7 +610,7 @@ def _uniforms(rngs: Sequence[np.random.Generator], rep: I64, draws: int) -> tupl
 
 
 def assess_batch(
-    assessment: LethalityAssessment,
+    assessment: KillAssessment,
     arrivals: Arrivals,
     arep: I64,
     world: WorldState,
@@ -631,6 +631,7 @@ def assess_batch(
         The outcomes, rows aligned with `arrivals` (`threat` local);
         `kill_time_s` (R*N,) includes the kills made here.
     """
+    assert isinstance(assessment, LethalityAssessment), "see supports_batch"
     due = arrivals.due
     bpos = assessment.battery_pos_m
     launch = None if bpos is None else bpos[due.battery]
