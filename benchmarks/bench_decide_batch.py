@@ -105,7 +105,11 @@ def main() -> None:
     )
     # warm up the compiled kernels
     w = join([recs[0][times[0]]])
-    db.decide_batch(pipe, times[0], *w[:6], w[6], db.tile_batteries(p.batteries, 1), w[7], 1)
+    tracks, trep, infl, irep, wait, wrep, ln, first = w
+    db.decide_batch(
+        pipe, times[0], tracks, trep, infl, irep, wait, wrep, ln,
+        db.tile_batteries(p.batteries, 1), first, 1,
+    )  # fmt: skip
     head = ("R", "loop ms", "batch ms", "ratio", "us/rep batch", "tracks")
     print(" ".join(f"{h:>{w}}" for h, w in zip(head, (5, 10, 10, 7, 13, 7), strict=True)))
     for r in a.reps:
@@ -121,7 +125,8 @@ def main() -> None:
             j = join(args)
             n_tracks += j[0].n
             t3 = time.perf_counter()
-            db.decide_batch(pipe, t, *j[:6], j[6], bat_tiled, j[7], r)
+            tracks, trep, infl, irep, wait, wrep, ln, first = j
+            db.decide_batch(pipe, t, tracks, trep, infl, irep, wait, wrep, ln, bat_tiled, first, r)
             t4 = time.perf_counter()
             loop += t2 - t1
             batch += t4 - t3

@@ -34,13 +34,13 @@ from skydome.engine.flyout_batch import (
     aim_picture_batch,
     assess_batch,
     launch_batch,
-    tile_threats,
 )
 from skydome.engine.pipeline import Pipeline
 from skydome.engine.stages import default_pipeline
 from skydome.engine.state import SimState, WorldState
 from skydome.engine.step import Rngs, step
 from skydome.scenario import compile_scenario, load_scenario
+from skydome.threats import tile_threats
 
 
 @dataclass(frozen=True)

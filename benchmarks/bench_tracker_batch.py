@@ -21,6 +21,7 @@ from skydome.engine.simulate import simulate
 from skydome.engine.stages import default_pipeline
 from skydome.scenario import compile_scenario, load_scenario
 from skydome.tracking.base import TrackState
+from skydome.tracking.gnn import GnnTracker
 from skydome.tracking.gnn_batch import BatchTracks, join_detections, step_batch
 
 
@@ -36,6 +37,7 @@ def main() -> None:
     params = compile_scenario(load_scenario(a.scenario))
     pipe = default_pipeline(params)
     tr = pipe.tracker
+    assert isinstance(tr, GnnTracker)
     runs = [simulate(params, seed=s, record_detections=True).detections for s in range(a.seeds)]
     n_scans = min(len(r) for r in runs)
     start = min(a.start, n_scans - 1)

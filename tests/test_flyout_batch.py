@@ -28,13 +28,13 @@ from skydome.engine.flyout_batch import (
     launch_batch,
     reads_picture_batch,
     supports_batch,
-    tile_threats,
 )
 from skydome.engine.pipeline import Arrivals, Pipeline
 from skydome.engine.stages import default_pipeline
 from skydome.engine.state import Missiles, SimState, WorldState
 from skydome.engine.step import Rngs, step
 from skydome.scenario import compile_scenario, load_scenario
+from skydome.threats import tile_threats
 from skydome.tracking.base import TrackState
 
 SEEDS = (11, 12, 13, 14, 15)

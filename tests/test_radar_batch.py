@@ -30,6 +30,7 @@ from skydome.sensors import radar_batch
 from skydome.sensors.base import Detections
 from skydome.sensors.jamming import Jammers
 from skydome.sensors.radar import detect
+from skydome.threats import tile_threats
 
 HERE = Path(__file__).parent
 
@@ -219,8 +220,8 @@ def test_early_time_before_launches() -> None:
 def test_tile_threats_rows() -> None:
     params = compile_scenario(load_scenario(str(HERE / "scenarios" / "ballistic_raid.yaml")))
     th = params.threats
-    tt = rb.tile_threats(th, 3)
-    assert tt is rb.tile_threats(th, 3)
+    tt = tile_threats(th, 3)
+    assert tt is tile_threats(th, 3)
     assert tt.n == 3 * th.n
     np.testing.assert_array_equal(tt.wp_m[2 * th.n :], th.wp_m)
     np.testing.assert_array_equal(tt.reentry_row[th.n : 2 * th.n], th.reentry_row)

@@ -21,7 +21,7 @@ references are in docs/models.md (Threats).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 
 import numpy as np
@@ -31,6 +31,7 @@ from skydome.arrays import F64, I64
 from skydome.constants import G0_MPS2, SCALE_HEIGHT_M
 
 __all__ = [
+    "tile_threats",
     "DRAG_GRID",
     "GRAVITY_MPS2",
     "REENTRY_ALTITUDE_M",
@@ -542,3 +543,45 @@ def drag_tables(h_e: F64, v_e: F64, b: F64, sin_g: F64) -> F64:
     steps = 0.5 * (inv[:, 1:] + inv[:, :-1]) * dh
     out: F64 = np.concatenate([np.zeros((h_e.size, 1)), np.cumsum(steps, axis=1)], axis=1)
     return out
+
+
+_NOT_PER_THREAT = frozenset({"type_names", "drag_t_s"})
+"""`Threats` fields that are not one row per threat (kept as they are when tiling)."""
+
+_TILED: dict[tuple[int, int], tuple[Threats, Threats]] = {}
+"""(id(threats), R) -> (threats, tiled): the tiled copy is built once per scenario and R.
+The original is held so its id stays unique while the entry lives."""
+
+_TILED_MAX = 8
+
+
+def tile_threats(th: Threats, n_reps: int) -> Threats:
+    """The threats of `n_reps` replications: every per-threat array repeated R times.
+
+    Row k*N + i of each (N, ...) field is row i of `th`; the re-entry time tables
+    (`drag_t_s`, indexed by `reentry_row`) and the type names are shared. Cached per
+    (`th`, R).
+
+    Args:
+        th: the scenario's N threats.
+        n_reps: R, the number of replications.
+
+    Returns:
+        A `Threats` of R*N threats.
+    """
+    key = (id(th), n_reps)
+    hit = _TILED.get(key)
+    if hit is not None and hit[0] is th:
+        return hit[1]
+    n = th.n
+    values: dict[str, object] = {}
+    for f in fields(th):
+        v = getattr(th, f.name)
+        if f.name not in _NOT_PER_THREAT and isinstance(v, np.ndarray) and v.shape[:1] == (n,):
+            v = np.tile(v, (n_reps,) + (1,) * (v.ndim - 1))
+        values[f.name] = v
+    tiled = Threats(**values)  # type: ignore[arg-type]
+    if len(_TILED) >= _TILED_MAX:
+        _TILED.pop(next(iter(_TILED)))
+    _TILED[key] = (th, tiled)
+    return tiled

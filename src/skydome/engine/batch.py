@@ -50,10 +50,12 @@ def auto_batch_size(params: SimParams) -> int:
 
 
 def replication_bytes(params: SimParams) -> int:
-    """Estimated peak memory of one replication in a batch, bytes (`bench_batch.py`)."""
-    n = params.threats.n
-    steps = params.duration_s / params.step_s
-    return int(200_000 + 40_000 * n + 50 * steps)
+    """Estimated peak memory of one replication in a batch, bytes.
+
+    Measured by `benchmarks/bench_batch.py` at R = 256: 0.28 MB per replication for
+    `default` (60 threats), 2.25 MB for `saturation` (500); with a margin.
+    """
+    return int(100_000 + 6_000 * params.threats.n)
 
 
 def unbatched_reason(pipe: Pipeline) -> str | None:

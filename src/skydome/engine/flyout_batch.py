@@ -31,8 +31,7 @@ replication with an empty picture holds no track to extrapolate.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import fields, replace
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,7 +69,7 @@ from skydome.engagement.params import MissileParams, TypePhysics
 from skydome.engine.pipeline import Arrivals, Flyout, KillAssessment
 from skydome.engine.stages import GuidedFlyout, KinematicFlyout, LethalityAssessment
 from skydome.engine.state import Missiles, WorldState
-from skydome.threats import Threats
+from skydome.threats import Threats, tile_threats
 from skydome.tracking.base import TrackState
 
 __all__ = [
@@ -80,46 +79,9 @@ __all__ = [
     "launch_batch",
     "reads_picture_batch",
     "supports_batch",
-    "tile_threats",
 ]
 
 B = NDArray[np.bool_]
-
-_NOT_TILED = frozenset({"drag_t_s"})
-"""`Threats` array fields that are not per threat (the re-entry tables: one row per raid)."""
-
-_TILED: dict[tuple[int, int], tuple[Threats, Threats]] = {}
-"""`tile_threats` cache: (id(threats), R) -> (threats, tiled); a handful of entries."""
-
-
-def tile_threats(threats: Threats, n_reps: int) -> Threats:
-    """`threats` repeated R times: threat k*N + i of the result is threat i.
-
-    Every per-threat array is tiled rep-major (values unchanged: `reentry_row`
-    still indexes the shared re-entry tables), so `state_at` of global rows with
-    a (R*N,) `evade_start_s` computes each row exactly as the single run does.
-    Cached per (threats, R) (a few entries).
-
-    Args:
-        threats: the scenario's N threats.
-        n_reps: R, replications.
-    """
-    key = (id(threats), n_reps)
-    hit = _TILED.get(key)
-    if hit is not None and hit[0] is threats:
-        return hit[1]
-    n = threats.n
-    changes: dict[str, Any] = {}
-    for f in fields(threats):
-        v = getattr(threats, f.name)
-        if f.name in _NOT_TILED or not isinstance(v, np.ndarray) or v.shape[:1] != (n,):
-            continue
-        changes[f.name] = np.concatenate([v] * n_reps) if n_reps else v[:0]
-    out = replace(threats, **changes)
-    if len(_TILED) >= 8:
-        _TILED.clear()
-    _TILED[key] = (threats, out)
-    return out
 
 
 def supports_batch(flyout: object, assessment: object) -> bool:

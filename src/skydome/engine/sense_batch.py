@@ -18,7 +18,6 @@ for byte, the single stage run on each replication's slice and concatenated:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,59 +27,17 @@ from skydome.engine.stages import RadarSensor
 from skydome.sensors import radar_batch
 from skydome.sensors.base import Detections
 from skydome.sensors.jamming import Jammers
-from skydome.threats import Threats
+from skydome.threats import Threats, tile_threats
 
 __all__ = [
     "detect_batch",
     "in_sky_batch",
     "jammers_batch",
     "supports_batch",
-    "tile_threats",
     "truth_batch",
 ]
 
 B = NDArray[np.bool_]
-
-_NOT_PER_THREAT = frozenset({"type_names", "drag_t_s"})
-"""`Threats` fields that are not one row per threat (kept as they are when tiling)."""
-
-_TILED: dict[tuple[int, int], tuple[Threats, Threats]] = {}
-"""(id(threats), R) -> (threats, tiled): the tiled copy is built once per scenario and R.
-The original is held so its id stays unique while the entry lives."""
-
-_TILED_MAX = 8
-
-
-def tile_threats(th: Threats, n_reps: int) -> Threats:
-    """The threats of `n_reps` replications: every per-threat array repeated R times.
-
-    Row k*N + i of each (N, ...) field is row i of `th`; the re-entry time tables
-    (`drag_t_s`, indexed by `reentry_row`) and the type names are shared. Cached per
-    (`th`, R).
-
-    Args:
-        th: the scenario's N threats.
-        n_reps: R, the number of replications.
-
-    Returns:
-        A `Threats` of R*N threats.
-    """
-    key = (id(th), n_reps)
-    hit = _TILED.get(key)
-    if hit is not None and hit[0] is th:
-        return hit[1]
-    n = th.n
-    values: dict[str, object] = {}
-    for f in fields(th):
-        v = getattr(th, f.name)
-        if f.name not in _NOT_PER_THREAT and isinstance(v, np.ndarray) and v.shape[:1] == (n,):
-            v = np.tile(v, (n_reps,) + (1,) * (v.ndim - 1))
-        values[f.name] = v
-    tiled = Threats(**values)  # type: ignore[arg-type]
-    if len(_TILED) >= _TILED_MAX:
-        _TILED.pop(next(iter(_TILED)))
-    _TILED[key] = (th, tiled)
-    return tiled
 
 
 def truth_batch(th: Threats, t_s: float, evade_start_s: F64 | None, n_reps: int) -> tuple[F64, F64]:
