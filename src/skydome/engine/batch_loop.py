@@ -220,7 +220,6 @@ def advance_batch(
     trep: I64,
     rngs: Sequence[np.random.Generator],
     n_reps: int,
-    params_n: tuple[int, int] | None = None,
 ) -> tuple[Missiles, I64, Arrivals | None, I64 | None]:
     """`Flyout.advance` in every replication with missiles in the air."""
     n = world.kill_time_s.shape[0] // n_reps
