@@ -392,3 +392,32 @@ def test_largest_eigenvalue_closed_form_matches_lapack(seed: int, scale: float, 
     lam = largest_eigenvalue_sym3(a)
     ref = np.linalg.eigvalsh(a)[..., -1]
     np.testing.assert_allclose(lam, ref, rtol=1e-7, atol=1e-9 * scale * scale + 1e-300)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    horizon=st.floats(0.0, 400.0),
+    q=st.one_of(st.just(0.0), st.floats(1e-3, 50.0)),
+    noise_horizon=st.sampled_from([0.5, 12.0, 1000.0, np.inf]),
+)
+def test_compiled_sigma_rows_are_the_numpy_form_bit_for_bit(
+    seed: int, horizon: float, q: float, noise_horizon: float
+) -> None:
+    """`position_sigma_rows` (the batched decision's kernel, covariances read in place)
+    equals `position_sigma_m` of the gathered covariances exactly, including
+    degenerate (zero, isotropic) covariances and non-finite horizons (nan)."""
+    from skydome.engagement.fire_control_kernel import position_sigma_rows
+
+    rng = np.random.default_rng(seed)
+    P = _spd(rng, 7)  # noqa: N806
+    P[5] = 0.0  # p = 0: the eigenvalue is q
+    P[6] = np.eye(6) * 1e4  # three equal eigenvalues
+    rows = rng.integers(0, 7, size=200)
+    T = horizon * rng.uniform(0.0, 1.0, size=200)  # noqa: N806
+    T[1::17] = np.inf
+    T[::23] = 0.0
+    got = position_sigma_rows(P, rows, T, q, noise_horizon)
+    want = fc.position_sigma_m(P[rows], T, q, noise_horizon)
+    assert got.tobytes() == want.tobytes()
+    assert np.isnan(got[np.isinf(T)]).all() and np.isfinite(got[np.isfinite(T)]).all()

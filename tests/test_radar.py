@@ -367,3 +367,22 @@ def test_detect_with_no_targets():
         np.random.default_rng(0),
     )  # fmt: skip
     assert det.n == 0 and det.pos_m.shape == (0, 3) and det.cov_m2.shape == (0, 3, 3)
+
+
+def test_polar_covariance_in_row_blocks_equals_small_calls_bit_for_bit() -> None:
+    """Past `ROW_BLOCK` rows the covariances are formed block by block, with shared or
+    per-row sigmas; each row equals its own small call (rows never interact)."""
+    from skydome.arrays import ROW_BLOCK
+
+    rng = np.random.default_rng(3)
+    n = 2 * ROW_BLOCK + 11
+    slant, az, el = rng.uniform(1e3, 4e5, n), rng.uniform(-np.pi, np.pi, n), rng.uniform(0, 1.2, n)
+    per_row = rng.uniform(1.0, 50.0, (n, 3)) * np.array([1.0, 1e-3, 1e-3])
+    for sig in (np.array([20.0, 1e-3, 2e-3]), per_row):
+        whole = polar_covariance(slant, az, el, sig)
+        parts = [
+            polar_covariance(slant[s : s + 500], az[s : s + 500], el[s : s + 500],
+                             sig if sig.ndim == 1 else sig[s : s + 500])
+            for s in range(0, n, 500)
+        ]  # fmt: skip
+        assert whole.tobytes() == np.concatenate(parts).tobytes()

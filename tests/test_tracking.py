@@ -910,3 +910,28 @@ class _Asymmetric:
 def test_tracker_contract_catches_broken_trackers(broken):
     with pytest.raises(AssertionError):
         check_tracker(broken(GnnTracker(_params(q_mps2=1.0))))
+
+
+def test_kalman_kernels_in_row_blocks_equal_small_calls_bit_for_bit() -> None:
+    """Past `ROW_BLOCK` rows predict and update work block by block; every row's result
+    equals the same rows' call on their own (rows never interact), so a batch of
+    replications or a large scan gets the single run's bits."""
+    from skydome.arrays import ROW_BLOCK
+
+    rng = np.random.default_rng(5)
+    n = 2 * ROW_BLOCK + 37
+    a = rng.normal(size=(n, 6, 6))
+    p = a @ a.transpose(0, 2, 1) + np.eye(6)
+    x, z = rng.normal(size=(n, 6)) * 1e3, rng.normal(size=(n, 3)) * 1e3
+    b = rng.normal(size=(n, 3, 3))
+    rr = b @ b.transpose(0, 2, 1) + np.eye(3)
+    f, q = cv_model(1.0, 20.0)
+    whole = kf_predict(x, p, f, q) + kf_update_joseph(x, p, z, rr)
+    cuts = np.arange(0, n, 301)
+    parts = [
+        kf_predict(x[s : s + 301], p[s : s + 301], f, q)
+        + kf_update_joseph(x[s : s + 301], p[s : s + 301], z[s : s + 301], rr[s : s + 301])
+        for s in cuts
+    ]
+    for i, arr in enumerate(whole):
+        assert arr.tobytes() == np.concatenate([pt[i] for pt in parts]).tobytes()

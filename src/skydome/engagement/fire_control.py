@@ -149,9 +149,11 @@ def largest_eigenvalue_sym3(a: F64) -> F64:
         - a01 * (a01 * b22 - a12 * a02)
         + a02 * (a01 * a12 - b11 * a02)
     )
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
         r = np.clip(det / (2.0 * p * p * p), -1.0, 1.0)
-    lam: F64 = np.where(p > 0.0, q + 2.0 * p * np.cos(np.arccos(r) / 3.0), q)
+    # p^3 underflows for p below ~1e-103 (tiny, nearly isotropic matrices): r is
+    # then 0/0, and every eigenvalue is q to within p.
+    lam: F64 = np.where((p > 0.0) & (r == r), q + 2.0 * p * np.cos(np.arccos(r) / 3.0), q)
     return lam
 
 

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from skydome.arrays import F64, I64, find_ids, rep_key, rep_offsets
 from skydome.engagement import fire_control as fc
+from skydome.engagement.fire_control_kernel import position_sigma_rows
 from skydome.engagement.flyout import InFlight
 from skydome.engagement.geometry import InterceptGrid
 from skydome.engagement.launchers import Launchers, commit_launches
@@ -540,7 +541,8 @@ def _quality_gate_at(
     """`step._quality_gate` at the cells `at` (N, B, M) (False elsewhere).
 
     The same elementwise arithmetic per cell: `fire_control.position_sigma_m` of
-    the cell's track and horizon, the distance flown to its intercept point, the
+    the cell's track and horizon (compiled, reading the covariances in place:
+    `fire_control_kernel.position_sigma_rows`), the distance flown to its intercept point, the
     correctable error and the k-sigma test.
     """
     doc, mis = params.doctrine, params.missiles
@@ -548,8 +550,8 @@ def _quality_gate_at(
         return np.ones(grid.feasible.shape, dtype=bool)
     n_i, b_i, m_i = np.nonzero(at)
     horizon = (t - tracks.time_s) + grid.t_intercept_rel_s[n_i, b_i, m_i]
-    sigma = fc.position_sigma_m(
-        tracks.P[cand[n_i]], horizon, params.tracker.q_mps2, doc.max_track_age_s
+    sigma = position_sigma_rows(
+        tracks.P, cand[n_i], horizon, params.tracker.q_mps2, doc.max_track_age_s
     )
     guided = params.flyout == "guided" and mis.physics is not None
     terminal = mis.physics.seeker_m if guided and mis.physics is not None else mis.basket_m

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import F64
+from skydome.arrays import F64, ROW_BLOCK, row_blocks
 from skydome.geo import RadarGeometry, polar_to_map, radar_geometry
 from skydome.sensors.base import Detections
 from skydome.sensors.detection import detection_probability, swerling1_pd, swerling1_snr_for_pd
@@ -296,6 +296,20 @@ def polar_covariance(slant_m: F64, az_rad: F64, el_rad: F64, sigma: F64) -> F64:
     Returns:
         (M, 3, 3) covariance, m^2.
     """
+    m = slant_m.shape[0]
+    if m <= ROW_BLOCK:
+        return _polar_covariance(slant_m, az_rad, el_rad, sigma)
+    sig = np.asarray(sigma, dtype=np.float64)
+    out = np.empty((m, 3, 3))
+    for b in row_blocks(m):
+        out[b] = _polar_covariance(
+            slant_m[b], az_rad[b], el_rad[b], sig if sig.ndim == 1 else sig[b]
+        )
+    return out
+
+
+def _polar_covariance(slant_m: F64, az_rad: F64, el_rad: F64, sigma: F64) -> F64:
+    """`polar_covariance` of one block of rows."""
     sa, ca = np.sin(az_rad), np.cos(az_rad)
     se, ce = np.sin(el_rad), np.cos(el_rad)
     # R cos(el) and R sin(el) once; -(a b) c equals (-a) b c bit for bit.

@@ -45,8 +45,9 @@ from skydome.tracking import gating
 from skydome.tracking.association import min_weight_matching
 from skydome.tracking.base import CoverageFn, Kinematics, TrackState
 from skydome.tracking.gating import Gated, gate_threshold
+from skydome.tracking.gating_kernel import pair_mahalanobis
 from skydome.tracking.gnn import GnnTracker
-from skydome.tracking.kalman import CvModel, KalmanFilter, mahalanobis_sq
+from skydome.tracking.kalman import CvModel, KalmanFilter
 from skydome.tracking.management import manage, score_increment
 from skydome.tracking.params import TrackerParams
 
@@ -306,8 +307,7 @@ def _gate_batch(
     ti, dj = ti[ok], dj[ok]
     if ti.size == 0:
         return Gated.none()
-    nu = z[dj] - pos[ti]
-    d2, logdet = mahalanobis_sq(nu, cov[ti] + R[dj])
+    d2, logdet = pair_mahalanobis(pos, cov, z, R, ti, dj)  # mahalanobis_sq, bit for bit
     ok = d2 <= gamma
     ti, dj, d2, logdet = ti[ok], dj[ok], d2[ok], logdet[ok]
     o = np.argsort(ti * m + dj)  # the single run's order: by track, then detection

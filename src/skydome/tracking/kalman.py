@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from skydome.arrays import F64
+from skydome.arrays import F64, ROW_BLOCK, row_blocks
 from skydome.tracking.base import Kinematics
 
 __all__ = [
@@ -306,6 +306,17 @@ def kf_predict(x: F64, P: F64, F: F64, Q: F64) -> tuple[F64, F64]:
         F: (D, D) transition, shared.
         Q: (D, D) process noise, shared.
     """
+    n = x.shape[0]
+    if n <= ROW_BLOCK:
+        return _kf_predict(x, P, F, Q)
+    x_new, P_new = np.empty(x.shape), np.empty(P.shape)
+    for b in row_blocks(n):
+        x_new[b], P_new[b] = _kf_predict(x[b], P[b], F, Q)
+    return x_new, P_new
+
+
+def _kf_predict(x: F64, P: F64, F: F64, Q: F64) -> tuple[F64, F64]:
+    """`kf_predict` of one block of rows."""
     x_new: F64 = x @ F.T
     FP = np.matmul(F, P)
     P_new: F64 = np.matmul(FP, F.T, out=FP if FP is not P else None)
@@ -333,6 +344,18 @@ def kf_update_joseph(x: F64, P: F64, z: F64, R: F64) -> tuple[F64, F64, F64, F64
         (x', P', nu, S): updated states and covariances, innovations (N, 3) and
         their covariances (N, 3, 3).
     """
+    n = x.shape[0]
+    if n <= ROW_BLOCK:
+        return _kf_update_joseph(x, P, z, R)
+    x_new, P_new = np.empty(x.shape), np.empty(P.shape)
+    nu, S = np.empty((n, 3)), np.empty((n, 3, 3))
+    for b in row_blocks(n):
+        x_new[b], P_new[b], nu[b], S[b] = _kf_update_joseph(x[b], P[b], z[b], R[b])
+    return x_new, P_new, nu, S
+
+
+def _kf_update_joseph(x: F64, P: F64, z: F64, R: F64) -> tuple[F64, F64, F64, F64]:  # noqa: N803
+    """`kf_update_joseph` of one block of rows."""
     nu = z - x[:, :3]
     S = P[:, :3, :3] + R
     Si, _ = inv3(S)
