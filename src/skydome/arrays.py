@@ -35,11 +35,11 @@ T = TypeVar("T")
 
 
 ROW_BLOCK = 2048
-"""Rows per pass of stacked small-matrix arithmetic (Kalman predict and update,
-measurement covariances). numpy's stacked matmul calls BLAS once per matrix and
-allocates (n, D, D) temporaries; in blocks of this many rows those stay in the
-L2 cache, which takes ~35 % off at 2 x 10^4 rows and more (a batch of
-replications, a large scan). Rows are independent, so results do not depend on it."""
+"""Rows per pass of stacked small-matrix arithmetic through numpy's matmul (the
+measurement covariances). It calls BLAS once per matrix and allocates (n, D, D)
+temporaries; in blocks of this many rows those stay in the L2 cache, which takes
+~35 % off at 2 x 10^4 rows and more (a batch of replications, a large scan).
+Rows are independent, so results do not depend on it."""
 
 
 def row_blocks(n: int, block: int = ROW_BLOCK) -> list[slice]:

@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from skydome.arrays import F64, ROW_BLOCK, row_blocks
+from skydome.arrays import F64
 from skydome.tracking.base import Kinematics
 
 __all__ = [
@@ -41,7 +41,9 @@ __all__ = [
     "det3",
     "inv3",
     "kf_predict",
+    "kf_predict_reference",
     "kf_update_joseph",
+    "kf_update_joseph_reference",
     "mahalanobis_sq",
     "model_drift",
 ]
@@ -300,23 +302,30 @@ def mahalanobis_sq(nu: F64, S: F64) -> tuple[F64, F64]:
 def kf_predict(x: F64, P: F64, F: F64, Q: F64) -> tuple[F64, F64]:
     """Predict every track one step: x' = F x, P' = F P F^T + Q.
 
+    Compiled, one track at a time (`kalman_kernel.predict_kernel`): the same
+    operations as the numpy form `kf_predict_reference`, without BLAS's
+    per-matrix call overhead.
+
     Args:
         x: (N, D) states.
         P: (N, D, D) covariances.
         F: (D, D) transition, shared.
         Q: (D, D) process noise, shared.
     """
-    n = x.shape[0]
-    if n <= ROW_BLOCK:
-        return _kf_predict(x, P, F, Q)
+    from skydome.tracking.kalman_kernel import predict_kernel
+
     x_new, P_new = np.empty(x.shape), np.empty(P.shape)
-    for b in row_blocks(n):
-        x_new[b], P_new[b] = _kf_predict(x[b], P[b], F, Q)
+    predict_kernel(_c(x), _c(P), _c(F), _c(Q), x_new, P_new)
     return x_new, P_new
 
 
-def _kf_predict(x: F64, P: F64, F: F64, Q: F64) -> tuple[F64, F64]:
-    """`kf_predict` of one block of rows."""
+def _c(a: F64) -> F64:
+    """A C-contiguous float64 array (one compiled signature per kernel)."""
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def kf_predict_reference(x: F64, P: F64, F: F64, Q: F64) -> tuple[F64, F64]:
+    """`kf_predict` in numpy (stacked matmuls): the compiled kernel's reference."""
     x_new: F64 = x @ F.T
     FP = np.matmul(F, P)
     P_new: F64 = np.matmul(FP, F.T, out=FP if FP is not P else None)
@@ -330,9 +339,10 @@ def kf_update_joseph(x: F64, P: F64, z: F64, R: F64) -> tuple[F64, F64, F64, F64
     K = P H^T S^-1, x' = x + K nu, P' = (I - K H) P (I - K H)^T + K R K^T with
     H = [I3 0]; the Joseph form keeps P' symmetric positive definite under
     rounding (Bar-Shalom et al., eq. 5.2.3-18). With A = I - K H it is evaluated
-    as A P = P - K (H P), then (A P) A^T = A P - (A P H^T) K^T, which exploits
-    the structure of H and keeps the number of (N, D, D) temporaries at two
-    (allocation, not arithmetic, dominates at 10^4 tracks).
+    as A P = P - K (H P), then (A P) A^T = A P - (A P H^T) K^T. Compiled, one
+    track at a time (`kalman_kernel.update_joseph_kernel`): the operations of the
+    numpy form `kf_update_joseph_reference`, without BLAS's per-matrix overhead
+    (~1.3 us a track).
 
     Args:
         x: (N, D) predicted states, positions first.
@@ -344,18 +354,21 @@ def kf_update_joseph(x: F64, P: F64, z: F64, R: F64) -> tuple[F64, F64, F64, F64
         (x', P', nu, S): updated states and covariances, innovations (N, 3) and
         their covariances (N, 3, 3).
     """
-    n = x.shape[0]
-    if n <= ROW_BLOCK:
-        return _kf_update_joseph(x, P, z, R)
-    x_new, P_new = np.empty(x.shape), np.empty(P.shape)
+    from skydome.tracking.kalman_kernel import update_joseph_kernel
+
+    n, d = x.shape
+    x_new, P_new = np.empty((n, d)), np.empty((n, d, d))
     nu, S = np.empty((n, 3)), np.empty((n, 3, 3))
-    for b in row_blocks(n):
-        x_new[b], P_new[b], nu[b], S[b] = _kf_update_joseph(x[b], P[b], z[b], R[b])
+    update_joseph_kernel(_c(x), _c(P), _c(z), _c(R), x_new, P_new, nu, S)
     return x_new, P_new, nu, S
 
 
-def _kf_update_joseph(x: F64, P: F64, z: F64, R: F64) -> tuple[F64, F64, F64, F64]:  # noqa: N803
-    """`kf_update_joseph` of one block of rows."""
+def kf_update_joseph_reference(x: F64, P: F64, z: F64, R: F64) -> tuple[F64, F64, F64, F64]:  # noqa: N803
+    """`kf_update_joseph` in numpy (stacked matmuls): the compiled kernel's reference.
+
+    With A = I - K H: A P = P - K (H P), then (A P) A^T = A P - (A P H^T) K^T,
+    which exploits the structure of H and keeps two (N, D, D) temporaries.
+    """
     nu = z - x[:, :3]
     S = P[:, :3, :3] + R
     Si, _ = inv3(S)
