@@ -369,20 +369,18 @@ def test_detect_with_no_targets():
     assert det.n == 0 and det.pos_m.shape == (0, 3) and det.cov_m2.shape == (0, 3, 3)
 
 
-def test_polar_covariance_in_row_blocks_equals_small_calls_bit_for_bit() -> None:
-    """Past `ROW_BLOCK` rows the covariances are formed block by block, with shared or
-    per-row sigmas; each row equals its own small call (rows never interact)."""
-    from skydome.arrays import ROW_BLOCK
+def test_compiled_polar_covariance_equals_the_numpy_form() -> None:
+    """The compiled J diag(sigma^2) J^T (a fused multiply-add chain per entry, as BLAS
+    forms it) against the numpy form's stacked matmul, with shared and per-row sigmas:
+    equal to 1e-12 here, bit for bit on the project's machines (`tools/compare_runs.py`)."""
+    from skydome.sensors.radar import polar_covariance_reference
 
     rng = np.random.default_rng(3)
-    n = 2 * ROW_BLOCK + 11
+    n = 3000
     slant, az, el = rng.uniform(1e3, 4e5, n), rng.uniform(-np.pi, np.pi, n), rng.uniform(0, 1.2, n)
     per_row = rng.uniform(1.0, 50.0, (n, 3)) * np.array([1.0, 1e-3, 1e-3])
     for sig in (np.array([20.0, 1e-3, 2e-3]), per_row):
-        whole = polar_covariance(slant, az, el, sig)
-        parts = [
-            polar_covariance(slant[s : s + 500], az[s : s + 500], el[s : s + 500],
-                             sig if sig.ndim == 1 else sig[s : s + 500])
-            for s in range(0, n, 500)
-        ]  # fmt: skip
-        assert whole.tobytes() == np.concatenate(parts).tobytes()
+        got = polar_covariance(slant, az, el, sig)
+        want = polar_covariance_reference(slant, az, el, sig)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+    assert polar_covariance(slant[:0], az[:0], el[:0], per_row[:0]).shape == (0, 3, 3)

@@ -17,13 +17,11 @@ from numpy.typing import NDArray
 __all__ = [
     "F64",
     "I64",
-    "ROW_BLOCK",
     "concat_rows",
     "grouped_cumsum",
     "rank_within_groups",
     "rep_key",
     "rep_offsets",
-    "row_blocks",
     "take_rows",
 ]
 
@@ -32,19 +30,6 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 """An int64 array (the one definition of this alias)."""
 T = TypeVar("T")
-
-
-ROW_BLOCK = 2048
-"""Rows per pass of stacked small-matrix arithmetic through numpy's matmul (the
-measurement covariances). It calls BLAS once per matrix and allocates (n, D, D)
-temporaries; in blocks of this many rows those stay in the L2 cache, which takes
-~35 % off at 2 x 10^4 rows and more (a batch of replications, a large scan).
-Rows are independent, so results do not depend on it."""
-
-
-def row_blocks(n: int, block: int = ROW_BLOCK) -> list[slice]:
-    """Consecutive slices of at most `block` rows covering `range(n)`."""
-    return [slice(s, min(s + block, n)) for s in range(0, n, block)]
 
 
 def rep_offsets(rep: I64, n_reps: int) -> I64:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from skydome.arrays import F64, ROW_BLOCK, row_blocks
+from skydome.arrays import F64
 from skydome.geo import RadarGeometry, polar_to_map, radar_geometry
 from skydome.sensors.base import Detections
 from skydome.sensors.detection import detection_probability, swerling1_pd, swerling1_snr_for_pd
@@ -32,6 +32,7 @@ __all__ = [
     "look_snr",
     "measurement_sigma",
     "polar_covariance",
+    "polar_covariance_reference",
     "swerling1_pd",
     "swerling1_snr_for_pd",
 ]
@@ -296,20 +297,26 @@ def polar_covariance(slant_m: F64, az_rad: F64, el_rad: F64, sigma: F64) -> F64:
     Returns:
         (M, 3, 3) covariance, m^2.
     """
+    from skydome.sensors.radar_kernel import polar_covariance_kernel
+
     m = slant_m.shape[0]
-    if m <= ROW_BLOCK:
-        return _polar_covariance(slant_m, az_rad, el_rad, sigma)
-    sig = np.asarray(sigma, dtype=np.float64)
+    var = np.asarray(sigma, dtype=np.float64) ** 2
+    if var.shape != (m, 3):
+        var = np.broadcast_to(var, (m, 3))
     out = np.empty((m, 3, 3))
-    for b in row_blocks(m):
-        out[b] = _polar_covariance(
-            slant_m[b], az_rad[b], el_rad[b], sig if sig.ndim == 1 else sig[b]
-        )
+    polar_covariance_kernel(
+        _c(slant_m), np.sin(az_rad), np.cos(az_rad), np.sin(el_rad), np.cos(el_rad), _c(var), out
+    )
     return out
 
 
-def _polar_covariance(slant_m: F64, az_rad: F64, el_rad: F64, sigma: F64) -> F64:
-    """`polar_covariance` of one block of rows."""
+def _c(a: F64) -> F64:
+    """A C-contiguous float64 array (one compiled signature)."""
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def polar_covariance_reference(slant_m: F64, az_rad: F64, el_rad: F64, sigma: F64) -> F64:
+    """`polar_covariance` in numpy (a stacked matmul): the compiled kernel's reference."""
     sa, ca = np.sin(az_rad), np.cos(az_rad)
     se, ce = np.sin(el_rad), np.cos(el_rad)
     # R cos(el) and R sin(el) once; -(a b) c equals (-a) b c bit for bit.

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+import numpy.typing as npt
 
 from skydome.arrays import F64, I64
 
-__all__ = ["pair_mahalanobis"]
+__all__ = ["pair_mahalanobis", "sweep_coarse_kernel"]
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -82,3 +83,65 @@ def pair_mahalanobis(pos: F64, cov: F64, z: F64, R: F64, ti: I64, dj: I64) -> tu
     )
     logdet: F64 = np.log(det)
     return d2, logdet
+
+
+@numba.njit(cache=True, error_model="numpy")
+def sweep_coarse_kernel(
+    pos: F64,
+    trep: I64,
+    z: F64,
+    zrep: I64,
+    order: I64,
+    lo: I64,
+    hi: I64,
+    trp_g: F64,
+    trr_g: F64,
+    trp: F64,
+    trr: F64,
+    gamma: float,
+    dense: npt.NDArray[np.bool_],
+) -> tuple[I64, I64, npt.NDArray[np.bool_]]:
+    """The candidate window of each track and the coarse gate, in one pass.
+
+    Track t's candidates are the detections `order[lo[t]:hi[t]]` of its own
+    replication; a pair passes the coarse test of the single run's gate with
+    |nu|^2 formed as `(nu_0^2 + nu_1^2) + nu_2^2`: in a replication gated densely
+    `|nu|^2 <= trp_g[t] + trr_g[d]` (gamma trP, gamma trR precomputed), else the
+    k-d tree's `|nu|^2 <= gamma (trP + trR)`, where a pair within a relative 1e-9
+    of that bound is returned flagged for the caller to decide with einsum's sum.
+
+    Returns:
+        (ti, dj, near): the passing pairs (and flagged ones), by track then
+        window order.
+    """
+    n = pos.shape[0]
+    count = 0
+    for t in range(n):
+        count += hi[t] - lo[t]
+    ti = np.empty(count, dtype=np.int64)
+    dj = np.empty(count, dtype=np.int64)
+    near = np.zeros(count, dtype=np.bool_)
+    k = 0
+    for t in range(n):
+        p0, p1, p2 = pos[t, 0], pos[t, 1], pos[t, 2]
+        for q in range(lo[t], hi[t]):
+            d = order[q]
+            if zrep[d] != trep[t]:
+                continue
+            e0 = z[d, 0] - p0
+            e1 = z[d, 1] - p1
+            e2 = z[d, 2] - p2
+            s = e0 * e0 + e1 * e1 + e2 * e2
+            if dense[t]:
+                if not s <= trp_g[t] + trr_g[d]:
+                    continue
+            else:
+                b = gamma * (trp[t] + trr[d])
+                if abs(s - b) <= 1e-9 * b:
+                    near[k] = True
+                elif not s <= b:
+                    continue
+            ti[k] = t
+            dj[k] = d
+            k += 1
+    return ti[:k], dj[:k], near[:k]

@@ -45,7 +45,7 @@ from skydome.tracking import gating
 from skydome.tracking.association import min_weight_matching
 from skydome.tracking.base import CoverageFn, Kinematics, TrackState
 from skydome.tracking.gating import Gated, gate_threshold
-from skydome.tracking.gating_kernel import pair_mahalanobis
+from skydome.tracking.gating_kernel import pair_mahalanobis, sweep_coarse_kernel
 from skydome.tracking.gnn import GnnTracker
 from skydome.tracking.kalman import CvModel, KalmanFilter
 from skydome.tracking.management import manage, score_increment
@@ -207,8 +207,8 @@ def supports_batch(tracker: object) -> bool:
 # --- gating -------------------------------------------------------------------------------
 
 
-def _pairs_sweep(pos: F64, trep: I64, z: F64, zrep: I64, radius: F64) -> tuple[I64, I64]:
-    """A superset of the same-replication pairs closer than `radius` (track's), by one sort.
+def _sweep_windows(pos: F64, trep: I64, z: F64, zrep: I64, radius: F64) -> tuple[I64, I64, I64]:
+    """Each track's window of same-replication detections closer than `radius` in east, by one sort.
 
     Detections are sorted on the key rep * offset + east (the offset larger
     than the data's east extent plus twice the largest radius, so no key window
@@ -218,8 +218,8 @@ def _pairs_sweep(pos: F64, trep: I64, z: F64, zrep: I64, radius: F64) -> tuple[I
     *find* candidates: every test runs on the unshifted coordinates.
 
     Returns:
-        (track, detection) candidate pairs, grouped by track (ascending), each
-        track's detections in key order.
+        (order, lo, hi): track t's candidates are detections `order[lo[t]:hi[t]]`
+        (a superset: the caller checks the replication).
     """
     x0 = float(min(pos[:, 0].min(), z[:, 0].min()))
     span = float(max(pos[:, 0].max(), z[:, 0].max())) - x0
@@ -231,14 +231,8 @@ def _pairs_sweep(pos: F64, trep: I64, z: F64, zrep: I64, radius: F64) -> tuple[I
     top = float(max(zs[-1], tkey.max()))
     r = radius * (1.0 + 1e-9) + 16.0 * np.finfo(np.float64).eps * top
     lo = np.searchsorted(zs, tkey - r, side="left")
-    cnt = np.searchsorted(zs, tkey + r, side="right") - lo
-    ti = np.repeat(np.arange(pos.shape[0], dtype=np.int64), cnt)
-    first = np.cumsum(cnt) - cnt
-    dj = order[np.arange(ti.size, dtype=np.int64) - np.repeat(first - lo, cnt)]
-    same = trep[ti] == zrep[dj]  # (the offset already ensures it)
-    if not same.all():
-        ti, dj = ti[same], dj[same]
-    return ti, dj
+    hi = np.searchsorted(zs, tkey + r, side="right")
+    return order, lo, hi
 
 
 def _gate_batch(
@@ -276,35 +270,25 @@ def _gate_batch(
     tr_max = np.zeros(n_reps)
     tr_max[has] = np.maximum.reduceat(trR, z_off[:-1][has])
     radius = np.sqrt(gamma * (trP + tr_max[trep]))
-    ti, dj = _pairs_sweep(pos, trep, z, zrep, radius)
-    if ti.size == 0:
-        return Gated.none()
-    # The single run's coarse test, on unshifted numbers; the dense test's
-    # np.sum(nu**2) over 3 components is (nu0^2 + nu1^2) + nu2^2, here on
-    # component arrays (gathering three flat columns costs less than (K, 3) rows).
-    pT, zT = pos.T, z.T
-    e0 = zT[0][dj] - pT[0][ti]
-    e1 = zT[1][dj] - pT[1][ti]
-    e2 = zT[2][dj] - pT[2][ti]
-    e0 *= e0
-    e1 *= e1
-    e2 *= e2
-    e0 += e1
-    e0 += e2
-    ok = e0 <= (gamma * trP)[ti] + (gamma * trR)[dj]
-    if not dense_rep.all():
-        # The tree's test, einsum(nu, nu) <= gamma (trP + trR): einsum's sum may
-        # differ from e0 in the last bits, so it is evaluated where that could
-        # change the answer (within a relative 1e-9 of the bound) and e0 decides
-        # elsewhere.
-        t = (~dense_rep[trep[ti]]).nonzero()[0]
-        bound = gamma * (trP[ti[t]] + trR[dj[t]])
-        ok[t] = e0[t] <= bound
-        near = t[np.abs(e0[t] - bound) <= 1e-9 * bound]
-        if near.size:
-            nu = z[dj[near]] - pos[ti[near]]
-            ok[near] = np.einsum("ki,ki->k", nu, nu) <= gamma * (trP[ti[near]] + trR[dj[near]])
-    ti, dj = ti[ok], dj[ok]
+    order, lo, hi = _sweep_windows(pos, trep, z, zrep, radius)
+    # The single run's coarse test per pair, compiled (`sweep_coarse_kernel`): the
+    # dense test |nu|^2 <= gamma trP + gamma trR, or in a replication its single
+    # run gates by tree, |nu|^2 <= gamma (trP + trR), where einsum's sum (which may
+    # differ from (nu0^2 + nu1^2) + nu2^2 in the last bits) decides the pairs
+    # within a relative 1e-9 of the bound.
+    pos, z = np.ascontiguousarray(pos), np.ascontiguousarray(z)
+    ti, dj, near = sweep_coarse_kernel(
+        pos, trep, z, zrep, order, lo, hi, gamma * trP, gamma * trR, trP, trR, gamma,
+        dense_rep[trep],
+    )  # fmt: skip
+    if near.any():
+        k = near.nonzero()[0]
+        nu = z[dj[k]] - pos[ti[k]]
+        out = ~(np.einsum("ki,ki->k", nu, nu) <= gamma * (trP[ti[k]] + trR[dj[k]]))
+        if out.any():
+            keep = np.ones(ti.size, dtype=bool)
+            keep[k[out]] = False
+            ti, dj = ti[keep], dj[keep]
     if ti.size == 0:
         return Gated.none()
     d2, logdet = pair_mahalanobis(pos, cov, z, R, ti, dj)  # mahalanobis_sq, bit for bit

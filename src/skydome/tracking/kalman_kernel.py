@@ -7,8 +7,8 @@ registers, with the floating-point operations the numpy forms of
 `kalman.kf_predict` and `kalman.kf_update_joseph` perform through BLAS:
 
 * every matrix product entry is a fused multiply-add chain over the inner index
-  in order, `acc = a_0 b_0; acc = fma(a_l, b_l, acc)` (how BLAS micro-kernels
-  accumulate an entry; OpenBLAS's dgemm and its small-matrix kernels);
+  in order, `acc = a_0 b_0; acc = fma(a_l, b_l, acc)` (`skydome.fused`: how
+  BLAS micro-kernels accumulate an entry);
 * the gain times the innovation (a matrix-vector product, BLAS dgemv with three
   columns) is `fma(k_2 nu_2, fma(k_0, nu_0, k_1 nu_1))`;
 * the 3 x 3 inverse, sums, differences and the symmetrising half are the
@@ -24,32 +24,13 @@ Importing this module imports numba.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, cast
-
 import numba
 import numpy as np
-from numba import types
-from numba.extending import intrinsic
 
 from skydome.arrays import F64
+from skydome.fused import fma as _fma
 
 __all__ = ["predict_kernel", "update_joseph_kernel"]
-
-
-@intrinsic
-def _fma_intrinsic(typingctx: Any, a: Any, b: Any, c: Any) -> Any:  # noqa: ARG001
-    """The product a * b plus c, rounded once (llvm.fma.f64)."""
-    sig = types.float64(types.float64, types.float64, types.float64)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:  # noqa: ARG001
-        return builder.fma(*args)
-
-    return sig, codegen
-
-
-_fma = cast(Callable[[float, float, float], float], _fma_intrinsic)
-"""`_fma_intrinsic` as compiled code calls it (a * b + c, one rounding)."""
 
 
 @numba.njit(cache=True, error_model="numpy")
