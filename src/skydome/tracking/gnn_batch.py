@@ -521,13 +521,20 @@ def step_batch(
     born = tracker.motion.initiate(det.pos_m[nu], det.cov_m2[nu], p.init_velocity_sigma_mps)
     kept_rep = trep if every else trep[keep]
     # Each replication's rows: its kept tracks, then its new ones.
-    order = np.argsort(np.concatenate([kept_rep, brep]), kind="stable") if k else None
+    src: I64 | None = None
+    order: I64 | None = None
+    if k:
+        order = np.argsort(np.concatenate([kept_rep, brep]), kind="stable")
+        # Rows of concatenate([old rows, new rows]) in the new table's order: one
+        # concatenation and one gather per field (not a selection, then both).
+        kept_rows = np.arange(trep.size) if every else keep.nonzero()[0]
+        src = np.concatenate([kept_rows, trep.size + np.arange(k)])[order]
 
     def grow(a: NDArray[Any], tail: NDArray[Any]) -> NDArray[Any]:
-        kept = a if every else a[keep]
-        if not k:
-            return kept
-        return np.concatenate([kept, tail])[order]
+        if src is None:
+            return a if every else a[keep]
+        out: NDArray[Any] = np.concatenate([a, tail])[src]
+        return out
 
     ones = np.ones(k, dtype=np.int64)
     out = TrackState(
