@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from skydome.arrays import F64, I64
+from skydome.tracking.kalman_kernel import adjugate3
 
 __all__ = ["pair_mahalanobis", "sweep_coarse_kernel"]
 
@@ -38,17 +39,7 @@ def _pair_kernel(pos: F64, cov: F64, z: F64, R: F64, ti: I64, dj: I64) -> tuple[
             nu[i] = z[d, i] - pos[t, i]
             for j in range(3):
                 f[3 * i + j] = cov[t, i, j] + R[d, i, j]
-        # inv3's adjugate, entry by entry (_P1 * _P2 - _Q1 * _Q2).
-        adj[0] = f[4] * f[8] - f[5] * f[7]
-        adj[1] = f[2] * f[7] - f[1] * f[8]
-        adj[2] = f[1] * f[5] - f[2] * f[4]
-        adj[3] = f[5] * f[6] - f[3] * f[8]
-        adj[4] = f[0] * f[8] - f[2] * f[6]
-        adj[5] = f[2] * f[3] - f[0] * f[5]
-        adj[6] = f[3] * f[7] - f[4] * f[6]
-        adj[7] = f[1] * f[6] - f[0] * f[7]
-        adj[8] = f[0] * f[4] - f[1] * f[3]
-        dt = f[0] * adj[0] + f[1] * adj[3] + f[2] * adj[6]
+        dt = adjugate3(f, adj)  # inv3's cofactors and determinant
         r = 1.0 / dt
         s = 0.0
         for i in range(3):

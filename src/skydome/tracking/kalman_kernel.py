@@ -30,7 +30,27 @@ import numpy as np
 from skydome.arrays import F64
 from skydome.fused import fma as _fma
 
-__all__ = ["predict_kernel", "update_joseph_kernel"]
+__all__ = ["adjugate3", "predict_kernel", "update_joseph_kernel"]
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def adjugate3(f: F64, adj: F64) -> float:
+    """`kalman.inv3`'s adjugate of a row-major 3 x 3 `f` (9,) into `adj` (9,); returns det.
+
+    Entry k is `f[_P1[k]] f[_P2[k]] - f[_Q1[k]] f[_Q2[k]]` and the determinant
+    `f0 adj0 + f1 adj3 + f2 adj6`, the numpy form's operations in its order.
+    """
+    adj[0] = f[4] * f[8] - f[5] * f[7]
+    adj[1] = f[2] * f[7] - f[1] * f[8]
+    adj[2] = f[1] * f[5] - f[2] * f[4]
+    adj[3] = f[5] * f[6] - f[3] * f[8]
+    adj[4] = f[0] * f[8] - f[2] * f[6]
+    adj[5] = f[2] * f[3] - f[0] * f[5]
+    adj[6] = f[3] * f[7] - f[4] * f[6]
+    adj[7] = f[1] * f[6] - f[0] * f[7]
+    adj[8] = f[0] * f[4] - f[1] * f[3]
+    det: float = f[0] * adj[0] + f[1] * adj[3] + f[2] * adj[6]
+    return det
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -135,17 +155,7 @@ def _update_rows(
             for j in range(3):
                 f[3 * i + j] = P[s, i, j] + R[s, i, j]
                 S_out[s, i, j] = f[3 * i + j]
-        # kalman.inv3: the adjugate (_P1 * _P2 - _Q1 * _Q2), det, 1 / det.
-        adj[0] = f[4] * f[8] - f[5] * f[7]
-        adj[1] = f[2] * f[7] - f[1] * f[8]
-        adj[2] = f[1] * f[5] - f[2] * f[4]
-        adj[3] = f[5] * f[6] - f[3] * f[8]
-        adj[4] = f[0] * f[8] - f[2] * f[6]
-        adj[5] = f[2] * f[3] - f[0] * f[5]
-        adj[6] = f[3] * f[7] - f[4] * f[6]
-        adj[7] = f[1] * f[6] - f[0] * f[7]
-        adj[8] = f[0] * f[4] - f[1] * f[3]
-        r = 1.0 / (f[0] * adj[0] + f[1] * adj[3] + f[2] * adj[6])
+        r = 1.0 / adjugate3(f, adj)  # kalman.inv3's cofactors, det and 1 / det
         for i in range(3):
             for j in range(3):
                 si[i, j] = adj[3 * i + j] * r
