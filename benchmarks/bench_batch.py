@@ -18,6 +18,12 @@ replication of each batch is compared, by its event count and kills.
 
     python benchmarks/bench_batch.py [--scenarios default saturation] [--reps 1 16 64 256 1024]
                                      [--repeats 3] [--flyout kinematic]
+                                     [--interleave] [--against OTHER_SRC]
+
+`--interleave` times the single runs again after every batch and takes each row's
+speed-up against the mean of the single runs on either side of it; `--against`
+also times single runs of another source tree (a git worktree of an older commit)
+at the same moments, for "faster than before" claims side by side.
 """
 
 from __future__ import annotations
@@ -77,8 +83,10 @@ print(json.dumps({"walls": walls, "duration": p.duration_s, "events": r.events.n
 """
 
 
-def _child(code: str, *args: str) -> dict[str, object]:
+def _child(code: str, *args: str, src: str | None = None) -> dict[str, object]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    if src is not None:  # another source tree (--against)
+        env["PYTHONPATH"] = src
     out = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False
     )
@@ -96,23 +104,49 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="single runs timed (median)")
     ap.add_argument("--batch-repeats", type=int, default=1, help="runs of each batch (median)")
     ap.add_argument("--flyout", default="kinematic", choices=["kinematic", "guided"])
+    ap.add_argument(
+        "--interleave",
+        action="store_true",
+        help="time single runs again after each batch; a row's speed-up is against the"
+        " mean of the single runs just before and after it (a drifting host)",
+    )
+    ap.add_argument(
+        "--against",
+        metavar="SRC",
+        help="also time single runs of another source tree (e.g. a git worktree of an"
+        " older commit) at the same moments: the speed-up against it (with --interleave)",
+    )
     a = ap.parse_args()
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load {os.getloadavg()[0]:.1f}")
-    for name in a.scenarios:
-        single = _child(SINGLE, name, a.flyout, str(a.repeats))
-        walls = single["walls"]
+
+    def single_wall(name: str, src: str | None = None) -> tuple[float, dict[str, object]]:
+        res = _child(SINGLE, name, a.flyout, str(a.repeats), src=src)
+        walls = res["walls"]
         assert isinstance(walls, list)
-        w1 = statistics.median(float(w) for w in walls)
-        rate1 = 1.0 / w1
+        return statistics.median(float(w) for w in walls), res
+
+    for name in a.scenarios:
+        w1, single = single_wall(name)
         rtf = float(single["duration"]) / w1  # type: ignore[arg-type]
         print(
-            f"\n{name} ({a.flyout}): single run {w1:.2f} s = {rate1:.3f} rep/s, "
+            f"\n{name} ({a.flyout}): single run {w1:.2f} s = {1.0 / w1:.3f} rep/s, "
             f"{rtf:,.0f}x real time ({single['events']} events, {single['kills']} kills)"
         )
-        print(f"{'R':>6} {'wall s':>8} {'rep/s':>8} {'speed-up':>9} {'MB/rep':>7}  check")
+        wb = single_wall(name, a.against)[0] if a.against else float("nan")
+        if a.against:
+            print(f"  single run of {a.against}: {wb:.2f} s")
+        extra = f" {'vs SRC':>8}" if a.against else ""
+        print(f"{'R':>6} {'wall s':>8} {'rep/s':>8} {'speed-up':>9}{extra} {'MB/rep':>7}  check")
         for r in a.reps:
             runs = [_child(CHILD, name, a.flyout, str(r)) for _ in range(a.batch_repeats)]
             wall = statistics.median(float(x["wall"]) for x in runs)  # type: ignore[arg-type]
+            ref, ref_b = w1, wb
+            if a.interleave:
+                w_next = single_wall(name)[0]
+                ref, w1 = 0.5 * (w1 + w_next), w_next
+                if a.against:
+                    wb_next = single_wall(name, a.against)[0]
+                    ref_b, wb = 0.5 * (wb + wb_next), wb_next
             res = runs[0]
             rate = r / wall
             mb = float(res["rss_kb"]) / 1024.0 / r  # type: ignore[arg-type]
@@ -123,7 +157,8 @@ def main() -> None:
                 if (res["events"], res["kills"]) == (single["events"], single["kills"])
                 else "DIFFERENT from the single run"
             )
-            print(f"{r:>6} {wall:>8.2f} {rate:>8.2f} {rate / rate1:>8.1f}x {mb:>7.2f}  {same}")
+            vs = f" {rate * ref_b:>7.2f}x" if a.against else ""
+            print(f"{r:>6} {wall:>8.2f} {rate:>8.2f} {rate * ref:>8.2f}x{vs} {mb:>7.2f}  {same}")
 
 
 if __name__ == "__main__":
