@@ -131,14 +131,13 @@ def test_the_batch_log_splits_into_each_replications_sorted_log() -> None:
             assert np.array_equal(getattr(ev, name), getattr(ref, name), equal_nan=True)
 
 
-def test_automatic_batches_are_bounded_by_memory_and_rows() -> None:
-    from skydome.engine.batch import AUTO_BATCH_MAX, AUTO_BATCH_ROWS
+def test_automatic_batches_are_bounded_by_memory() -> None:
+    from skydome.engine.batch import _BATCH_MEMORY_BYTES, AUTO_BATCH_MAX, replication_bytes
 
     default, saturation = _params("default"), _params("saturation")
-    assert auto_batch_size(default) == AUTO_BATCH_MAX  # 60 threats: 256 x 60 rows fit
-    sat = auto_batch_size(saturation)  # 500 threats: the row bound decides
-    assert sat == AUTO_BATCH_ROWS // saturation.threats.n
-    assert 1 < sat * saturation.threats.n <= AUTO_BATCH_ROWS
+    assert auto_batch_size(default) == AUTO_BATCH_MAX  # 60 threats: 256 fit
+    assert 1 < auto_batch_size(saturation) <= auto_batch_size(default)
+    assert auto_batch_size(saturation) * replication_bytes(saturation) <= _BATCH_MEMORY_BYTES
 
 
 def test_study_rows_do_not_depend_on_the_batch(tmp_path: Path) -> None:

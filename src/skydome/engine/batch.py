@@ -26,7 +26,6 @@ from skydome.scenario.compile import SimParams
 
 __all__ = [
     "AUTO_BATCH_MAX",
-    "AUTO_BATCH_ROWS",
     "auto_batch_size",
     "simulate_batch",
     "unbatched_reason",
@@ -35,12 +34,6 @@ __all__ = [
 AUTO_BATCH_MAX = 256
 """The largest batch chosen automatically: beyond it the per-call overhead is long gone
 (`benchmarks/bench_batch.py`) and only memory grows."""
-
-AUTO_BATCH_ROWS = 32_768
-"""Threat rows (replications x threats) a batch is chosen to hold at most. Past ~3 x 10^4
-rows a step's arrays outgrow the caches and each row costs more: `saturation` (500
-threats) ran 5.8x its single runs' throughput at R = 64 and 5.0x at R = 256, side by
-side (`benchmarks/bench_batch.py`, 2026-12-03); `default` (60 threats) is at 256 below it."""
 
 _BATCH_MEMORY_BYTES = 2 << 30
 """Memory a batch may use, for `auto_batch_size`."""
@@ -51,16 +44,14 @@ def auto_batch_size(params: SimParams) -> int:
 
     1 when the scenario uses what the batched step does not cover; else as many
     as fit `_BATCH_MEMORY_BYTES` at the measured per-replication memory (event
-    log and state grow with the threats and the simulated time) and hold at most
-    `AUTO_BATCH_ROWS` threat rows, at most `AUTO_BATCH_MAX`.
+    log and state grow with the threats and the simulated time), at most
+    `AUTO_BATCH_MAX`.
     """
     from skydome.engine import batch_step
 
     if batch_step.unsupported_params(params) is not None:
         return 1
-    by_memory = _BATCH_MEMORY_BYTES // replication_bytes(params)
-    by_cache = AUTO_BATCH_ROWS // max(1, params.threats.n)
-    return max(1, min(AUTO_BATCH_MAX, by_memory, by_cache))
+    return max(1, min(AUTO_BATCH_MAX, _BATCH_MEMORY_BYTES // replication_bytes(params)))
 
 
 def replication_bytes(params: SimParams) -> int:
